@@ -1,0 +1,110 @@
+"""The Whoosh analyzer for Chinese civic text.
+
+Whoosh pickles the analyzer's import path into every index: this module and
+``CivicTokenizer`` must never move or be renamed (bump ``SCHEMA_VERSION`` in
+``civicsearch.schema`` when their output changes).
+
+Text is folded (traditional → simplified, width, case; one character to one, so
+offsets stay true), Chinese runs are segmented by jieba in precise mode, and runs
+of digits and letters are tokenized by our own rule, so both jieba engines give
+the same tokens and one-character numbers (the 1 in 国办发〔2024〕1号) survive.
+Positions count words. At index time jieba's search-mode sub-words are emitted at
+their parent word's position, so 服务中心 finds 党群服务中心 while the quoted
+phrase "党群服务中心" still matches only where the whole word stands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+
+from civicsearch.normalize import fold
+from civicsearch.segment import get_segmenter
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007"
+# A Chinese run, or a run of letters/digits (a decimal point kept inside numbers).
+TOKEN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+(?:\.[0-9]+)*)")
+
+
+def iter_words(text: str, subwords: bool = False) -> Iterator[tuple[str, int, int, int]]:
+    """Yield ``(term, position, startchar, endchar)`` for ``text``.
+
+    ``text`` is folded first; sub-words (``subwords=True``) share their parent's
+    position and come just before it.
+    """
+    folded = fold(text)
+    seg = get_segmenter()
+    pos = 0
+    for m in TOKEN_RE.finditer(folded):
+        start = m.start()
+        run = m.group("han")
+        if run is None:
+            yield m.group(), pos, start, m.end()
+            pos += 1
+            continue
+        offset = start
+        for word in seg.cut(run):
+            if subwords:
+                for gram, i in seg.subwords(word):
+                    yield gram, pos, offset + i, offset + i + len(gram)
+            yield word, pos, offset, offset + len(word)
+            offset += len(word)
+            pos += 1
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a query string analyzes to (precise mode, no sub-words)."""
+    return [w for w, _, _, _ in iter_words(text)]
+
+
+class CivicTokenizer(Tokenizer):
+    """Whoosh tokenizer: folding + jieba + our own digit/letter rules (see module doc)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = fold(value)
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        for term, pos, start, end in iter_words(value, subwords=mode != "query"):
+            t.text = term
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = value[start:end]
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+def CivicAnalyzer() -> CivicTokenizer:
+    """The analyzer used for every full-text field."""
+    return CivicTokenizer()

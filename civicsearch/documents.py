@@ -1,0 +1,127 @@
+"""Turn a raw record into a :class:`Document`: clean, pick the title, gather metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from civicsearch.cleaning import clean
+from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
+from civicsearch.readers import RawRecord
+
+_ORIGINAL_TITLE = re.compile(r"^_?本文原始标题\s*[:：]\s*(?P<t>.+)$")
+_BYLINE = re.compile(r"^(?:记者|文|通讯员|作者|撰稿|文/图|图/文)\s*[:：/ ]")
+_MASTHEAD = re.compile(r"主办|社区报|周报|日报|第\s*\d+\s*期|二维码|^[\W\d_a-zA-Z]+$|^(?:\S\s*/\s*){3,}")
+_SENTENCE_END = "。！？!?；;"
+
+
+@dataclass
+class Document:
+    """A cleaned document ready for the index."""
+
+    doc_id: str
+    path: str
+    title: str
+    body: str
+    original: str
+    date: datetime | None = None
+    date_precision: str | None = None
+    date_source: str | None = None
+    place: str | None = None
+    topics: list[str] = field(default_factory=list)
+    source: str | None = None
+    url: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def content_hash(self) -> str:
+        h = hashlib.sha1()
+        for part in (self.title, self.body, str(self.date), self.place or "", ",".join(self.topics),
+                     self.source or "", self.url or ""):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x1f")
+        return h.hexdigest()
+
+
+def _is_title_candidate(line: str) -> bool:
+    s = line.strip()
+    han = sum(1 for c in s if "\u4e00" <= c <= "\u9fff")
+    return han >= 4 and len(s) <= 80 and not _MASTHEAD.search(s) and s[-1] not in _SENTENCE_END
+
+
+def pick_title(lines: list[str]) -> tuple[str, set[int]]:
+    """The document's title from its first lines, and the line indexes it used.
+
+    ``_本文原始标题:`` wins; a line just before a byline (记者 …) is a headline;
+    else the first real line that reads like a title.
+    """
+    for i, line in enumerate(lines[:6]):
+        m = _ORIGINAL_TITLE.match(line.strip())
+        if m:
+            used = {i}
+            if i > 0 and lines[i - 1].strip():
+                used.add(i - 1)  # the aggregator's (possibly cut) copy of the same title
+            return m.group("t").strip(), used
+    for i, line in enumerate(lines[:30]):
+        if _BYLINE.match(line.strip()):
+            for j in range(i - 1, -1, -1):
+                if _is_title_candidate(lines[j]):
+                    return lines[j].strip(), {j}
+            break
+    for i, line in enumerate(lines[:8]):
+        if line.strip():
+            if _is_title_candidate(line):
+                return line.strip(), {i}
+    for line in lines:
+        if line.strip():
+            return line.strip()[:60], set()
+    return "", set()
+
+
+def build_document(record: RawRecord) -> Document:
+    """Clean a raw record and gather its metadata (best evidence first)."""
+    fields: dict[str, Any] = dict(record.fields)
+    header, text = split_header(record.text)
+    cleaned = clean(text)
+    lines = cleaned.text.split("\n")
+
+    title = str(fields.get("title") or header.get("标题") or header.get("名称") or "").strip()
+    if title:
+        used = {i for i, line in enumerate(lines[:3]) if line.strip() == title}
+    else:
+        title, used = pick_title(lines)
+    body = "\n".join(line for i, line in enumerate(lines) if i not in used).strip()
+
+    date = date_source = precision = None
+    candidates = [("metadata", fields.get("date"))] + [("header", header.get(k)) for k in DATE_FIELDS]
+    for where, value in candidates:
+        parsed = parse_date(value) if value not in (None, "") else None
+        if parsed:
+            date = parsed.value.replace(tzinfo=None)  # stored as China local time
+            precision, date_source = parsed.precision, where
+            break
+
+    place = str(fields.get("place") or header.get("发布机构") or "").strip() or None
+    topics = as_list(fields.get("topic")) + as_list(fields.get("topics")) + as_list(header.get("主题分类"))
+    meta = {k: v for k, v in header.items() if v and k not in ("浏览次数", "字体")}
+    source = fields.get("source") or cleaned.source or header.get("信息来源")
+    return Document(
+        doc_id=record.doc_id,
+        path=record.path,
+        title=title,
+        body=body,
+        original=record.text.strip(),
+        date=date,
+        date_precision=precision,
+        date_source=date_source,
+        place=place,
+        topics=list(dict.fromkeys(topics)),
+        source=str(source).strip() if source else None,
+        url=str(fields["url"]) if fields.get("url") else None,
+        meta=meta,
+        line=record.line,
+    )

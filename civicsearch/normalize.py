@@ -1,0 +1,64 @@
+"""Length-preserving character folding shared by indexing and querying.
+
+Every character maps to exactly one character, so offsets computed on the folded
+text are valid in the text the user sees: traditional → simplified, full-width →
+ASCII (NFKC, where it yields one character), CJK compatibility ideographs →
+unified ideographs, Latin → lower case.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+# Blocks where NFKC folds a character to a single different one that matters here.
+_NFKC_RANGES = (
+    (0x00C0, 0x00DE),  # Latin-1 capitals (lowercased below)
+    (0x2000, 0x206F),  # general punctuation: odd spaces and dashes
+    (0x2150, 0x218F),  # number forms: Ⅴ → V
+    (0x2460, 0x24FF),  # enclosed alphanumerics: ① → 1
+    (0x2E80, 0x2FDF),  # CJK / Kangxi radicals → ideographs
+    (0x3000, 0x3000),  # ideographic space
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs (common in OCR output)
+    (0xFE30, 0xFE4F),  # vertical forms
+    (0xFF00, 0xFFEF),  # full-width and half-width forms
+    (0x2F800, 0x2FA1F),  # CJK compatibility supplement
+)
+
+
+def _t2s_pairs() -> dict[str, str]:
+    text = resources.files("civicsearch.data").joinpath("t2s.txt").read_text("utf-8")
+    pairs: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        for i in range(0, len(line) - 1, 2):
+            pairs[line[i]] = line[i + 1]
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> dict[int, str]:
+    """The translation table behind :func:`fold` (built once, ~5 ms)."""
+    t2s = _t2s_pairs()
+    table: dict[int, str] = {}
+    for start, end in _NFKC_RANGES:
+        for cp in range(start, end + 1):
+            ch = chr(cp)
+            folded = unicodedata.normalize("NFKC", ch)
+            if len(folded) == 1:
+                folded = folded.lower() if len(folded.lower()) == 1 else folded
+                folded = t2s.get(folded, folded)
+                if folded != ch:
+                    table[cp] = folded
+    for cp in range(ord("A"), ord("Z") + 1):
+        table[cp] = chr(cp + 32)
+    for trad, simp in t2s.items():
+        table.setdefault(ord(trad), simp)
+    return table
+
+
+def fold(text: str) -> str:
+    """Fold ``text`` for matching; ``len(fold(s)) == len(s)`` always holds."""
+    return text.translate(fold_table())

@@ -1,0 +1,202 @@
+"""The query language: parse a user's query string and build a Whoosh query.
+
+Syntax: plain words (all required, ranked by BM25F over title and body),
+``"quoted phrases"`` (also “…” and 「…」), ``-word`` / ``-"phrase"`` to exclude,
+``OR`` between two terms, and ``title:`` / ``标题:`` (``body:`` / ``正文:``) to
+search one field. Mistakes give a :class:`QuerySyntaxError`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from whoosh import query as wq
+
+from civicsearch.analysis import query_terms
+from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
+from civicsearch.metadata import parse_date
+from civicsearch.normalize import fold
+from civicsearch.schema import TITLE_BOOST
+
+FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body"}
+_QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂", "”": "”"}
+_FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[:：]", re.I)
+SEARCH_FIELDS = ("title", "body")
+
+
+@dataclass
+class Clause:
+    """One unit of a query: a word group or a phrase, maybe negated, maybe in one field."""
+
+    text: str
+    terms: list[str]
+    phrase: bool = False
+    negated: bool = False
+    field: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,) if self.field else SEARCH_FIELDS
+
+
+@dataclass
+class ParsedQuery:
+    """AND of groups; each group is an OR of clauses. Negated clauses apart."""
+
+    text: str
+    groups: list[list[Clause]] = field(default_factory=list)
+    excluded: list[Clause] = field(default_factory=list)
+
+    def positive_clauses(self) -> list[Clause]:
+        return [c for g in self.groups for c in g]
+
+    def term_count(self) -> int:
+        return sum(len(c.terms) for c in self.positive_clauses())
+
+
+def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
+    """Split into (raw, field, quoted, negated) pieces."""
+    pieces = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        negated = False
+        if text[i] in "-－" and i + 1 < n and not text[i + 1].isspace():
+            negated = True
+            i += 1
+        fld = ""
+        m = _FIELD_RE.match(text[i:])
+        if m:
+            fld = FIELD_ALIASES[m.group(1).lower()]
+            i += m.end()
+            while i < n and text[i].isspace():
+                i += 1
+            if i >= n:
+                raise QuerySyntaxError(f"nothing follows {m.group(0)!r}: write the words to look for after it")
+        if i < n and text[i] in _QUOTES:
+            close = _QUOTES[text[i]]
+            end = text.find(close, i + 1)
+            if end < 0 and close == "”":
+                end = text.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError("a quotation mark is not closed: end the phrase with a matching quote")
+            pieces.append((text[i + 1 : end], fld, True, negated))
+            i = end + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+                j += 1
+            pieces.append((text[i:j], fld, False, negated))
+            i = j
+    return pieces
+
+
+def parse(text: str) -> ParsedQuery:
+    """Parse a query string (see the module docstring)."""
+    if not text or not text.strip():
+        raise QuerySyntaxError("the query is empty")
+    pq = ParsedQuery(text)
+    pending_or = False
+    for raw, fld, quoted, negated in _lex(text):
+        if not quoted and not fld and raw in ("OR", "|", "｜"):
+            if not pq.groups or pending_or:
+                raise QuerySyntaxError("OR must stand between two search terms")
+            pending_or = True
+            continue
+        if not quoted and not fld and raw == "AND":
+            continue
+        terms = query_terms(raw)
+        if not terms:
+            continue  # punctuation alone: nothing to search for
+        clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
+        if negated:
+            pq.excluded.append(clause)
+            pending_or = False
+        elif pending_or:
+            pq.groups[-1].append(clause)
+            pending_or = False
+        else:
+            pq.groups.append([clause])
+    if pending_or:
+        raise QuerySyntaxError("OR must stand between two search terms")
+    if not pq.groups and not pq.excluded:
+        raise QuerySyntaxError(f"the query {text!r} has no words to search for")
+    return pq
+
+
+def _term(fieldname: str, term: str) -> wq.Query:
+    return wq.Term(fieldname, term, boost=TITLE_BOOST if fieldname == "title" else 1.0)
+
+
+def _clause_query(clause: Clause, mode: str) -> wq.Query:
+    if clause.phrase and len(clause.terms) > 1:
+        return wq.Or([
+            wq.Phrase(f, clause.terms, boost=TITLE_BOOST if f == "title" else 1.0) for f in clause.fields
+        ])
+    per_term = [wq.Or([_term(f, t) for f in clause.fields]) for t in dict.fromkeys(clause.terms)]
+    if len(per_term) == 1:
+        return per_term[0]
+    return wq.And(per_term) if mode == "all" or clause.phrase else wq.Or(per_term)
+
+
+def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
+    """The Whoosh query: ``all`` requires every word, ``any`` ranks by any of them."""
+    groups = [wq.Or([_clause_query(c, mode) for c in g]) if len(g) > 1 else _clause_query(g[0], mode)
+              for g in pq.groups]
+    if not groups:
+        positive: wq.Query = wq.Every()
+    elif len(groups) == 1:
+        positive = groups[0]
+    else:
+        positive = wq.And(groups) if mode == "all" else wq.Or(groups)
+    if pq.excluded:
+        negative = wq.Or([_clause_query(c, "all") for c in pq.excluded])
+        return wq.AndNot(positive, negative)
+    return positive
+
+
+# -- filters -----------------------------------------------------------------
+
+
+def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
+    """The first and last moment of a date given at year, month or day precision."""
+    parsed = parse_date(value, today=datetime.max.date())
+    if parsed is None:
+        raise InvalidArgumentError(
+            f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+        )
+    start = parsed.value.replace(tzinfo=None, hour=0, minute=0, second=0)
+    if parsed.precision == "year":
+        end = start.replace(year=start.year + 1)
+    elif parsed.precision == "month":
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    else:
+        end = start + timedelta(days=1)
+    return start, end - timedelta(microseconds=1)
+
+
+def build_filter(
+    place: str | None = None,
+    topic: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> wq.Query | None:
+    """A filter query for the options, or None when there is none."""
+    parts: list[wq.Query] = []
+    if place:
+        parts.append(wq.Term("place", fold(place.strip())))
+    if topic:
+        parts.append(wq.Term("topic", topic.strip()))
+    start = date_bounds(since, "--since")[0] if since else None
+    end = date_bounds(until, "--until")[1] if until else None
+    if start and end and start > end:
+        raise InvalidArgumentError(f"--since {since} is after --until {until}")
+    if start or end:
+        parts.append(wq.DateRange("date", start, end))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)

@@ -1,0 +1,38 @@
+"""The Whoosh schema and the version written beside every index."""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.columns import VarBytesColumn
+
+from civicsearch.analysis import CivicAnalyzer
+
+#: Bump when the schema or the analyzer's output changes: older indexes then ask
+#: for ``civicsearch index --full`` instead of answering wrongly.
+SCHEMA_VERSION = 1
+META_FILE = "civicsearch.json"
+TITLE_BOOST = 2.0
+
+
+def make_schema() -> fields.Schema:
+    analyzer = CivicAnalyzer()
+    return fields.Schema(
+        id=fields.ID(unique=True, stored=True, sortable=True),
+        path=fields.ID(stored=True, sortable=True),
+        title=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
+        # The cleaned body: indexed with character offsets so snippets need no
+        # second segmentation pass, and stored because snippets are cut from it.
+        body=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
+        # The text as read, kept only where cleaning changed it (for `show`).
+        original=fields.STORED(),
+        date=fields.DATETIME(stored=True, sortable=True),
+        # Facet columns: counted from column data, never from per-hit objects.
+        year=fields.COLUMN(VarBytesColumn()),
+        place=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        place_facet=fields.COLUMN(VarBytesColumn()),
+        topic=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        topic_facet=fields.COLUMN(VarBytesColumn()),
+        source=fields.ID(stored=True),
+        hash=fields.ID(stored=True, sortable=True),
+        info=fields.STORED(),
+    )

@@ -1,0 +1,89 @@
+"""Snippets: the best window of a document's body with the matched words marked.
+
+Offsets come from the postings (the body is indexed with character offsets), so
+no document is segmented a second time.
+"""
+
+from __future__ import annotations
+
+from whoosh.reading import IndexReader, TermNotFound
+
+from civicsearch.query import Clause
+
+WINDOW = 120
+LEAD = 24
+_BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
+
+
+def _postings(reader: IndexReader, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
+    """(position, startchar, endchar) of ``term`` in one document."""
+    try:
+        m = reader.postings(fieldname, term)
+    except TermNotFound:
+        return []
+    m.skip_to(docnum)
+    if m.is_active() and m.id() == docnum:
+        return m.value_as("characters")
+    return []
+
+
+def match_spans(reader: IndexReader, docnum: int, clauses: list[Clause], fieldname: str = "body") -> list[tuple[int, int, str]]:
+    """Character spans (start, end, key) where the query matched ``fieldname``.
+
+    A phrase counts only where its words stand in order; ``key`` names the clause
+    word, so a window can be scored by how many different words it shows.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for clause in clauses:
+        if fieldname not in clause.fields:
+            continue
+        if clause.phrase and len(clause.terms) > 1:
+            lists = [_postings(reader, fieldname, t, docnum) for t in clause.terms]
+            if not all(lists):
+                continue
+            by_pos = [{p: (s, e) for p, s, e in lst} for lst in lists]
+            for pos, (start, _) in by_pos[0].items():
+                if all(pos + i in by_pos[i] for i in range(1, len(by_pos))):
+                    spans.append((start, by_pos[-1][pos + len(by_pos) - 1][1], clause.text))
+        else:
+            for t in clause.terms:
+                spans.extend((s, e, t) for _, s, e in _postings(reader, fieldname, t, docnum))
+    return sorted(set(spans))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def make_snippet(text: str, spans: list[tuple[int, int, str]], width: int = WINDOW) -> tuple[str, list[tuple[int, int]]]:
+    """Cut the window that shows the most different matched words; mark them."""
+    if not spans:
+        snippet = text[:width].translate(_BREAKS)
+        return snippet + ("…" if len(text) > width else ""), []
+    best, best_score = 0, (-1, -1)
+    for i, (start, _, _) in enumerate(spans):
+        inside = [sp for sp in spans[i:] if sp[1] <= start + width - LEAD]
+        score = (len({k for _, _, k in inside}), len(inside))
+        if score > best_score:
+            best, best_score = i, score
+    anchor = spans[best][0]
+    begin = max(0, anchor - LEAD)
+    # Start at a sentence boundary when one is close before the first match.
+    cut = max(text.rfind(p, begin, anchor) for p in "。！？\n")
+    if cut >= 0:
+        begin = cut + 1
+    end = min(len(text), begin + width)
+    prefix = "…" if begin > 0 else ""
+    body = text[begin:end].translate(_BREAKS)
+    highlights = [
+        (max(s, begin) - begin + len(prefix), min(e, end) - begin + len(prefix))
+        for s, e, _ in spans
+        if s < end and e > begin
+    ]
+    return prefix + body + ("…" if end < len(text) else ""), _merge(highlights)
