@@ -109,7 +109,7 @@ class SearchEngine:
             facets = count_facets(searcher.reader(), matched)
             hits: list[Hit] = []
             if matched and offset < len(matched):
-                kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
+                kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}
                 results = searcher.search(q, filter=filt, limit=offset + limit, **kwargs)
                 clauses = parsed.positive_clauses()
                 for hit in results[offset : offset + limit]:

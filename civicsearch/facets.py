@@ -11,7 +11,7 @@ from whoosh.reading import IndexReader
 from civicsearch.results import FacetValue
 
 #: facet name → (column field, separator for several values in one document)
-FACET_COLUMNS = {"place": ("place_facet", None), "year": ("year", None), "topic": ("topic_facet", "\x1f")}
+FACET_COLUMNS = {"place": ("place_facet", None), "year": ("datekey", None), "topic": ("topic_facet", "\x1f")}
 
 
 def _leaf_columns(reader: IndexReader, fieldname: str) -> tuple[list[int], list[object]]:
@@ -37,7 +37,10 @@ def count_facets(reader: IndexReader, docnums: Iterable[int]) -> dict[str, list[
             raw = col[d - offsets[i]]
             if not raw:
                 continue
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            if isinstance(raw, int):
+                text = str(raw // 10**10)  # datekey YYYYMMDDhhmmss → year
+            else:
+                text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
             counts.update(text.split(sep) if sep else (text,))
         if name == "year":
             items = sorted(counts.items(), key=lambda kv: kv[0], reverse=True)

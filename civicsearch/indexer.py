@@ -52,7 +52,7 @@ def to_fields(doc: Document) -> dict[str, Any]:
         fields["original"] = doc.original
     if doc.date is not None:
         fields["date"] = doc.date
-        fields["year"] = str(doc.date.year).encode()
+        fields["datekey"] = int(doc.date.strftime("%Y%m%d%H%M%S"))
     if doc.place:
         fields["place"] = ",".join(place_terms(doc.place))
         fields["place_facet"] = doc.place.encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from whoosh import fields
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 
 from civicsearch.analysis import CivicAnalyzer
 
@@ -25,9 +25,10 @@ def make_schema() -> fields.Schema:
         body=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
         # The text as read, kept only where cleaning changed it (for `show`).
         original=fields.STORED(),
-        date=fields.DATETIME(stored=True, sortable=True),
-        # Facet columns: counted from column data, never from per-hit objects.
-        year=fields.COLUMN(VarBytesColumn()),
+        date=fields.DATETIME(stored=True),
+        # YYYYMMDDhhmmss, 0 when undated: sorts undated documents last and gives the
+        # year facet. Facets are counted from column data, never from per-hit objects.
+        datekey=fields.COLUMN(NumericColumn("q", default=0)),
         place=fields.KEYWORD(stored=True, commas=True, scorable=False),
         place_facet=fields.COLUMN(VarBytesColumn()),
         topic=fields.KEYWORD(stored=True, commas=True, scorable=False),

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from civicsearch.analysis import CivicAnalyzer, iter_words, query_terms
+from civicsearch.normalize import fold
+from civicsearch.segment import Segmenter, lexicon
+
+from conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[Segmenter, Segmenter]:
+    return Segmenter("rjieba"), Segmenter("jieba")
+
+
+def test_rjieba_and_jieba_give_identical_tokens_on_every_seed(engines, monkeypatch):
+    fast, oracle = engines
+    import civicsearch.analysis as analysis
+
+    for path in SEEDS:
+        text = path.read_text("utf-8")
+        runs = []
+        for seg in (fast, oracle):
+            monkeypatch.setattr(analysis, "get_segmenter", lambda seg=seg: seg)
+            runs.append(list(iter_words(text, subwords=True)))
+        assert runs[0] == runs[1], path.name
+        assert len(runs[0]) > 100
+
+
+def test_civic_lexicon_words_stay_whole(engines):
+    for seg in engines:
+        for word in ("党群服务中心", "加装电梯", "一网通办", "一网统管", "营商环境", "老旧小区"):
+            assert seg.cut(f"推进{word}建设") .count(word) == 1, (seg.engine, word)
+    assert ("党群服务中心", 2000) in lexicon()
+
+
+def test_positions_count_words_not_characters():
+    words = list(iter_words("推进加装电梯工作"))
+    assert [(w, p) for w, p, _, _ in words] == [("推进", 0), ("加装电梯", 1), ("工作", 2)]
+
+
+def test_offsets_point_at_the_original_characters():
+    text = "嘉定鎮街道社區黨群服務中心 ＡＢＣ 第3條"
+    for term, _, start, end in iter_words(text, subwords=True):
+        assert fold(text[start:end]) == term
+
+
+def test_one_character_numbers_are_kept():
+    assert query_terms("国办发〔2024〕1号") == ["国办发", "2024", "1", "号"]
+    assert query_terms("第3条") == ["第", "3", "条"]
+    assert "5371.2" in query_terms("总面积5371.2平方米")
+
+
+def test_subwords_share_their_parent_position_at_index_time_only():
+    indexed = list(iter_words("社区党群服务中心", subwords=True))
+    parent = next(p for w, p, _, _ in indexed if w == "党群服务中心")
+    assert ("服务中心", parent) in [(w, p) for w, p, _, _ in indexed]
+    assert "服务中心" not in query_terms("社区党群服务中心")
+
+
+def test_traditional_and_full_width_text_folds_to_the_simplified_terms():
+    assert query_terms("加裝電梯") == query_terms("加装电梯") == ["加装电梯"]
+    assert query_terms("ＣＢＤ２０２３") == ["cbd2023"]
+    assert fold("黨群服務") == "党群服务"
+    # Characters that are themselves simplified forms are never changed.
+    assert fold("乾隆於是") == "乾隆於是"
+
+
+def test_fold_never_changes_length():
+    sample = "".join(chr(c) for c in range(0x20, 0x3000)) + "㎡①Ⅻ黨群服務ＡＢ"
+    assert len(fold(sample)) == len(sample)
+
+
+def test_whoosh_analyzer_modes():
+    ana = CivicAnalyzer()
+    index_terms = [t.text for t in ana("党群服务中心", mode="index")]
+    query_mode = [t.text for t in ana("党群服务中心", mode="query")]
+    assert "服务中心" in index_terms and query_mode == ["党群服务中心"]
+    toks = [(t.text, t.pos, t.startchar, t.endchar) for t in ana("加装电梯", positions=True, chars=True, mode="query")]
+    assert toks == [("加装电梯", 0, 0, 4)]

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from civicsearch.cli import cli
+
+from conftest import CORPUS, REPO, seed
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> Path:
+    ix = tmp_path_factory.mktemp("cli") / "ix"
+    result = CliRunner().invoke(cli, ["--index", str(ix), "index", str(CORPUS)])
+    assert result.exit_code == 0, result.output
+    return ix
+
+
+def run(runner: CliRunner, index_dir: Path, *args: str):
+    return runner.invoke(cli, ["--index", str(index_dir), *args])
+
+
+def test_index_reports_counts(runner, tmp_path):
+    result = run(runner, tmp_path / "ix", "index", str(CORPUS), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["added"] == 5 and report["documents"] == 5 and report["skipped"] == []
+    again = run(runner, tmp_path / "ix", "index")  # no path: the roots it was built from
+    assert again.exit_code == 0 and "5 unchanged" in again.output
+
+
+def test_index_warns_about_bad_files_and_still_indexes_the_rest(runner, tmp_path):
+    corpus = tmp_path / "c"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "bad.md").write_text("---\ntitle: [oops\n---\n正文", "utf-8")
+    result = run(runner, tmp_path / "ix", "index", str(corpus))
+    assert result.exit_code == 0
+    assert re.search(r"warning: skipped .*bad\.md: malformed YAML front matter", result.output)
+    assert "5 added" in result.output
+
+
+def test_search_json_contract(runner, index_dir):
+    result = run(runner, index_dir, "search", "加装电梯", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["query"] == "加装电梯" and data["total"] == 3
+    hit = data["hits"][0]
+    assert set(hit) >= {"id", "path", "title", "date", "place", "topics", "score", "snippet"}
+    assert "加装电梯" in hit["snippet"]
+    assert set(data["facets"]) == {"place", "year", "topic"}
+    assert {"value", "label", "count"} == set(data["facets"]["year"][0])
+
+
+def test_search_text_output_marks_matches_and_shows_facets(runner, index_dir):
+    result = run(runner, index_dir, "search", '"党群服务中心"', "--since", "2021", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert "documents match" in result.output and "【党群服务中心】" in result.output
+    assert "year: 2023 (1), 2021 (1)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_search_options_filter_sort_and_page(runner, index_dir):
+    def hit_ids(*args):
+        res = run(runner, index_dir, "search", "社区", "--json", *args)
+        assert res.exit_code == 0, res.output
+        return [h["id"] for h in json.loads(res.stdout)["hits"]]
+
+    assert hit_ids("--topic", "重大行动计划") == [seed("001").name]
+    assert hit_ids("--since", "2023-01-01", "--until", "2023-12-31") == [seed("001").name]
+    assert hit_ids("--sort", "date")[:2] == [seed("001").name, seed("000").name]
+    assert hit_ids("--limit", "2", "--page", "2") == hit_ids("--limit", "5")[2:4]
+    assert hit_ids("--place", "莘庄") == []
+
+
+def test_show_and_stats(runner, index_dir):
+    shown = run(runner, index_dir, "show", "001", "--json")
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    assert doc["id"] == seed("001").name and doc["date"] == "2023-01-04"
+    text = run(runner, index_dir, "show", seed("003").name)
+    assert text.exit_code == 0 and "source: 幸福大厂" in text.output
+    stats = run(runner, index_dir, "stats", "--json")
+    data = json.loads(stats.stdout)
+    assert data["documents"] == 5 and data["roots"] == [str(CORPUS)]
+    assert "documents: 5" in run(runner, index_dir, "stats").output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", '"未闭合'], "quotation mark"),
+        (["search", "OR"], "OR must stand"),
+        (["search", "嘉定", "--since", "去年"], "--since"),
+        (["show", "no-such-doc"], "no document with id"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(runner, index_dir, args, message):
+    result = run(runner, index_dir, *args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and message in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_missing_index_is_an_error_when_named(runner, tmp_path):
+    for args in (["search", "嘉定"], ["stats"], ["show", "x"]):
+        result = run(runner, tmp_path / "absent", *args)
+        assert result.exit_code == 1 and result.output.startswith("Error: no index at"), result.output
+
+
+def test_first_search_builds_the_default_index_from_the_corpus(runner, tmp_path, monkeypatch):
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CIVICSEARCH_INDEX", raising=False)
+    result = runner.invoke(cli, ["search", "加装电梯", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == 3
+    assert (tmp_path / "index" / "civicsearch.json").exists()
+
+
+def test_index_location_from_environment(runner, tmp_path, index_dir, monkeypatch):
+    monkeypatch.setenv("CIVICSEARCH_INDEX", str(index_dir))
+    result = runner.invoke(cli, ["stats", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["documents"] == 5
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text("utf-8")
+    for name, command in cli.commands.items():
+        assert f"civicsearch {name}" in readme or f"index {name}" in readme, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in readme, f"{name} {opt}"

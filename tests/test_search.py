@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from civicsearch import (
+    DocumentNotFoundError,
+    IndexNotFoundError,
+    IndexVersionError,
+    InvalidArgumentError,
+    QuerySyntaxError,
+    SearchEngine,
+)
+from civicsearch.schema import META_FILE
+
+from conftest import SEEDS, seed
+
+
+def ids(results) -> set[str]:
+    return {h.doc_id for h in results.hits}
+
+
+def files_containing(phrase: str) -> set[str]:
+    return {p.name for p in SEEDS if phrase in p.read_text("utf-8")}
+
+
+@pytest.mark.parametrize("phrase", ["加装电梯", "党群服务中心", "城市更新", "老旧小区", "社会治理"])
+def test_quoted_phrase_returns_exactly_the_files_that_contain_it(seed_index, phrase):
+    expected = files_containing(phrase)
+    assert expected, phrase
+    res = seed_index.search(f'"{phrase}"', limit=50)
+    assert ids(res) == expected and res.total == len(expected)
+    for hit in res.hits:
+        assert phrase in hit.snippet
+        marked = {hit.snippet[s:e] for s, e in hit.highlights}
+        assert phrase in marked
+
+
+def test_phrase_does_not_match_scattered_words(seed_index):
+    # 城市 and 更新 both occur in 000 (新城, 老城更新 …) but never as 城市更新.
+    assert "000_7c9bfc895c904976.txt" not in ids(seed_index.search('"城市更新"'))
+    assert "000_7c9bfc895c904976.txt" in ids(seed_index.search("城市 更新"))
+
+
+def test_a_sub_word_finds_the_longer_word(seed_index):
+    res = seed_index.search("服务中心")
+    assert files_containing("党群服务中心") <= ids(res)
+    hit = res.hits[0]
+    assert all(hit.snippet[s:e] == "服务中心" for s, e in hit.highlights)
+
+
+def test_traditional_query_returns_what_simplified_returns(seed_index):
+    a = seed_index.search("加裝電梯")
+    b = seed_index.search("加装电梯")
+    assert [h.doc_id for h in a.hits] == [h.doc_id for h in b.hits] and a.total == 3
+
+
+def test_all_words_required_then_any_word_fallback(seed_index):
+    both = seed_index.search("莘庄 停车难")
+    assert ids(both) == {seed("002").name} and not both.relaxed
+    res = seed_index.search("莘庄 火箭发射")
+    assert res.relaxed and ids(res) == {seed("002").name}
+
+
+def test_exclusion_or_and_title_field(seed_index):
+    elevator = ids(seed_index.search("加装电梯"))
+    without = ids(seed_index.search("加装电梯 -顾村"))
+    assert without == elevator - {seed("004").name}
+    either = ids(seed_index.search("莘庄 OR 大厂"))
+    assert either == {seed("002").name, seed("003").name}
+    assert ids(seed_index.search("标题:规划")) == {seed("001").name}
+    assert ids(seed_index.search("title:顾村镇")) == {seed("004").name}
+    assert seed("004").name in ids(seed_index.search("-莘庄"))
+
+
+def test_title_weighs_more_than_body(seed_index):
+    res = seed_index.search("顾村镇")
+    assert res.hits[0].doc_id == seed("004").name
+
+
+def test_filters_dates_topics_and_sorting(seed_index):
+    dated = seed_index.search("嘉定", sort="date")
+    dates = [h.date for h in dated.hits if h.date]
+    assert dates == sorted(dates, reverse=True) and dates[0] == "2023-01-04"
+    assert ids(seed_index.search("嘉定", since="2023")) == {seed("001").name}
+    assert ids(seed_index.search("嘉定", until="2021-12")) == {seed("000").name}
+    assert ids(seed_index.search("嘉定", since="2021-12-23", until="2021-12-23")) == {seed("000").name}
+    assert ids(seed_index.search("嘉定", topic="重大行动计划")) == {seed("001").name}
+    assert seed_index.search("嘉定", since="2024").total == 0
+
+
+def test_facets_always_come_back_and_count_the_matches(seed_index):
+    res = seed_index.search("加装电梯")
+    years = {f.value: f.count for f in res.facets["year"]}
+    assert years == {"2023": 1, "2021": 1}
+    assert [(f.value, f.count) for f in res.facets["topic"]] == [("重大行动计划", 1)]
+    assert set(res.facets) == {"place", "year", "topic"}
+    empty = seed_index.search("加装电梯", since="2030")
+    assert empty.total == 0 and empty.facets == {"place": [], "year": [], "topic": []}
+
+
+def test_paging(seed_index):
+    all_hits = [h.doc_id for h in seed_index.search("社区", limit=10).hits]
+    assert len(all_hits) == 5
+    pages = [h.doc_id for p in range(0, 5, 2) for h in seed_index.search("社区", limit=2, offset=p).hits]
+    assert pages == all_hits
+    beyond = seed_index.search("社区", offset=100)
+    assert beyond.hits == [] and beyond.total == len(all_hits)
+
+
+def test_results_are_plain_data_that_outlive_the_searcher(seed_index):
+    res = seed_index.search("党群服务中心")
+    data = json.loads(json.dumps(res.to_dict(), ensure_ascii=False))
+    assert data["total"] == res.total and data["hits"][0]["id"] == res.hits[0].doc_id
+    assert set(data["hits"][0]) >= {"id", "path", "title", "date", "place", "topics", "score", "snippet"}
+    assert set(data["facets"]["year"][0]) == {"value", "label", "count"}
+
+
+def test_get_document_by_id_and_unique_prefix(seed_index):
+    d = seed_index.get(seed("001").name)
+    assert d.title == "2023年嘉定镇街道规划计划" and d.meta["主题分类"] == "重大行动计划"
+    assert "索引号" in d.original and "索引号" not in d.body
+    assert seed_index.get("003_").doc_id == seed("003").name
+    with pytest.raises(DocumentNotFoundError):
+        seed_index.get("no-such-document")
+    with pytest.raises(DocumentNotFoundError):
+        seed_index.get("00")  # ambiguous prefix
+
+
+@pytest.mark.parametrize("query", ["", "   ", '"未闭合', "OR 电梯", "电梯 OR", "标题:", "，。！"])
+def test_bad_queries_raise_query_syntax_error(seed_index, query):
+    with pytest.raises(QuerySyntaxError):
+        seed_index.search(query)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"since": "明年"}, {"until": "2023-13-01"}, {"since": "2024", "until": "2023"}, {"sort": "size"}, {"limit": 0}]
+)
+def test_bad_arguments_raise_invalid_argument(seed_index, kwargs):
+    with pytest.raises(InvalidArgumentError):
+        seed_index.search("嘉定", **kwargs)
+
+
+def test_missing_index_and_old_schema_give_clear_errors(tmp_path, seed_index):
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        SearchEngine(tmp_path / "none").search("嘉定")
+    copy = tmp_path / "old"
+    shutil.copytree(seed_index.index_dir, copy)
+    meta = json.loads((copy / META_FILE).read_text("utf-8"))
+    meta["schema_version"] = 0
+    (copy / META_FILE).write_text(json.dumps(meta), "utf-8")
+    with pytest.raises(IndexVersionError, match=r"civicsearch index --full"):
+        SearchEngine(copy).search("嘉定")
+
+
+def test_gb18030_copy_of_a_seed_is_indexed_and_found(tmp_path, corpus_copy):
+    text = seed("002").read_text("utf-8")
+    (corpus_copy / "gbk_copy.txt").write_bytes(text.encode("gb18030"))
+    engine = SearchEngine(tmp_path / "ix")
+    report = engine.index([corpus_copy])
+    assert report.added == 6 and not report.skipped
+    assert ids(engine.search('"停车难"')) == {"002_1e4085cf6dde9462.txt", "gbk_copy.txt"}
+
+
+def test_reindex_adds_updates_deletes_and_skips_with_reasons(tmp_path, corpus_copy):
+    engine = SearchEngine(tmp_path / "ix")
+    first = engine.index([corpus_copy])
+    assert (first.added, first.documents) == (5, 5)
+    again = engine.index([corpus_copy])
+    assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 5)
+
+    (corpus_copy / "002_1e4085cf6dde9462.txt").unlink()
+    p = corpus_copy / "004_39cc09a31d753d9a.txt"
+    p.write_text(p.read_text("utf-8").replace("加装电梯", "增设电梯"), "utf-8")
+    (corpus_copy / "new.jsonl").write_text(
+        '{"id": "n1", "title": "新增加装电梯通知", "text": "本街道启动加装电梯。"}\n{bad json}\n', "utf-8"
+    )
+    (corpus_copy / "broken.txt").write_bytes(b"\x00\x01binary")
+    report = engine.index([corpus_copy])
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (1, 1, 1, 3)
+    reasons = {(Path(s.path).name, s.line): s.reason for s in report.skipped}
+    assert ("new.jsonl", 2) in reasons and "binary" in reasons[("broken.txt", None)]
+    assert ids(engine.search('"加装电梯"')) == {"000_7c9bfc895c904976.txt", "001_cde9a71d8de4f3a8.txt", "n1"}
+    assert engine.stats().documents == 5
+
+
+def test_stats_describe_the_index(seed_index):
+    st = seed_index.stats()
+    assert st.documents == 5 and st.size_bytes > 0 and st.last_updated
+    assert st.roots and st.roots[0].endswith("corpus") and st.last_run["added"] == 5
