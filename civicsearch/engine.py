@@ -9,6 +9,7 @@ from typing import Iterable
 
 from whoosh import query as wq
 from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
 
 from civicsearch import store
 from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
@@ -47,6 +48,40 @@ class SearchEngine:
 
     def __init__(self, index_dir: str | Path | None = None) -> None:
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        self._searcher: Searcher | None = None
+
+    def _current_searcher(self) -> Searcher:
+        """A searcher kept open between calls and refreshed when the index changed.
+
+        Opening the readers is most of a query's cost on a large index, so one
+        engine serves many searches from the same searcher (not thread-safe: use
+        one engine per thread).
+        """
+        if self._searcher is not None and not self._searcher.up_to_date():
+            # A fresh searcher rather than Searcher.refresh(), which can carry
+            # segments a merge has since removed into the new reader.
+            self.close()
+        if self._searcher is None:
+            self._searcher = store.open_index(self.index_dir).searcher(weighting=BM25F())
+        return self._searcher
+
+    def close(self) -> None:
+        """Release the open searcher (it is reopened on the next call)."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def __enter__(self) -> "SearchEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing left to release
+            pass
 
     # -- writing -------------------------------------------------------------
 
@@ -64,6 +99,7 @@ class SearchEngine:
         With no paths, the corpus roots the index was built from (or the default
         corpus for a new index). ``full=True`` rebuilds from scratch.
         """
+        self.close()  # a --full rebuild replaces the files the searcher holds
         paths = list(paths or [])
         if not paths:
             roots = store.read_meta(self.index_dir).get("roots") if store.exists(self.index_dir) else None
@@ -96,24 +132,23 @@ class SearchEngine:
             raise InvalidArgumentError("offset must not be negative")
         parsed = parse(query)
         filt = build_filter(place=place, topic=topic, since=since, until=until)
-        ix = store.open_index(self.index_dir)
-        with ix.searcher(weighting=BM25F()) as searcher:
-            relaxed = False
-            q = to_whoosh(parsed, "all")
-            matched = self._matching(searcher, q, filt)
-            if not matched and parsed.term_count() > 1:
-                any_q = to_whoosh(parsed, "any")
-                matched = self._matching(searcher, any_q, filt)
-                if matched:
-                    q, relaxed = any_q, True
-            facets = count_facets(searcher.reader(), matched)
-            hits: list[Hit] = []
-            if matched and offset < len(matched):
-                kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}
-                results = searcher.search(q, filter=filt, limit=offset + limit, **kwargs)
-                clauses = parsed.positive_clauses()
-                for hit in results[offset : offset + limit]:
-                    hits.append(self._hit(searcher.reader(), hit.docnum, hit.fields(), hit.score, clauses))
+        searcher = self._current_searcher()
+        relaxed = False
+        q = to_whoosh(parsed, "all")
+        matched = self._matching(searcher, q, filt)
+        if not matched and parsed.term_count() > 1:
+            any_q = to_whoosh(parsed, "any")
+            matched = self._matching(searcher, any_q, filt)
+            if matched:
+                q, relaxed = any_q, True
+        facets = count_facets(searcher.reader(), matched)
+        hits: list[Hit] = []
+        if matched and offset < len(matched):
+            kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}
+            results = searcher.search(q, filter=filt, limit=offset + limit, **kwargs)
+            clauses = parsed.positive_clauses()
+            for hit in results[offset : offset + limit]:
+                hits.append(self._hit(searcher.reader(), hit.docnum, hit.fields(), hit.score, clauses))
         return SearchResults(query, len(matched), hits, facets, offset, limit, sort, relaxed)
 
     @staticmethod
@@ -142,14 +177,13 @@ class SearchEngine:
 
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""
-        ix = store.open_index(self.index_dir)
-        with ix.searcher() as searcher:
-            stored = searcher.document(id=doc_id)
-            if stored is None:
-                candidates = [f for f in searcher.documents() if str(f["id"]).startswith(doc_id)][:2] if doc_id else []
-                if len(candidates) != 1:
-                    raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-                stored = candidates[0]
+        searcher = self._current_searcher()
+        stored = searcher.document(id=doc_id)
+        if stored is None:
+            found = list(searcher.docs_for_query(wq.Prefix("id", doc_id)))[:2] if doc_id else []
+            if len(found) != 1:
+                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+            stored = searcher.stored_fields(found[0])
         info = stored.get("info") or {}
         return DocumentRecord(
             doc_id=stored["id"],
@@ -169,10 +203,10 @@ class SearchEngine:
 
     def stats(self) -> IndexStats:
         """Document count, size on disk, last update, corpus roots and the last run's report."""
-        ix = store.open_index(self.index_dir)
+        searcher = self._current_searcher()
         meta = store.read_meta(self.index_dir)
         return IndexStats(
-            documents=ix.doc_count(),
+            documents=searcher.doc_count(),
             index_dir=str(self.index_dir.resolve()),
             size_bytes=store.size_on_disk(self.index_dir),
             schema_version=meta.get("schema_version", 0),
