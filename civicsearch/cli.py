@@ -143,13 +143,13 @@ def _render_facets(res: SearchResults) -> None:
         for name, values in shown.items():
             out.print(f"{name}: " + ", ".join(f"{v.label} ({v.count})" for v in values))
         return
-    table = Table.grid(padding=(0, 2))
+    table = Table(box=None, padding=(0, 2), header_style="bold", show_edge=False)
     for name in shown:
-        table.add_column(name, no_wrap=False)
+        table.add_column(name)
     rows = max(len(v) for v in shown.values())
     for i in range(rows):
         table.add_row(*[f"{v[i].label} [dim]({v[i].count})[/]" if i < len(v) else "" for v in shown.values()])
-    out.print(Panel(table, title="Facets: " + " · ".join(shown), title_align="left"))
+    out.print(Panel(table, title="Facets", title_align="left", expand=False))
 
 
 @cli.command()
