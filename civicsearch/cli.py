@@ -18,7 +18,10 @@ from rich.text import Text
 from civicsearch import __version__
 from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError
+from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import IndexReport, SearchResults
+
+DEFAULT_MAX_MB = DEFAULT_MAX_BYTES / 1_000_000
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -41,9 +44,11 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _run_index(engine: SearchEngine, paths: list[str], full: bool) -> IndexReport:
-    if not err.is_terminal:
-        return engine.index(paths, full=full)
+def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float = DEFAULT_MAX_MB,
+               quiet: bool = False) -> IndexReport:
+    max_bytes = int(max_mb * 1_000_000)
+    if quiet or not err.is_terminal:
+        return engine.index(paths, full=full, max_bytes=max_bytes)
     with Progress(
         TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=err, transient=True,
@@ -53,7 +58,7 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool) -> IndexRepor
         def progress(done: int, total: int, path: str) -> None:
             bar.update(task, completed=done, total=total, description=escape(Path(path).name))
 
-        return engine.index(paths, full=full, progress=progress)
+        return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes)
 
 
 def _print_report(report: IndexReport, index_dir: Path) -> None:
@@ -79,13 +84,20 @@ def cli(ctx: click.Context, index_dir: Path | None) -> None:
     ctx.obj = {"engine": SearchEngine(index_dir), "default_index": index_dir is None}
 
 
+_max_size = click.option(
+    "--max-size", "max_mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_MAX_MB,
+    show_default=True, help="Skip files larger than this many MB.",
+)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--full", is_flag=True, help="Rebuild the index from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_max_size
 @click.pass_context
 @_fail_cleanly
-def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool) -> None:
+def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, max_mb: float) -> None:
     """Index files and folders (default: the corpus the index was built from, else ./corpus).
 
     Formats: .txt, .md (YAML front matter, HTML bodies), .html, .jsonl and
@@ -97,11 +109,53 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
       civicsearch --index /srv/idx index /data/crawl --full
     """
     engine: SearchEngine = ctx.obj["engine"]
-    report = _run_index(engine, [str(p) for p in paths], full)
+    report = _run_index(engine, [str(p) for p in paths], full, max_mb)
     if as_json:
         _dump(report.to_dict())
     else:
         _print_report(report, engine.index_dir)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--full", is_flag=True, help="Rebuild into a new generation and switch to it atomically.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@_max_size
+@click.pass_context
+def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
+            max_mb: float) -> None:
+    """Bring the index in step with its corpus: the nightly job.
+
+    With no PATH, the corpus roots the index remembers. New files are added,
+    changed ones replaced, vanished files and JSONL records deleted, in one
+    commit; searches keep answering from the last committed state meanwhile.
+    One writer at a time.
+
+    \b
+    Exit status: 0 all input went in; 1 some inputs were skipped (the index is
+    consistent); 2 the run failed and the index was left as it was.
+
+    \b
+    Examples:
+      civicsearch --index /srv/civic-index reindex --quiet
+      civicsearch reindex /data/crawl --json
+    """
+    engine: SearchEngine = ctx.obj["engine"]
+    try:
+        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet)
+    except CivicSearchError as e:
+        click.echo(f"Error: {e}", err=True)
+        ctx.exit(2)
+    if as_json:
+        _dump({k: report.to_dict()[k] for k in ("added", "updated", "deleted", "unchanged", "skipped", "seconds")})
+    elif quiet:
+        for s in report.skipped:
+            where = f"{s.path}:{s.line}" if s.line is not None else s.path
+            click.echo(f"skipped {where}: {s.reason}", err=True)
+    else:
+        _print_report(report, engine.index_dir)
+    ctx.exit(1 if report.skipped else 0)
 
 
 def _render_hits(res: SearchResults) -> None:
@@ -236,9 +290,12 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     out.print(Text.assemble(("roots: ", "dim"), ", ".join(st.roots) or "-"))
     if st.last_run:
         r = st.last_run
-        out.print(Text.assemble(("last run: ", "dim"), f"{r['added']} added, {r['updated']} updated, "
-                                f"{r['deleted']} deleted, {r['unchanged']} unchanged, "
-                                f"{len(r['skipped'])} skipped, {r['seconds']}s"))
+        out.print(Text.assemble(("last run: ", "dim"), f"{r.get('finished', '?')}: {r['added']} added, "
+                                f"{r['updated']} updated, {r['deleted']} deleted, {r['unchanged']} unchanged, "
+                                f"{len(r['skipped'])} skipped, {r['seconds']}s" + (" (full)" if r.get("full") else "")))
+        for s in r["skipped"][:10]:
+            where = f"{s['path']}:{s['line']}" if s.get("line") is not None else s["path"]
+            out.print(Text(f"  skipped {where}: {s['reason']}", style="yellow"))
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ class SearchEngine:
         self.close()  # a --full rebuild replaces the files the searcher holds
         paths = list(paths or [])
         if not paths:
-            roots = store.read_meta(self.index_dir).get("roots") if store.exists(self.index_dir) else None
+            roots = store.read_meta(store.current_generation(self.index_dir)).get("roots")
             paths = [Path(r) for r in roots] if roots else [default_corpus()]
         return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs)
 
@@ -204,7 +204,7 @@ class SearchEngine:
     def stats(self) -> IndexStats:
         """Document count, size on disk, last update, corpus roots and the last run's report."""
         searcher = self._current_searcher()
-        meta = store.read_meta(self.index_dir)
+        meta = store.read_meta(store.current_generation(self.index_dir))
         return IndexStats(
             documents=searcher.doc_count(),
             index_dir=str(self.index_dir.resolve()),

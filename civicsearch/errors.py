@@ -36,3 +36,7 @@ class DocumentReadError(CivicSearchError):
         self.line = line
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {reason}")
+
+
+class ReindexRunningError(CivicSearchError):
+    """Another process holds the index's writer lock."""

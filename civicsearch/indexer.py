@@ -1,24 +1,43 @@
-"""Index documents: read → clean → extract metadata → analyse → write, one commit a run."""
+"""Index documents: read → clean → extract metadata → analyse → write, one commit a run.
+
+A run holds the index's writer lock. Files whose size and mtime match the
+manifest of the last run are not read at all; a changed file is read, and only
+records whose raw bytes changed are cleaned and analysed again. Documents that
+came from the run's roots and are gone now are deleted. A full rebuild writes a
+new generation and switches to it atomically (see :mod:`civicsearch.store`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
 import time
-from datetime import datetime
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from civicsearch import store
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
-from civicsearch.readers import DEFAULT_MAX_BYTES, Skipped, iter_files, read_path
+from civicsearch.readers import DEFAULT_MAX_BYTES, RawRecord, Skipped, iter_files, load_bytes, parse_bytes
 from civicsearch.results import IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
-from civicsearch import store
 
 #: Called as progress(files_done, files_total, current_path).
 Progress = Callable[[int, int, str], None]
-#: Below this many files one process is faster than starting a pool.
-PARALLEL_MIN_FILES = 2
+#: Below this much input one process is faster than starting a pool of writers.
+PARALLEL_MIN_BYTES = 20_000_000
+CRASH_ENV = "CIVICSEARCH_CRASH_AT"
+
+
+def checkpoint(name: str) -> None:
+    """Die here with SIGKILL when ``$CIVICSEARCH_CRASH_AT`` names this point.
+
+    The crash-safety tests kill real reindex processes at each named point.
+    """
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def place_terms(place: str | None) -> list[str]:
@@ -29,14 +48,14 @@ def place_terms(place: str | None) -> list[str]:
     return list(dict.fromkeys(fold(p.strip()).replace(",", " ") for p in parts))
 
 
-def to_fields(doc: Document) -> dict[str, Any]:
+def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     """The Whoosh field values for one document."""
     fields: dict[str, Any] = {
         "id": doc.doc_id,
         "path": doc.path,
         "title": doc.title,
         "body": doc.body,
-        "hash": doc.content_hash,
+        "hash": raw_hash,
         "info": {
             "date_precision": doc.date_precision,
             "date_source": doc.date_source,
@@ -65,7 +84,7 @@ def to_fields(doc: Document) -> dict[str, Any]:
 
 
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:
-    """id → (content hash, path) for every live document, read from columns."""
+    """id → (raw hash, path) for every live document, read from columns."""
     with ix.reader() as r:
         if r.doc_count() == 0:
             return {}
@@ -74,8 +93,113 @@ def _existing(ix: Any) -> dict[str, tuple[str, str]]:
 
 
 def _under(path: str, roots: list[Path]) -> bool:
-    p = Path(path).resolve()
+    p = Path(path)
     return any(p == root or root in p.parents for root in roots)
+
+
+class _Run:
+    """The state of one indexing run (one writer, one commit)."""
+
+    def __init__(self, ix: Any, existing: dict[str, tuple[str, str]], manifest: dict[str, list], fresh: bool,
+                 parallel: bool) -> None:
+        self.ix = ix
+        self.existing = existing
+        self.by_path: dict[str, list[str]] = defaultdict(list)
+        for doc_id, (_, path) in existing.items():
+            self.by_path[path].append(doc_id)
+        self.old_manifest = manifest
+        self.manifest: dict[str, list] = {}
+        self.fresh = fresh
+        self.parallel = parallel
+        self.report = IndexReport()
+        self.seen: set[str] = set()
+        self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
+        self._writer: Any = None
+
+    @property
+    def writer(self) -> Any:
+        # Opened on first change, so a run with nothing to do never writes.
+        if self._writer is None:
+            # compound=False: Whoosh copies a compound segment's files into memory
+            # whenever a reader opens; plain files are opened in place.
+            if self.parallel:
+                self._writer = self.ix.writer(procs=os.cpu_count() or 1, multisegment=True, limitmb=256,
+                                              compound=False)
+            else:
+                self._writer = self.ix.writer(limitmb=256, compound=False)
+        return self._writer
+
+    def skip(self, item: Skipped) -> None:
+        self.report.skipped.append(SkippedInput(item.path, item.reason, item.line))
+
+    def keep_unchanged(self, path: str) -> None:
+        ids = self.by_path.get(path, [])
+        self.seen.update(ids)
+        self.report.unchanged += len(ids)
+
+    def file(self, path: Path, root: Path, max_bytes: int) -> None:
+        key = str(path)
+        try:
+            st = path.stat()
+        except OSError as e:
+            self.skip(Skipped(key, f"cannot read: {e.strerror or e}"))
+            self.kept_paths.add(key)
+            return
+        old = self.old_manifest.get(key)
+        if old and old[0] == st.st_size and old[1] == st.st_mtime_ns and key in self.by_path:
+            self.manifest[key] = old
+            self.keep_unchanged(key)
+            return
+        data = load_bytes(path, max_bytes)
+        if isinstance(data, Skipped):
+            self.skip(data)
+            self.kept_paths.add(key)
+            return
+        digest = hashlib.sha1(data).hexdigest()
+        self.manifest[key] = [st.st_size, st.st_mtime_ns, digest]
+        if old and old[2] == digest and key in self.by_path:
+            self.keep_unchanged(key)  # touched, not changed
+            return
+        for rec in parse_bytes(path, root, data):
+            if isinstance(rec, Skipped):
+                self.skip(rec)
+                if rec.line is None:
+                    self.kept_paths.add(key)
+            else:
+                self.record(rec)
+
+    def record(self, rec: RawRecord) -> None:
+        if rec.doc_id in self.seen:
+            self.skip(Skipped(rec.path, f"duplicate id {rec.doc_id!r}", rec.line))
+            return
+        self.seen.add(rec.doc_id)
+        old = self.existing.get(rec.doc_id)
+        if old is not None and old[0] == rec.raw_hash and old[1] == rec.path:
+            self.report.unchanged += 1
+            return
+        fields = to_fields(build_document(rec), rec.raw_hash)
+        if old is None:
+            self.writer.add_document(**fields)
+            self.report.added += 1
+        else:
+            self.writer.update_document(**fields)
+            self.report.updated += 1
+
+    def delete_missing(self, roots: list[Path]) -> None:
+        for doc_id, (_, path) in self.existing.items():
+            if doc_id not in self.seen and path not in self.kept_paths and _under(path, roots):
+                self.writer.delete_by_term("id", doc_id)
+                self.report.deleted += 1
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            checkpoint("before-commit")
+            self._writer.commit()
+            checkpoint("after-commit")
+
+    def cancel(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
 
 
 def index_paths(
@@ -87,78 +211,66 @@ def index_paths(
     max_bytes: int = DEFAULT_MAX_BYTES,
     procs: int | None = None,
 ) -> IndexReport:
-    """Bring the index at ``index_dir`` in step with ``paths``.
+    """Bring the index at ``index_dir`` in step with ``paths`` (see the module docstring).
 
-    New documents are added, changed ones replaced, and documents that came from
-    these paths but are gone now are deleted; a file that cannot be read this time
-    keeps what it gave before. ``full`` rebuilds from nothing. All changes are one
-    commit: a failure leaves the index as it was.
+    All changes are one commit: a failure or a kill leaves the index as it was.
+    Raises :class:`~civicsearch.errors.ReindexRunningError` when another process writes.
     """
     started = time.perf_counter()
-    paths = [Path(p) for p in paths]
-    report = IndexReport()
-    listed = list(iter_files(paths))
-    files = [item for item in listed if not isinstance(item, Skipped)]
-    for item in listed:
-        if isinstance(item, Skipped):
-            report.skipped.append(SkippedInput(item.path, item.reason, item.line))
+    roots = [Path(p).resolve() for p in paths]
+    with store.WriterLock(index_dir) as lock:
+        store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
+        fresh = full or not store.exists(index_dir)
+        if fresh:
+            gen, ix = store.new_generation(index_dir)
+        else:
+            ix = store.open_index(index_dir)
+            gen = store.current_generation(index_dir)
+            assert gen is not None
+        meta = store.read_meta(gen)
+        if fresh and store.exists(index_dir):
+            # A full rebuild keeps the roots the live index was built from.
+            meta["roots"] = store.read_meta(store.current_generation(index_dir)).get("roots", [])
 
-    fresh = full or not store.exists(index_dir)
-    ix = store.create_index(index_dir) if fresh else store.open_index(index_dir)
-    existing = {} if fresh else _existing(ix)
-    get_segmenter()  # load the dictionary once, before any worker process forks
-    procs = procs if procs is not None else (os.cpu_count() or 1)
-    # compound=False: Whoosh copies a compound segment's files into memory every
-    # time a reader opens (~90 ms a segment on the bench corpus); plain files are
-    # opened in place.
-    if fresh and procs > 1 and len(files) >= PARALLEL_MIN_FILES:
-        writer = ix.writer(procs=procs, multisegment=True, limitmb=256, compound=False)
-    else:
-        writer = ix.writer(limitmb=256, compound=False)
+        listed = list(iter_files(roots))
+        files = [item for item in listed if not isinstance(item, Skipped)]
+        size = sum(f.stat().st_size for f, _ in files if f.exists())
+        parallel = fresh and (procs if procs is not None else os.cpu_count() or 1) > 1 and size >= PARALLEL_MIN_BYTES
+        get_segmenter()  # load the dictionary once, before any worker process forks
+        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), fresh, parallel)
+        for item in listed:
+            if isinstance(item, Skipped):
+                run.skip(item)
+        try:
+            for n, (file, root) in enumerate(files, 1):
+                run.file(file, root, max_bytes)
+                if progress:
+                    progress(n, len(files), str(file))
+            checkpoint("after-read")
+            run.delete_missing(roots)
+            run.commit()
+        except BaseException:
+            run.cancel()
+            raise
 
-    seen: set[str] = set()
-    failed_paths: set[str] = set()
-    try:
-        for n, (file, root) in enumerate(files, 1):
-            for rec in read_path(file, root, max_bytes):
-                if isinstance(rec, Skipped):
-                    report.skipped.append(SkippedInput(rec.path, rec.reason, rec.line))
-                    if rec.line is None:
-                        failed_paths.add(str(Path(rec.path).resolve()))
-                    continue
-                doc = build_document(rec)
-                if doc.doc_id in seen:
-                    report.skipped.append(SkippedInput(rec.path, f"duplicate id {doc.doc_id!r}", rec.line))
-                    continue
-                seen.add(doc.doc_id)
-                old = existing.get(doc.doc_id)
-                if old is None:
-                    writer.add_document(**to_fields(doc))
-                    report.added += 1
-                elif old[0] != doc.content_hash:
-                    writer.update_document(**to_fields(doc))
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-            if progress:
-                progress(n, len(files), str(file))
-        roots = [p.resolve() for p in paths]
-        for doc_id, (_, path) in existing.items():
-            if doc_id not in seen and _under(path, roots) and str(Path(path).resolve()) not in failed_paths:
-                writer.delete_by_term("id", doc_id)
-                report.deleted += 1
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-
-    with ix.reader() as r:
-        report.documents = r.doc_count()
-    report.seconds = round(time.perf_counter() - started, 3)
-    meta = store.read_meta(index_dir)
-    known = meta.get("roots", [])
-    meta["roots"] = list(dict.fromkeys(known + [str(p.resolve()) for p in paths]))
-    meta["updated"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    meta["last_run"] = report.to_dict()
-    store.write_meta(index_dir, meta)
+        report = run.report
+        with ix.reader() as r:
+            report.documents = r.doc_count()
+        report.seconds = round(time.perf_counter() - started, 3)
+        # Files under other roots keep their manifest entries.
+        files_meta = {k: v for k, v in meta.get("files", {}).items() if not _under(k, roots)}
+        files_meta.update(run.manifest)
+        meta.update(
+            roots=list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots])),
+            files=files_meta,
+            updated=store.now_iso(),
+            last_run=dict(report.to_dict(), finished=store.now_iso(), full=fresh,
+                          stale_lock_cleared=lock.stale_pid),
+        )
+        store.write_meta(gen, meta)
+        if fresh:
+            checkpoint("before-switch")
+            store.switch(index_dir, gen)
+            checkpoint("after-switch")
+            store.remove_other_generations(index_dir)
     return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from civicsearch.errors import DocumentReadError
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 #: Files larger than this are skipped (a crawl dump is split, a document is never this big).
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_BYTES = 50_000_000
 
 
 @dataclass
@@ -36,6 +37,9 @@ class RawRecord:
     fields: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
     is_html: bool = False
+    #: sha1 of the bytes the record came from (the file, or its JSONL line):
+    #: an unchanged record is recognised without cleaning it again.
+    raw_hash: str = ""
 
 
 @dataclass
@@ -71,8 +75,12 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     p = Path(dirpath) / name
-                    if not name.startswith(".") and is_supported(p):
-                        yield p, root
+                    if name.startswith(".") or not is_supported(p):
+                        continue
+                    if p.is_file() or not p.exists():
+                        yield p, root  # a broken or looping link is reported when read
+                    else:
+                        yield Skipped(str(p), "not a regular file")
         else:
             yield Skipped(str(root), "no such file or folder")
 
@@ -223,6 +231,7 @@ def _doc_id(path: Path, root: Path) -> str:
 
 def read_text_file(path: Path, root: Path, data: bytes) -> RawRecord:
     """A .txt/.md/.html file as one record (front matter and HTML handled)."""
+    raw_hash = hashlib.sha1(data).hexdigest()
     text = decode_bytes(data, str(path))
     fields: dict[str, Any] = {}
     is_html = path.suffix.lower() in (".html", ".htm")
@@ -233,7 +242,7 @@ def read_text_file(path: Path, root: Path, data: bytes) -> RawRecord:
         text, html_title = html_to_text(text)
         if html_title and "title" not in fields:
             fields["title"] = html_title
-    return RawRecord(_doc_id(path, root), str(path), text, fields, is_html=is_html)
+    return RawRecord(_doc_id(path, root), str(path), text, fields, is_html=is_html, raw_hash=raw_hash)
 
 
 def read_jsonl(path: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
@@ -271,23 +280,26 @@ def read_jsonl(path: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
         is_html = looks_like_html(body)
         if is_html:
             body, _ = html_to_text(body)
-        yield RawRecord(str(doc_id), str(path), body, fields, line=lineno, is_html=is_html)
+        raw_hash = hashlib.sha1(line.encode("utf-8")).hexdigest()
+        yield RawRecord(str(doc_id), str(path), body, fields, line=lineno, is_html=is_html, raw_hash=raw_hash)
 
 
-def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[RawRecord | Skipped]:
-    """Every record in one file, or a :class:`Skipped` saying why it could not be read."""
+def load_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skipped:
+    """The bytes of one file, or a :class:`Skipped` saying why they cannot be had."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            yield Skipped(str(path), f"larger than the {max_bytes // (1024 * 1024)} MB limit ({size} bytes)")
-            return
+            return Skipped(str(path), f"larger than the {max_bytes / 1e6:g} MB limit ({size} bytes)")
         data = path.read_bytes()
     except OSError as e:
-        yield Skipped(str(path), f"cannot read: {e.strerror or e}")
-        return
+        return Skipped(str(path), f"cannot read: {e.strerror or e}")
     if not data.strip():
-        yield Skipped(str(path), "empty file")
-        return
+        return Skipped(str(path), "empty file")
+    return data
+
+
+def parse_bytes(path: Path, root: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
+    """Every record in one file's bytes, or a :class:`Skipped` for what cannot be read."""
     if path.name.lower().endswith(JSONL_SUFFIXES):
         yield from read_jsonl(path, data)
         return
@@ -295,3 +307,12 @@ def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
         yield read_text_file(path, root, data)
     except DocumentReadError as e:
         yield Skipped(str(path), e.reason)
+
+
+def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[RawRecord | Skipped]:
+    """Every record in one file, or a :class:`Skipped` saying why it could not be read."""
+    data = load_bytes(path, max_bytes)
+    if isinstance(data, Skipped):
+        yield data
+    else:
+        yield from parse_bytes(path, root, data)

@@ -124,7 +124,7 @@ def test_first_search_builds_the_default_index_from_the_corpus(runner, tmp_path,
     result = runner.invoke(cli, ["search", "加装电梯", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == 3
-    assert (tmp_path / "index" / "civicsearch.json").exists()
+    assert (tmp_path / "index" / "CURRENT").exists()
 
 
 def test_index_location_from_environment(runner, tmp_path, index_dir, monkeypatch):

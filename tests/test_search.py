@@ -15,6 +15,7 @@ from civicsearch import (
     SearchEngine,
 )
 from civicsearch.schema import META_FILE
+from civicsearch.store import current_generation
 
 from conftest import SEEDS, seed
 
@@ -149,9 +150,10 @@ def test_missing_index_and_old_schema_give_clear_errors(tmp_path, seed_index):
         SearchEngine(tmp_path / "none").search("嘉定")
     copy = tmp_path / "old"
     shutil.copytree(seed_index.index_dir, copy)
-    meta = json.loads((copy / META_FILE).read_text("utf-8"))
+    meta_file = current_generation(copy) / META_FILE
+    meta = json.loads(meta_file.read_text("utf-8"))
     meta["schema_version"] = 0
-    (copy / META_FILE).write_text(json.dumps(meta), "utf-8")
+    meta_file.write_text(json.dumps(meta), "utf-8")
     with pytest.raises(IndexVersionError, match=r"civicsearch index --full"):
         SearchEngine(copy).search("嘉定")
 
