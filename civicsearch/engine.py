@@ -38,6 +38,21 @@ def default_corpus() -> Path:
     return Path(str(resources.files("civicsearch").joinpath("sample_corpus")))
 
 
+def _described(stored: dict) -> dict:
+    """The fields a hit and a document record share, from a document's stored fields."""
+    info = stored.get("info") or {}
+    return {
+        "doc_id": stored["id"],
+        "title": stored.get("title", ""),
+        "path": stored.get("path", ""),
+        "date": format_date(stored.get("date"), info.get("date_precision")),
+        "place": info.get("place"),
+        "topics": list(info.get("topics") or []),
+        "source": info.get("source"),
+        "url": info.get("url"),
+    }
+
+
 class SearchEngine:
     """Index civic documents and search them.
 
@@ -158,22 +173,9 @@ class SearchEngine:
 
     @staticmethod
     def _hit(reader: object, docnum: int, stored: dict, score: float | None, clauses: list) -> Hit:
-        info = stored.get("info") or {}
-        body = stored.get("body", "")
-        snippet, highlights = make_snippet(body, match_spans(reader, docnum, clauses))  # type: ignore[arg-type]
-        return Hit(
-            doc_id=stored["id"],
-            title=stored.get("title", ""),
-            path=stored.get("path", ""),
-            date=format_date(stored.get("date"), info.get("date_precision")),
-            place=info.get("place"),
-            topics=list(info.get("topics") or []),
-            score=round(float(score or 0.0), 4),
-            snippet=snippet,
-            highlights=highlights,
-            source=info.get("source"),
-            url=info.get("url"),
-        )
+        snippet, highlights = make_snippet(stored.get("body", ""), match_spans(reader, docnum, clauses))  # type: ignore[arg-type]
+        return Hit(score=round(float(score or 0.0), 4), snippet=snippet, highlights=highlights,
+                   **_described(stored))
 
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""
@@ -186,15 +188,8 @@ class SearchEngine:
             stored = searcher.stored_fields(found[0])
         info = stored.get("info") or {}
         return DocumentRecord(
-            doc_id=stored["id"],
-            title=stored.get("title", ""),
-            path=stored.get("path", ""),
-            date=format_date(stored.get("date"), info.get("date_precision")),
+            **_described(stored),
             date_source=info.get("date_source"),
-            place=info.get("place"),
-            topics=list(info.get("topics") or []),
-            source=info.get("source"),
-            url=info.get("url"),
             body=stored.get("body", ""),
             original=stored.get("original") or stored.get("body", ""),
             meta=dict(info.get("meta") or {}),

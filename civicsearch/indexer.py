@@ -227,10 +227,7 @@ def index_paths(
             ix = store.open_index(index_dir)
             gen = store.current_generation(index_dir)
             assert gen is not None
-        meta = store.read_meta(gen)
-        if fresh and store.exists(index_dir):
-            # A full rebuild keeps the roots the live index was built from.
-            meta["roots"] = store.read_meta(store.current_generation(index_dir)).get("roots", [])
+        meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
 
         listed = list(iter_files(roots))
         files = [item for item in listed if not isinstance(item, Skipped)]
