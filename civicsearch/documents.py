@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 from civicsearch.cleaning import clean
 from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
+from civicsearch.places import Place, resolve
 from civicsearch.readers import RawRecord
 
 _ORIGINAL_TITLE = re.compile(r"^_?本文原始标题\s*[:：]\s*(?P<t>.+)$")
@@ -30,7 +30,9 @@ class Document:
     date: datetime | None = None
     date_precision: str | None = None
     date_source: str | None = None
-    place: str | None = None
+    place: Place | None = None
+    #: Explicit place metadata that names no known division (e.g. an anonymised "A市").
+    place_hint: str | None = None
     topics: list[str] = field(default_factory=list)
     source: str | None = None
     url: str | None = None
@@ -38,13 +40,8 @@ class Document:
     line: int | None = None
 
     @property
-    def content_hash(self) -> str:
-        h = hashlib.sha1()
-        for part in (self.title, self.body, str(self.date), self.place or "", ",".join(self.topics),
-                     self.source or "", self.url or ""):
-            h.update(part.encode("utf-8"))
-            h.update(b"\x1f")
-        return h.hexdigest()
+    def place_label(self) -> str | None:
+        return self.place.label if self.place else self.place_hint
 
 
 def _is_title_candidate(line: str) -> bool:
@@ -105,7 +102,8 @@ def build_document(record: RawRecord) -> Document:
             precision, date_source = parsed.precision, where
             break
 
-    place = str(fields.get("place") or header.get("发布机构") or "").strip() or None
+    explicit = str(fields.get("place") or header.get("发布机构") or "").strip() or None
+    place = resolve(title, body, explicit)
     topics = as_list(fields.get("topic")) + as_list(fields.get("topics")) + as_list(header.get("主题分类"))
     meta = {k: v for k, v in header.items() if v and k not in ("浏览次数", "字体")}
     source = fields.get("source") or cleaned.source or header.get("信息来源")
@@ -119,6 +117,7 @@ def build_document(record: RawRecord) -> Document:
         date_precision=precision,
         date_source=date_source,
         place=place,
+        place_hint=explicit if place is None else None,
         topics=list(dict.fromkeys(topics)),
         source=str(source).strip() if source else None,
         url=str(fields["url"]) if fields.get("url") else None,

@@ -47,6 +47,7 @@ def _described(stored: dict) -> dict:
         "path": stored.get("path", ""),
         "date": format_date(stored.get("date"), info.get("date_precision")),
         "place": info.get("place"),
+        "place_code": info.get("place_code"),
         "topics": list(info.get("topics") or []),
         "source": info.get("source"),
         "url": info.get("url"),
@@ -156,7 +157,7 @@ class SearchEngine:
             matched = self._matching(searcher, any_q, filt)
             if matched:
                 q, relaxed = any_q, True
-        facets = count_facets(searcher.reader(), matched)
+        facets = count_facets(searcher.reader(), matched, place)
         hits: list[Hit] = []
         if matched and offset < len(matched):
             kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}

@@ -4,47 +4,63 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable
 
 from whoosh.reading import IndexReader
 
+from civicsearch.normalize import fold
+from civicsearch.places import level_of, short_forms
 from civicsearch.results import FacetValue
 
-#: facet name → (column field, separator for several values in one document)
-FACET_COLUMNS = {"place": ("place_facet", None), "year": ("datekey", None), "topic": ("topic_facet", "\x1f")}
 
-
-def _leaf_columns(reader: IndexReader, fieldname: str) -> tuple[list[int], list[object]]:
+def _column_values(reader: IndexReader, fieldname: str, docs: list[int]) -> Iterable[Any]:
+    """The column value of each document in ``docs`` (sorted), skipping empty ones."""
     offsets, columns = [], []
     for leaf, offset in reader.leaf_readers():
         offsets.append(offset)
         columns.append(leaf.column_reader(fieldname) if leaf.has_column(fieldname) else None)
-    return offsets, columns
+    for d in docs:
+        i = bisect_right(offsets, d) - 1
+        col = columns[i]
+        if col is not None:
+            value = col[d - offsets[i]]
+            if value:
+                yield value
 
 
-def count_facets(reader: IndexReader, docnums: Iterable[int]) -> dict[str, list[FacetValue]]:
-    """place, year and topic counts over ``docnums`` (years newest first, others by count)."""
+def _names(code: str, name: str) -> set[str]:
+    return {code, fold(name), *(fold(s) for s in short_forms(name, level_of(code)))}
+
+
+def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[FacetValue]:
+    """Counts one level below the filter: provinces for all of China, districts for 上海市 …"""
+    wanted = fold(place_filter.strip()) if place_filter else None
+    counts: Counter[tuple[str, str]] = Counter()
+    for raw in values:
+        chain = [tuple(item.split(":", 1)) for item in raw.decode("utf-8").split("|")]
+        if wanted is None:
+            counts[chain[0]] += 1
+            continue
+        at = min((i for i, (code, name) in enumerate(chain) if wanted in _names(code, name)), default=None)
+        if at is not None and at + 1 < len(chain):
+            counts[chain[at + 1]] += 1
+    return [FacetValue(value=code, label=name, count=c)
+            for (code, name), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))]
+
+
+def count_facets(reader: IndexReader, docnums: Iterable[int], place_filter: str | None = None) -> dict[str, list[FacetValue]]:
+    """place, year and topic counts over ``docnums``.
+
+    Years come newest first, places and topics by count. The place facet drills
+    down: one level below ``place_filter`` (all of China → provinces).
+    """
     docs = sorted(docnums)
-    out: dict[str, list[FacetValue]] = {}
-    for name, (fieldname, sep) in FACET_COLUMNS.items():
-        offsets, columns = _leaf_columns(reader, fieldname)
-        counts: Counter[str] = Counter()
-        for d in docs:
-            i = bisect_right(offsets, d) - 1
-            col = columns[i]
-            if col is None:
-                continue
-            raw = col[d - offsets[i]]
-            if not raw:
-                continue
-            if isinstance(raw, int):
-                text = str(raw // 10**10)  # datekey YYYYMMDDhhmmss → year
-            else:
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            counts.update(text.split(sep) if sep else (text,))
-        if name == "year":
-            items = sorted(counts.items(), key=lambda kv: kv[0], reverse=True)
-        else:
-            items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        out[name] = [FacetValue(value=v, label=v, count=c) for v, c in items]
-    return out
+    years = Counter(str(v // 10**10) for v in _column_values(reader, "datekey", docs))
+    topics: Counter[str] = Counter()
+    for raw in _column_values(reader, "topic_facet", docs):
+        topics.update(raw.decode("utf-8").split("\x1f"))
+    return {
+        "place": _place_facet(_column_values(reader, "place_facet", docs), place_filter),
+        "year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)],
+        "topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))],
+    }

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 from civicsearch import store
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
+from civicsearch.places import level_of, short_forms
 from civicsearch.readers import DEFAULT_MAX_BYTES, RawRecord, Skipped, iter_files, load_bytes, parse_bytes
 from civicsearch.results import IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
@@ -40,12 +41,27 @@ def checkpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def place_terms(place: str | None) -> list[str]:
-    """Filter terms for a place: the whole name and each level of a ``/`` path."""
-    if not place:
+def place_terms(doc: Document) -> list[str]:
+    """Filter terms for a document's place: every level's code, name and short forms.
+
+    So ``--place 上海``, ``上海市``, ``31``, ``嘉定``, ``嘉定区`` and ``310114`` all match a
+    document from 310114004 嘉定镇街道.
+    """
+    if doc.place is not None:
+        terms = []
+        for code, name in doc.place.chain:
+            terms += [code, name] + short_forms(name, level_of(code))
+    elif doc.place_hint:
+        terms = [doc.place_hint]
+    else:
         return []
-    parts = [place] + [p for p in place.replace("／", "/").split("/") if p.strip()]
-    return list(dict.fromkeys(fold(p.strip()).replace(",", " ") for p in parts))
+    return list(dict.fromkeys(fold(t.strip()).replace(",", " ") for t in terms))
+
+
+def place_facet_value(doc: Document) -> bytes:
+    """``31:上海市|310114:嘉定区|310114004:嘉定镇街道``: the facet column needs no gazetteer."""
+    chain = doc.place.chain if doc.place is not None else ((doc.place_hint or "", doc.place_hint or ""),)
+    return "|".join(f"{code}:{name}" for code, name in chain).encode()
 
 
 def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
@@ -63,7 +79,8 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
             "url": doc.url,
             "meta": doc.meta,
             "line": doc.line,
-            "place": doc.place,
+            "place": doc.place_label,
+            "place_code": doc.place.code if doc.place else None,
             "topics": doc.topics,
         },
     }
@@ -72,9 +89,9 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     if doc.date is not None:
         fields["date"] = doc.date
         fields["datekey"] = int(doc.date.strftime("%Y%m%d%H%M%S"))
-    if doc.place:
-        fields["place"] = ",".join(place_terms(doc.place))
-        fields["place_facet"] = doc.place.encode()
+    if doc.place_label:
+        fields["place"] = ",".join(place_terms(doc))
+        fields["place_facet"] = place_facet_value(doc)
     if doc.topics:
         fields["topic"] = ",".join(t.replace(",", " ") for t in doc.topics)
         fields["topic_facet"] = "\x1f".join(doc.topics).encode()

@@ -32,6 +32,7 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     source: str | None = None
     url: str | None = None
+    place_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -87,6 +88,7 @@ class DocumentRecord:
     original: str
     meta: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+    place_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -9,7 +9,7 @@ from civicsearch.analysis import CivicAnalyzer
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 

@@ -79,7 +79,8 @@ def test_search_options_filter_sort_and_page(runner, index_dir):
     assert hit_ids("--since", "2023-01-01", "--until", "2023-12-31") == [seed("001").name]
     assert hit_ids("--sort", "date")[:2] == [seed("001").name, seed("000").name]
     assert hit_ids("--limit", "2", "--page", "2") == hit_ids("--limit", "5")[2:4]
-    assert hit_ids("--place", "莘庄") == []
+    assert hit_ids("--place", "莘庄") == [seed("002").name]
+    assert sorted(hit_ids("--place", "310114")) == [seed("000").name, seed("001").name]
 
 
 def test_show_and_stats(runner, index_dir):

@@ -49,7 +49,7 @@ def test_jsonl_and_gzip_records_keep_their_ids_and_fields(tmp_path):
     assert [r.doc_id for r in recs] == ["a1", "a2", "b1", "b2"]
     assert recs[0].fields["url"] == "http://x/1" and recs[0].line == 1 and recs[1].line == 2
     doc = build_document(recs[1])
-    assert doc.place == "上海市/嘉定区" and doc.title == "第二篇正文。"
+    assert doc.place_label == "上海市/嘉定区" and doc.title == "第二篇正文。"
 
 
 def test_bad_jsonl_lines_are_reported_with_their_number_and_the_rest_is_read(tmp_path):
