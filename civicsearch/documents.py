@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from civicsearch.cleaning import clean
+from civicsearch.dates import date_from_text
 from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
 from civicsearch.places import Place, resolve
 from civicsearch.readers import RawRecord
@@ -101,6 +102,10 @@ def build_document(record: RawRecord) -> Document:
             date = parsed.value.replace(tzinfo=None)  # stored as China local time
             precision, date_source = parsed.precision, where
             break
+    if date is None:
+        parsed = date_from_text(title, body)
+        if parsed:
+            date, precision, date_source = parsed.value.replace(tzinfo=None), parsed.precision, "text"
 
     explicit = str(fields.get("place") or header.get("发布机构") or "").strip() or None
     place = resolve(title, body, explicit)

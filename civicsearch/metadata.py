@@ -24,7 +24,8 @@ HEADER_LABELS = (
 _LABEL_RE = re.compile(r"(?:^|(?<=[\s【\[]))(" + "|".join(HEADER_LABELS) + r")\s*[:：]")
 _HEADER_SCAN_LINES = 15
 
-DATE_FIELDS = ("发文日期", "发布日期", "发布时间", "成文日期")
+# Publication first; 成文日期 (the date it was written) only when nothing else says.
+DATE_FIELDS = ("发布日期", "发布时间", "发文日期", "成文日期")
 
 
 @dataclass

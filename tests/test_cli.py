@@ -65,7 +65,7 @@ def test_search_text_output_marks_matches_and_shows_facets(runner, index_dir):
     result = run(runner, index_dir, "search", '"党群服务中心"', "--since", "2021", "--limit", "2")
     assert result.exit_code == 0, result.output
     assert "documents match" in result.output and "【党群服务中心】" in result.output
-    assert "year: 2023 (1), 2021 (1)" in result.output
+    assert "year: 2023 (2), 2021 (1)" in result.output and "place: 上海市 (3)" in result.output
     assert "Traceback" not in result.output
 
 
@@ -76,8 +76,10 @@ def test_search_options_filter_sort_and_page(runner, index_dir):
         return [h["id"] for h in json.loads(res.stdout)["hits"]]
 
     assert hit_ids("--topic", "重大行动计划") == [seed("001").name]
-    assert hit_ids("--since", "2023-01-01", "--until", "2023-12-31") == [seed("001").name]
-    assert hit_ids("--sort", "date")[:2] == [seed("001").name, seed("000").name]
+    # 004 is dated 2023 (year precision, from its text): inside a year range, not a day range.
+    assert sorted(hit_ids("--since", "2023-01-01", "--until", "2023-12-31")) == [seed("001").name, seed("004").name]
+    assert hit_ids("--since", "2023-01-04", "--until", "2023-01-04") == [seed("001").name]
+    assert hit_ids("--sort", "date")[:3] == [seed("001").name, seed("004").name, seed("000").name]
     assert hit_ids("--limit", "2", "--page", "2") == hit_ids("--limit", "5")[2:4]
     assert hit_ids("--place", "莘庄") == [seed("002").name]
     assert sorted(hit_ids("--place", "310114")) == [seed("000").name, seed("001").name]
