@@ -9,8 +9,10 @@ from typing import Any
 
 from civicsearch.cleaning import clean
 from civicsearch.dates import date_from_text
+from civicsearch.docno import find_docnos
 from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
 from civicsearch.places import Place, resolve
+from civicsearch.topics import assign_topics, document_type
 from civicsearch.readers import RawRecord
 
 _ORIGINAL_TITLE = re.compile(r"^_?本文原始标题\s*[:：]\s*(?P<t>.+)$")
@@ -34,7 +36,11 @@ class Document:
     place: Place | None = None
     #: Explicit place metadata that names no known division (e.g. an anonymised "A市").
     place_hint: str | None = None
+    #: Official subject classes first, then the source's own labels.
     topics: list[str] = field(default_factory=list)
+    doc_type: str | None = None
+    #: The document's own numbers (发文字号), normalised: 国办发〔2024〕1号.
+    docnos: list[str] = field(default_factory=list)
     source: str | None = None
     url: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
@@ -109,7 +115,9 @@ def build_document(record: RawRecord) -> Document:
 
     explicit = str(fields.get("place") or header.get("发布机构") or "").strip() or None
     place = resolve(title, body, explicit)
-    topics = as_list(fields.get("topic")) + as_list(fields.get("topics")) + as_list(header.get("主题分类"))
+    labels = as_list(fields.get("topic")) + as_list(fields.get("topics")) + as_list(header.get("主题分类"))
+    topics = assign_topics(title, body) + labels
+    docnos = find_docnos(" ".join([header.get("文号", ""), header.get("发文字号", ""), title, body[:200]]))
     meta = {k: v for k, v in header.items() if v and k not in ("浏览次数", "字体")}
     source = fields.get("source") or cleaned.source or header.get("信息来源")
     return Document(
@@ -124,6 +132,8 @@ def build_document(record: RawRecord) -> Document:
         place=place,
         place_hint=explicit if place is None else None,
         topics=list(dict.fromkeys(topics)),
+        doc_type=document_type(title, body),
+        docnos=docnos,
         source=str(source).strip() if source else None,
         url=str(fields["url"]) if fields.get("url") else None,
         meta=meta,

@@ -48,6 +48,8 @@ def _described(stored: dict) -> dict:
         "date": format_date(stored.get("date"), info.get("date_precision")),
         "place": info.get("place"),
         "place_code": info.get("place_code"),
+        "doc_type": info.get("doc_type"),
+        "docnos": list(info.get("docnos") or []),
         "topics": list(info.get("topics") or []),
         "source": info.get("source"),
         "url": info.get("url"),

@@ -49,7 +49,7 @@ def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[Face
 
 
 def count_facets(reader: IndexReader, docnums: Iterable[int], place_filter: str | None = None) -> dict[str, list[FacetValue]]:
-    """place, year and topic counts over ``docnums``.
+    """place, year, topic and document-type counts over ``docnums``.
 
     Years come newest first, places and topics by count. The place facet drills
     down: one level below ``place_filter`` (all of China → provinces).
@@ -59,8 +59,10 @@ def count_facets(reader: IndexReader, docnums: Iterable[int], place_filter: str 
     topics: Counter[str] = Counter()
     for raw in _column_values(reader, "topic_facet", docs):
         topics.update(raw.decode("utf-8").split("\x1f"))
+    types = Counter(raw.decode("utf-8") for raw in _column_values(reader, "doctype_facet", docs))
     return {
         "place": _place_facet(_column_values(reader, "place_facet", docs), place_filter),
         "year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)],
         "topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "type": [FacetValue(t, t, c) for t, c in sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))],
     }

@@ -82,6 +82,8 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
             "place": doc.place_label,
             "place_code": doc.place.code if doc.place else None,
             "topics": doc.topics,
+            "doc_type": doc.doc_type,
+            "docnos": doc.docnos,
         },
     }
     if doc.original != doc.body:
@@ -95,6 +97,11 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     if doc.topics:
         fields["topic"] = ",".join(t.replace(",", " ") for t in doc.topics)
         fields["topic_facet"] = "\x1f".join(doc.topics).encode()
+    if doc.doc_type:
+        fields["doctype"] = doc.doc_type
+        fields["doctype_facet"] = doc.doc_type.encode()
+    if doc.docnos:
+        fields["docno"] = ",".join(doc.docnos)
     if doc.source:
         fields["source"] = doc.source
     return fields

@@ -2,8 +2,10 @@
 
 Syntax: plain words (all required, ranked by BM25F over title and body),
 ``"quoted phrases"`` (also “…” and 「…」), ``-word`` / ``-"phrase"`` to exclude,
-``OR`` between two terms, and ``title:`` / ``标题:`` (``body:`` / ``正文:``) to
-search one field. Mistakes give a :class:`QuerySyntaxError`, never a traceback.
+``OR`` between two terms, ``title:`` / ``标题:`` (``body:`` / ``正文:``) to
+search one field, and ``文号:`` / ``docno:`` for a document number (exact when
+complete, 国办发〔2024〕1号 in any bracket style; a prefix such as 国办发 or
+国办发〔2024〕 otherwise). Mistakes give a :class:`QuerySyntaxError`, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 
 from civicsearch.analysis import query_terms
+from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
 from civicsearch.metadata import parse_date
 from civicsearch.normalize import fold
 from civicsearch.schema import TITLE_BOOST
 
-FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body"}
+FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body",
+                 "docno": "docno", "文号": "docno"}
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂", "”": "”"}
 _FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[:：]", re.I)
 SEARCH_FIELDS = ("title", "body")
@@ -109,10 +113,14 @@ def parse(text: str) -> ParsedQuery:
             continue
         if not quoted and not fld and raw == "AND":
             continue
-        terms = query_terms(raw)
-        if not terms:
-            continue  # punctuation alone: nothing to search for
-        clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
+        if fld == "docno":
+            value, complete = normalize_docno(raw)
+            clause = Clause(raw, [value], phrase=complete, negated=negated, field=fld)
+        else:
+            terms = query_terms(raw)
+            if not terms:
+                continue  # punctuation alone: nothing to search for
+            clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
         if negated:
             pq.excluded.append(clause)
             pending_or = False
@@ -133,6 +141,9 @@ def _term(fieldname: str, term: str) -> wq.Query:
 
 
 def _clause_query(clause: Clause, mode: str) -> wq.Query:
+    if clause.field == "docno":
+        # phrase marks a complete number: exact; otherwise a prefix (国办发, 国办发〔2024〕).
+        return wq.Term("docno", clause.terms[0]) if clause.phrase else wq.Prefix("docno", clause.terms[0])
     if clause.phrase and len(clause.terms) > 1:
         return wq.Or([
             wq.Phrase(f, clause.terms, boost=TITLE_BOOST if f == "title" else 1.0) for f in clause.fields

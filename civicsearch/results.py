@@ -33,6 +33,8 @@ class Hit:
     source: str | None = None
     url: str | None = None
     place_code: str | None = None
+    doc_type: str | None = None
+    docnos: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -89,6 +91,8 @@ class DocumentRecord:
     meta: dict[str, str] = field(default_factory=dict)
     line: int | None = None
     place_code: str | None = None
+    doc_type: str | None = None
+    docnos: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

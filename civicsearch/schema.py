@@ -9,7 +9,7 @@ from civicsearch.analysis import CivicAnalyzer
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
@@ -33,6 +33,10 @@ def make_schema() -> fields.Schema:
         place_facet=fields.COLUMN(VarBytesColumn()),
         topic=fields.KEYWORD(stored=True, commas=True, scorable=False),
         topic_facet=fields.COLUMN(VarBytesColumn()),
+        doctype=fields.ID(stored=True),
+        doctype_facet=fields.COLUMN(VarBytesColumn()),
+        # Normalised document numbers: 文号:国办发〔2024〕1号 exactly, 文号:国办发 as a prefix.
+        docno=fields.KEYWORD(stored=True, commas=True, scorable=False),
         source=fields.ID(stored=True),
         hash=fields.ID(stored=True, sortable=True),
         info=fields.STORED(),
