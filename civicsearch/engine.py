@@ -15,7 +15,7 @@ from civicsearch import store
 from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
 from civicsearch.facets import count_facets
 from civicsearch.indexer import Progress, index_paths
-from civicsearch.query import build_filter, parse, to_whoosh
+from civicsearch.query import build_filter, parse, single_year, to_whoosh
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults, format_date
 from civicsearch.segment import get_segmenter
@@ -159,7 +159,7 @@ class SearchEngine:
             matched = self._matching(searcher, any_q, filt)
             if matched:
                 q, relaxed = any_q, True
-        facets = count_facets(searcher.reader(), matched, place)
+        facets = count_facets(searcher.reader(), matched, place, single_year(since, until))
         hits: list[Hit] = []
         if matched and offset < len(matched):
             kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}

@@ -48,21 +48,29 @@ def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[Face
             for (code, name), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))]
 
 
-def count_facets(reader: IndexReader, docnums: Iterable[int], place_filter: str | None = None) -> dict[str, list[FacetValue]]:
+def count_facets(
+    reader: IndexReader, docnums: Iterable[int], place_filter: str | None = None, year: int | None = None
+) -> dict[str, list[FacetValue]]:
     """place, year, topic and document-type counts over ``docnums``.
 
     Years come newest first, places and topics by count. The place facet drills
-    down: one level below ``place_filter`` (all of China → provinces).
+    down: one level below ``place_filter`` (all of China → provinces). With
+    ``year`` (a date filter inside one year) a ``month`` facet comes too.
     """
     docs = sorted(docnums)
-    years = Counter(str(v // 10**10) for v in _column_values(reader, "datekey", docs))
+    keys = list(_column_values(reader, "datekey", docs))
+    years = Counter(str(v // 10**10) for v in keys)
     topics: Counter[str] = Counter()
     for raw in _column_values(reader, "topic_facet", docs):
         topics.update(raw.decode("utf-8").split("\x1f"))
     types = Counter(raw.decode("utf-8") for raw in _column_values(reader, "doctype_facet", docs))
-    return {
+    facets = {
         "place": _place_facet(_column_values(reader, "place_facet", docs), place_filter),
         "year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)],
         "topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))],
         "type": [FacetValue(t, t, c) for t, c in sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))],
     }
+    if year is not None:
+        months = Counter(f"{year}-{v // 10**8 % 100:02d}" for v in keys if v // 10**10 == year and v // 10**8 % 100)
+        facets["month"] = [FacetValue(m, m, c) for m, c in sorted(months.items())]
+    return facets

@@ -90,7 +90,7 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
         fields["original"] = doc.original
     if doc.date is not None:
         fields["date"] = doc.date
-        fields["datekey"] = int(doc.date.strftime("%Y%m%d%H%M%S"))
+        fields["datekey"] = datekey(doc)
     if doc.place_label:
         fields["place"] = ",".join(place_terms(doc))
         fields["place_facet"] = place_facet_value(doc)
@@ -105,6 +105,18 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     if doc.source:
         fields["source"] = doc.source
     return fields
+
+
+def datekey(doc: Document) -> int:
+    """YYYYMMDDhhmmss with unknown parts zero (2023 at year precision: 20230000000000),
+    so the month facet counts only documents whose month is known."""
+    assert doc.date is not None
+    d = doc.date
+    if doc.date_precision == "year":
+        return d.year * 10**10
+    if doc.date_precision == "month":
+        return (d.year * 100 + d.month) * 10**8
+    return int(d.strftime("%Y%m%d%H%M%S"))
 
 
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:

@@ -190,6 +190,14 @@ def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
     return start, end - timedelta(microseconds=1)
 
 
+def single_year(since: str | None, until: str | None) -> int | None:
+    """The year a --since/--until range lies in, when it lies in one (for the month facet)."""
+    if not since or not until:
+        return None
+    start, end = date_bounds(since, "--since")[0], date_bounds(until, "--until")[1]
+    return start.year if start.year == end.year else None
+
+
 def build_filter(
     place: str | None = None,
     topic: str | None = None,

@@ -51,3 +51,13 @@ def test_no_date_after_the_indexing_day():
 
 def test_a_document_with_no_year_gets_no_date():
     assert date_from_text("通知", "11月23日，镇里召开会议。", today=TODAY) is None
+
+
+def test_year_and_month_facets(seed_index):
+    res = seed_index.search("社区")
+    assert [(f.value, f.count) for f in res.facets["year"]] == [("2023", 2), ("2021", 1), ("2020", 1), ("2018", 1)]
+    assert "month" not in res.facets
+    in_2023 = seed_index.search("社区", since="2023", until="2023")
+    # 004 is known only to its year: it counts for 2023 but for no month.
+    assert in_2023.total == 2 and [(f.value, f.count) for f in in_2023.facets["month"]] == [("2023-01", 1)]
+    assert seed_index.search("社区", since="2018-11", until="2018-11").total == 1
