@@ -168,7 +168,7 @@ def _render_hits(res: SearchResults) -> None:
     if res.relaxed:
         out.print(Text("No document contains every word; showing documents with any of them.", style="yellow"))
     for n, hit in enumerate(res.hits, first):
-        meta = " · ".join(x for x in (hit.date, hit.place, ", ".join(hit.topics), hit.source) if x)
+        meta = " · ".join(x for x in (hit.date, hit.place, ", ".join(hit.topics[:2]), hit.doc_type, hit.source) if x)
         out.print()
         out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or hit.doc_id, "bold cyan")))
         out.print(Text(f"   {hit.doc_id}" + (f"  {meta}" if meta else ""), style="dim"))
@@ -264,8 +264,11 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
         _dump(doc.to_dict())
         return
     out.print(Text(doc.title or doc.doc_id, style="bold cyan"))
-    rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else "")), ("date", doc.date),
-            ("place", doc.place), ("topics", ", ".join(doc.topics)), ("source", doc.source), ("url", doc.url)]
+    place = f"{doc.place} ({doc.place_code})" if doc.place_code else doc.place
+    date = f"{doc.date} (from {doc.date_source})" if doc.date else None
+    rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else "")), ("date", date),
+            ("place", place), ("topics", ", ".join(doc.topics)), ("type", doc.doc_type),
+            ("document numbers", ", ".join(doc.docnos)), ("source", doc.source), ("url", doc.url)]
     rows += list(doc.meta.items())
     for k, v in rows:
         if v:
