@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 from civicsearch import store
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
-from civicsearch.places import level_of, short_forms
+from civicsearch.places import gazetteer, level_of, short_forms
 from civicsearch.readers import DEFAULT_MAX_BYTES, RawRecord, Skipped, iter_files, load_bytes, parse_bytes
 from civicsearch.results import IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
@@ -51,6 +51,7 @@ def place_terms(doc: Document) -> list[str]:
         terms = []
         for code, name in doc.place.chain:
             terms += [code, name] + short_forms(name, level_of(code))
+        terms += gazetteer().aliases_of(doc.place)
     elif doc.place_hint:
         terms = [doc.place_hint]
     else:

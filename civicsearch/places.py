@@ -161,11 +161,14 @@ class Gazetteer:
         for line in _read_data("place_patterns.tsv.gz"):
             pattern, codes = line.split("\t")
             self.lookup[pattern] = [(c.rstrip("*"), c.endswith("*")) for c in codes.split(",")]
-        aliases = resources.files("civicsearch.data").joinpath("place_aliases.txt").read_text("utf-8")
-        for line in aliases.splitlines():
+        #: functional zones (江北新区) → the divisions they are made of
+        self.aliases: dict[str, list[str]] = {}
+        text = resources.files("civicsearch.data").joinpath("place_aliases.txt").read_text("utf-8")
+        for line in text.splitlines():
             if line and not line.startswith("#"):
-                alias, code = line.split("\t")
-                self.lookup.setdefault(alias, []).append((code, False))
+                alias, codes = line.split("\t")
+                self.aliases[alias] = codes.split(",")
+                self.lookup.setdefault(alias, []).extend((code, False) for code in codes.split(","))
         self._automaton: AhoCorasick | None = None
         self._patterns: list[str] = []
 
@@ -192,12 +195,10 @@ class Gazetteer:
             c = self.parent(c)
         return Place(tuple(reversed(chain)))
 
-    def codes_for(self, text: str) -> list[str]:
-        """Divisions a filter value names: a code, a full name or a short form."""
-        text = text.strip()
-        if text in self.names:
-            return [text]
-        return [code for code, _ in self.lookup.get(text, [])]
+    def aliases_of(self, place: Place) -> list[str]:
+        """Functional zones a place lies in (大厂街道 → 江北新区)."""
+        codes = set(place.codes)
+        return [alias for alias, members in self.aliases.items() if codes & set(members)]
 
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, name) of every mention that does not cut a word in two.

@@ -73,6 +73,11 @@ def test_a_word_that_merely_contains_a_place_name_is_not_a_mention():
     assert [m[2] for m in gazetteer().mentions("他毕业于中山大学")] == []
 
 
+def test_a_functional_zone_points_to_its_city():
+    place = resolve("江北新区召开营商环境推进会", "江北新区各街道负责人参加会议。")
+    assert place is not None and place.code == "3201"
+
+
 def test_explicit_metadata_wins(tmp_path):
     place = resolve("通知", "正文", explicit="上海市宝山区")
     assert place is not None and place.code == "310113"
@@ -89,6 +94,7 @@ def test_filter_and_facet_by_every_level(seed_index):
     assert facet("嘉定区") == facet("310114") == facet("嘉定") == (2, [("310114004", "嘉定镇街道", 2)])
     assert facet("江苏") == (1, [("3201", "南京市", 1)])
     assert facet("320116001")[0] == 1
+    assert [h.doc_id for h in seed_index.search("社区", place="江北新区").hits] == [seed("003").name]
     hit = seed_index.search("大厂街道").hits[0]
     assert (hit.place, hit.place_code) == ("江苏省/南京市/六合区/大厂街道", "320116001")
     assert seed_index.get(seed("004").name).place_code == "310113109"
