@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 from whoosh.scoring import BM25F
@@ -14,12 +14,14 @@ from whoosh.searching import Searcher
 from civicsearch import store
 from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
 from civicsearch.facets import count_facets
-from civicsearch.indexer import Progress, index_paths
 from civicsearch.query import build_filter, parse, single_year, to_whoosh
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults, format_date
 from civicsearch.segment import get_segmenter
 from civicsearch.snippets import make_snippet, match_spans
+
+if TYPE_CHECKING:
+    from civicsearch.indexer import Progress
 
 SORTS = ("relevance", "date")
 MAX_LIMIT = 1000
@@ -108,7 +110,7 @@ class SearchEngine:
         paths: Iterable[str | Path] | None = None,
         *,
         full: bool = False,
-        progress: Progress | None = None,
+        progress: "Progress | None" = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         procs: int | None = None,
     ) -> IndexReport:
@@ -117,6 +119,9 @@ class SearchEngine:
         With no paths, the corpus roots the index was built from (or the default
         corpus for a new index). ``full=True`` rebuilds from scratch.
         """
+        # Imported here: searching needs none of the reading and extraction stack.
+        from civicsearch.indexer import index_paths
+
         self.close()  # a --full rebuild replaces the files the searcher holds
         paths = list(paths or [])
         if not paths:
