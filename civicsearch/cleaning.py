@@ -67,8 +67,12 @@ def _tail_cut(lines: list[str]) -> int:
     return len(lines)
 
 
+#: Longer lines are running text that happens to give a phone number, not an ad.
+AD_LINE_MAX = 60
+
+
 def _is_ad(line: str) -> bool:
-    return bool(_PHONE.search(line) or _AD_WORDS.search(line))
+    return len(line.strip()) <= AD_LINE_MAX and bool(_PHONE.search(line) or _AD_WORDS.search(line))
 
 
 def _is_headline(line: str) -> bool:
@@ -77,7 +81,10 @@ def _is_headline(line: str) -> bool:
 
 
 def _strip_trailing(lines: list[str]) -> list[str]:
-    while lines and (not lines[-1].strip() or _is_ad(lines[-1])):
+    while lines and not lines[-1].strip():
+        lines.pop()
+    # Ads go only from after the text: the first line is never cut as one.
+    while len(lines) > 1 and (not lines[-1].strip() or _is_ad(lines[-1])):
         lines.pop()
     # A run of four or more short unpunctuated lines at the very end is a list of
     # unrelated headlines, not the article's conclusion.

@@ -167,11 +167,16 @@ def _render_hits(res: SearchResults) -> None:
     out.print(Text(head, style="bold"))
     if res.relaxed:
         out.print(Text("No document contains every word; showing documents with any of them.", style="yellow"))
+    if res.also_searched:
+        out.print(Text("Also searched: " + ", ".join(res.also_searched), style="dim"))
     for n, hit in enumerate(res.hits, first):
         meta = " · ".join(x for x in (hit.date, hit.place, ", ".join(hit.topics[:2]), hit.doc_type, hit.source) if x)
         out.print()
         out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or hit.doc_id, "bold cyan")))
         out.print(Text(f"   {hit.doc_id}" + (f"  {meta}" if meta else ""), style="dim"))
+        if hit.similar:
+            shown = ", ".join(hit.similar_ids) + (" …" if hit.similar > len(hit.similar_ids) else "")
+            out.print(Text(f"   +{hit.similar} similar: {shown}", style="dim"))
         snippet = Text("   " + hit.snippet)
         for s, e in hit.highlights:
             snippet.stylize("bold black on yellow" if out.is_terminal else "", s + 3, e + 3)
@@ -215,16 +220,21 @@ def _render_facets(res: SearchResults) -> None:
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--no-collapse", is_flag=True, help="List every repost of an article instead of folding them into one hit.")
+@click.option("--no-synonyms", is_flag=True, help="Search only the words typed, without civic synonyms and abbreviations.")
 @click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
 @click.pass_context
 @_fail_cleanly
 def search(ctx: click.Context, query: str, place: str | None, topic: str | None, since: str | None,
-           until: str | None, sort: str, limit: int, page: int, as_json: bool) -> None:
+           until: str | None, sort: str, limit: int, page: int, no_collapse: bool, no_synonyms: bool,
+           as_json: bool) -> None:
     """Search the index.
 
     \b
     Query syntax:
       加装电梯 老旧小区        all words (BM25F, title counts double)
+      北京市对于因疫情影响暂停举办的展会项目有何支持政策
+                              a sentence: ranked by its informative words
       "党群服务中心"           an exact phrase
       电梯 -嘉定              exclude a word or "phrase"
       加装电梯 OR 加梯        either term
@@ -241,7 +251,8 @@ def search(ctx: click.Context, query: str, place: str | None, topic: str | None,
         err.print(f"No index at {engine.index_dir} yet: building it from {corpus} …")
         _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
     res = engine.search(query, place=place, topic=topic, since=since, until=until, sort=sort,
-                        limit=limit, offset=(page - 1) * limit)
+                        limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
+                        synonyms=not no_synonyms)
     if as_json:
         _dump(res.to_dict())
         return

@@ -54,7 +54,10 @@ class Document:
 def _is_title_candidate(line: str) -> bool:
     s = line.strip()
     han = sum(1 for c in s if "\u4e00" <= c <= "\u9fff")
-    return han >= 4 and len(s) <= 80 and not _MASTHEAD.search(s) and s[-1] not in _SENTENCE_END
+    # A line holding a full stop, or ending in a colon or comma, is running text (a reply's
+    # opening), not a headline.
+    return (han >= 4 and len(s) <= 80 and not _MASTHEAD.search(s) and s[-1] not in _SENTENCE_END
+            and "。" not in s and "；" not in s and s[-1] not in "：:，,")
 
 
 def pick_title(lines: list[str]) -> tuple[str, set[int]]:
@@ -76,10 +79,11 @@ def pick_title(lines: list[str]) -> tuple[str, set[int]]:
                 if _is_title_candidate(lines[j]):
                     return lines[j].strip(), {j}
             break
-    for i, line in enumerate(lines[:8]):
-        if line.strip():
-            if _is_title_candidate(line):
-                return line.strip(), {i}
+    real = [i for i, line in enumerate(lines) if line.strip()]
+    for i in real[:8]:
+        # A one-paragraph text has no title line: its only line stays the body.
+        if len(real) > 1 and _is_title_candidate(lines[i]):
+            return lines[i].strip(), {i}
     for line in lines:
         if line.strip():
             return line.strip()[:60], set()

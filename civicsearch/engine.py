@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.scoring import BM25F
@@ -13,8 +13,10 @@ from whoosh.searching import Searcher
 
 from civicsearch import store
 from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
-from civicsearch.facets import count_facets
-from civicsearch.query import build_filter, parse, single_year, to_whoosh
+from civicsearch.collapse import SIMILAR_LISTED, collapse_similar
+from civicsearch.facets import Columns, count_facets
+from civicsearch.query import ParsedQuery, clause_query, build_filter, parse, single_year, synonym_clauses, to_whoosh
+from civicsearch.rank import LONG_QUERY, Ranker
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults, format_date
 from civicsearch.segment import get_segmenter
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from civicsearch.indexer import Progress
 
 SORTS = ("relevance", "date")
+#: Ranked documents looked through beyond the page for reposts of the hits shown.
+COLLAPSE_WINDOW = 100
 MAX_LIMIT = 1000
 
 
@@ -69,6 +73,8 @@ class SearchEngine:
     def __init__(self, index_dir: str | Path | None = None) -> None:
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
         self._searcher: Searcher | None = None
+        self._ranker: Ranker = None  # type: ignore[assignment]
+        self._columns: Columns = None  # type: ignore[assignment]
 
     def _current_searcher(self) -> Searcher:
         """A searcher kept open between calls and refreshed when the index changed.
@@ -83,6 +89,8 @@ class SearchEngine:
             self.close()
         if self._searcher is None:
             self._searcher = store.open_index(self.index_dir).searcher(weighting=BM25F())
+            self._ranker = Ranker(self._searcher)
+            self._columns = Columns(self._searcher.reader())
         return self._searcher
 
     def close(self) -> None:
@@ -90,6 +98,7 @@ class SearchEngine:
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
+            self._ranker = self._columns = None  # type: ignore[assignment]
 
     def __enter__(self) -> "SearchEngine":
         return self
@@ -145,45 +154,75 @@ class SearchEngine:
         sort: str = "relevance",
         limit: int = 10,
         offset: int = 0,
+        collapse: bool = True,
+        synonyms: bool = True,
     ) -> SearchResults:
-        """Run ``query``; facets (place, year, topic) always come back with the hits."""
+        """Run ``query``; facets (place, year, topic, type) always come back with the hits.
+
+        Short queries need every word; long natural ones (``rank.LONG_QUERY`` words
+        or more) rank every document that holds enough of them. ``collapse`` folds
+        reposts of one article into one hit; ``synonyms`` widens words with civic
+        synonyms and abbreviations.
+        """
         if sort not in SORTS:
             raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if not 0 < limit <= MAX_LIMIT:
             raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}")
         if offset < 0:
             raise InvalidArgumentError("offset must not be negative")
-        parsed = parse(query)
+        parsed = parse(query, synonyms=synonyms)
         filt = build_filter(place=place, topic=topic, since=since, until=until)
         searcher = self._current_searcher()
+        ranker, columns = self._ranker, self._columns
+        allowed = self._allowed(searcher, parsed, filt)
+        concepts = parsed.concepts()
+        wanted = offset + limit
+        depth = wanted + COLLAPSE_WINDOW if collapse else wanted
+        datekeys = columns["datekey"]
+        sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
         relaxed = False
-        q = to_whoosh(parsed, "all")
-        matched = self._matching(searcher, q, filt)
-        if not matched and parsed.term_count() > 1:
-            any_q = to_whoosh(parsed, "any")
-            matched = self._matching(searcher, any_q, filt)
-            if matched:
-                q, relaxed = any_q, True
-        facets = count_facets(searcher.reader(), matched, place, single_year(since, until))
-        hits: list[Hit] = []
-        if matched and offset < len(matched):
-            kwargs = {"sortedby": "datekey", "reverse": True} if sort == "date" else {}
-            results = searcher.search(q, filter=filt, limit=offset + limit, **kwargs)
-            clauses = parsed.positive_clauses()
-            for hit in results[offset : offset + limit]:
-                hits.append(self._hit(searcher.reader(), hit.docnum, hit.fields(), hit.score, clauses))
-        return SearchResults(query, len(matched), hits, facets, offset, limit, sort, relaxed)
+        if parsed.is_natural() and len(concepts) >= LONG_QUERY:
+            ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key)
+        else:
+            full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
+            matched = set(searcher.docs_for_query(full))
+            if matched or parsed.term_count() < 2 or not concepts:
+                ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
+            else:  # no document holds every word: rank those holding any of them
+                relaxed = True
+                ranking = ranker.rank(concepts, matched=None, allowed=allowed, coverage=0.0,
+                                      depth=depth, sort_key=sort_key)
+        facets = count_facets(columns, ranking.matched, place, single_year(since, until))
+        groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
+            (d, []) for d in ranking.order[:wanted]]
+        clauses = parsed.positive_clauses() + synonym_clauses(parsed)
+        hits = []
+        for d, similar in groups[offset:wanted]:
+            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses)
+            hit.similar = len(similar)
+            hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar[:SIMILAR_LISTED]]
+            hits.append(hit)
+        return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
+                             also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse)
 
     @staticmethod
-    def _matching(searcher: object, q: wq.Query, filt: wq.Query | None) -> set[int]:
-        full = wq.And([q, filt]) if filt is not None else q
-        return set(searcher.docs_for_query(full))  # type: ignore[attr-defined]
+    def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None) -> Callable[[int], bool] | None:
+        """The filter and the excluded words as a test on docnums (None when nothing is ruled out)."""
+        keep = set(searcher.docs_for_query(filt)) if filt is not None else None
+        drop = set(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded]))) \
+            if parsed.excluded else set()
+        if keep is None and not drop:
+            return None
+        if keep is None:
+            return lambda d: d not in drop
+        return lambda d: d in keep and d not in drop
 
     @staticmethod
-    def _hit(reader: object, docnum: int, stored: dict, score: float | None, clauses: list) -> Hit:
-        snippet, highlights = make_snippet(stored.get("body", ""), match_spans(reader, docnum, clauses))  # type: ignore[arg-type]
-        return Hit(score=round(float(score or 0.0), 4), snippet=snippet, highlights=highlights,
-                   **_described(stored))
+    def _hit(searcher: Searcher, docnum: int, score: float, clauses: list) -> Hit:
+        stored = searcher.stored_fields(docnum)
+        spans = match_spans(searcher.reader(), docnum, clauses)
+        snippet, highlights = make_snippet(stored.get("body", ""), spans)
+        return Hit(score=round(float(score), 4), snippet=snippet, highlights=highlights, **_described(stored))
 
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""

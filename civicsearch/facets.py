@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
+from functools import lru_cache
 from typing import Any, Iterable
 
 from whoosh.reading import IndexReader
@@ -13,23 +13,44 @@ from civicsearch.places import level_of, short_forms
 from civicsearch.results import FacetValue
 
 
-def _column_values(reader: IndexReader, fieldname: str, docs: list[int]) -> Iterable[Any]:
-    """The column value of each document in ``docs`` (sorted), skipping empty ones."""
-    offsets, columns = [], []
-    for leaf, offset in reader.leaf_readers():
-        offsets.append(offset)
-        columns.append(leaf.column_reader(fieldname) if leaf.has_column(fieldname) else None)
+class Columns:
+    """Column values by global docnum, read once per searcher (facets, date sort, collapsing)."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self._loaded: dict[str, list[Any]] = {}
+
+    def __getitem__(self, fieldname: str) -> list[Any]:
+        if fieldname not in self._loaded:
+            values: list[Any] = []
+            for leaf, _ in self.reader.leaf_readers():
+                n = leaf.doc_count_all()
+                if fieldname in leaf.schema and leaf.has_column(fieldname):
+                    col = leaf.column_reader(fieldname)
+                    values.extend(col[i] for i in range(n))
+                else:
+                    values.extend([None] * n)
+            self._loaded[fieldname] = values
+        return self._loaded[fieldname]
+
+
+def _column_values(columns: Columns, fieldname: str, docs: Iterable[int]) -> Iterable[Any]:
+    """The column value of each document in ``docs``, skipping empty ones."""
+    values = columns[fieldname]
     for d in docs:
-        i = bisect_right(offsets, d) - 1
-        col = columns[i]
-        if col is not None:
-            value = col[d - offsets[i]]
-            if value:
-                yield value
+        value = values[d]
+        if value:
+            yield value
 
 
+@lru_cache(maxsize=65536)
 def _names(code: str, name: str) -> set[str]:
     return {code, fold(name), *(fold(s) for s in short_forms(name, level_of(code)))}
+
+
+@lru_cache(maxsize=65536)
+def _chain(raw: bytes) -> list[tuple[str, ...]]:
+    return [tuple(item.split(":", 1)) for item in raw.decode("utf-8").split("|")]
 
 
 def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[FacetValue]:
@@ -37,7 +58,7 @@ def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[Face
     wanted = fold(place_filter.strip()) if place_filter else None
     counts: Counter[tuple[str, str]] = Counter()
     for raw in values:
-        chain = [tuple(item.split(":", 1)) for item in raw.decode("utf-8").split("|")]
+        chain = _chain(raw)
         if wanted is None:
             counts[chain[0]] += 1
             continue
@@ -49,7 +70,7 @@ def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[Face
 
 
 def count_facets(
-    reader: IndexReader, docnums: Iterable[int], place_filter: str | None = None, year: int | None = None
+    columns: Columns, docnums: Iterable[int], place_filter: str | None = None, year: int | None = None
 ) -> dict[str, list[FacetValue]]:
     """place, year, topic and document-type counts over ``docnums``.
 
@@ -57,15 +78,15 @@ def count_facets(
     down: one level below ``place_filter`` (all of China → provinces). With
     ``year`` (a date filter inside one year) a ``month`` facet comes too.
     """
-    docs = sorted(docnums)
-    keys = list(_column_values(reader, "datekey", docs))
+    docs = list(docnums)
+    keys = list(_column_values(columns, "datekey", docs))
     years = Counter(str(v // 10**10) for v in keys)
     topics: Counter[str] = Counter()
-    for raw in _column_values(reader, "topic_facet", docs):
+    for raw in _column_values(columns, "topic_facet", docs):
         topics.update(raw.decode("utf-8").split("\x1f"))
-    types = Counter(raw.decode("utf-8") for raw in _column_values(reader, "doctype_facet", docs))
+    types = Counter(raw.decode("utf-8") for raw in _column_values(columns, "doctype_facet", docs))
     facets = {
-        "place": _place_facet(_column_values(reader, "place_facet", docs), place_filter),
+        "place": _place_facet(_column_values(columns, "place_facet", docs), place_filter),
         "year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)],
         "topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))],
         "type": [FacetValue(t, t, c) for t, c in sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))],

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from civicsearch import store
+from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
 from civicsearch.places import gazetteer, level_of, short_forms
@@ -105,6 +106,9 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
         fields["docno"] = ",".join(doc.docnos)
     if doc.source:
         fields["source"] = doc.source
+    fingerprint = sketch(doc.body)
+    if fingerprint:
+        fields["sketch"] = fingerprint
     return fields
 
 

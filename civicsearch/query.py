@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
@@ -22,12 +23,34 @@ from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
 from civicsearch.metadata import parse_date
 from civicsearch.normalize import fold
 from civicsearch.schema import TITLE_BOOST
+from civicsearch.synonyms import Form, find_synonyms
 
 FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body",
                  "docno": "docno", "文号": "docno"}
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂", "”": "”"}
 _FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[:：]", re.I)
 SEARCH_FIELDS = ("title", "body")
+
+
+@dataclass
+class Concept:
+    """One thing a clause asks for: a word or a phrase, and its synonyms.
+
+    Every form is a tuple of words; a form of several words matches as a phrase,
+    except the user's own unquoted words, which match as separate words.
+    """
+
+    forms: list[Form]
+    fields: tuple[str, ...]
+    phrase: bool = False
+
+    @property
+    def own(self) -> Form:
+        return self.forms[0]
+
+    @property
+    def synonyms(self) -> list[Form]:
+        return self.forms[1:]
 
 
 @dataclass
@@ -39,10 +62,35 @@ class Clause:
     phrase: bool = False
     negated: bool = False
     field: str | None = None
+    concepts: list[Concept] = _field(default_factory=list)
 
     @property
     def fields(self) -> tuple[str, ...]:
         return (self.field,) if self.field else SEARCH_FIELDS
+
+
+def _concepts(clause: Clause, synonyms: bool) -> list[Concept]:
+    """The clause's concepts: a phrase is one, a word group one per word (synonym runs joined)."""
+    fields = clause.fields
+    if clause.phrase:
+        found = find_synonyms(clause.terms) if synonyms else []
+        alts = found[0][2] if found and found[0][:2] == (0, len(clause.terms)) else []
+        return [Concept([tuple(clause.terms), *alts], fields, phrase=True)]
+    runs = {start: (end, alts) for start, end, alts in (find_synonyms(clause.terms) if synonyms else [])}
+    out, i = [], 0
+    while i < len(clause.terms):
+        if i in runs:
+            end, alts = runs[i]
+            out.append(Concept([tuple(clause.terms[i:end]), *alts], fields, phrase=end - i > 1))
+            i = end
+        else:
+            out.append(Concept([(clause.terms[i],)], fields))
+            i += 1
+    # The same word twice asks for it once.
+    unique: dict[Form, Concept] = {}
+    for c in out:
+        unique.setdefault(c.own, c)
+    return list(unique.values())
 
 
 @dataclass
@@ -58,6 +106,19 @@ class ParsedQuery:
 
     def term_count(self) -> int:
         return sum(len(c.terms) for c in self.positive_clauses())
+
+    def concepts(self) -> list[Concept]:
+        return [k for c in self.positive_clauses() for k in c.concepts]
+
+    def is_natural(self) -> bool:
+        """Plain words only: no quotes, fields, exclusions or OR (a sentence someone typed)."""
+        return not self.excluded and all(
+            len(g) == 1 and not g[0].phrase and g[0].field is None for g in self.groups
+        )
+
+    def also_searched(self) -> list[str]:
+        """The synonyms the query was widened with, as text."""
+        return list(dict.fromkeys("".join(f) for k in self.concepts() for f in k.synonyms))
 
 
 def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
@@ -99,8 +160,8 @@ def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
     return pieces
 
 
-def parse(text: str) -> ParsedQuery:
-    """Parse a query string (see the module docstring)."""
+def parse(text: str, synonyms: bool = True) -> ParsedQuery:
+    """Parse a query string (see the module docstring); ``synonyms`` widens words with data/synonyms.txt."""
     if not text or not text.strip():
         raise QuerySyntaxError("the query is empty")
     pq = ParsedQuery(text)
@@ -121,6 +182,8 @@ def parse(text: str) -> ParsedQuery:
             if not terms:
                 continue  # punctuation alone: nothing to search for
             clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
+        if clause.field != "docno":
+            clause.concepts = _concepts(clause, synonyms and not negated)
         if negated:
             pq.excluded.append(clause)
             pending_or = False
@@ -140,23 +203,41 @@ def _term(fieldname: str, term: str) -> wq.Query:
     return wq.Term(fieldname, term, boost=TITLE_BOOST if fieldname == "title" else 1.0)
 
 
-def _clause_query(clause: Clause, mode: str) -> wq.Query:
+def form_query(fieldname: str, form: Form, phrase: bool = True) -> wq.Query:
+    """One form of a concept in one field: a term, a phrase, or (unquoted) all its words."""
+    if len(form) == 1:
+        return _term(fieldname, form[0])
+    if phrase:
+        return wq.Phrase(fieldname, list(form), boost=TITLE_BOOST if fieldname == "title" else 1.0)
+    return wq.And([_term(fieldname, t) for t in form])
+
+
+def concept_query(concept: Concept) -> wq.Query:
+    """A document matches a concept when any field holds any of its forms."""
+    parts = [form_query(f, form, concept.phrase or i > 0)
+             for i, form in enumerate(concept.forms) for f in concept.fields]
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def clause_query(clause: Clause, mode: str) -> wq.Query:
     if clause.field == "docno":
         # phrase marks a complete number: exact; otherwise a prefix (国办发, 国办发〔2024〕).
         return wq.Term("docno", clause.terms[0]) if clause.phrase else wq.Prefix("docno", clause.terms[0])
-    if clause.phrase and len(clause.terms) > 1:
-        return wq.Or([
-            wq.Phrase(f, clause.terms, boost=TITLE_BOOST if f == "title" else 1.0) for f in clause.fields
-        ])
-    per_term = [wq.Or([_term(f, t) for f in clause.fields]) for t in dict.fromkeys(clause.terms)]
-    if len(per_term) == 1:
-        return per_term[0]
-    return wq.And(per_term) if mode == "all" or clause.phrase else wq.Or(per_term)
+    per_concept = [concept_query(k) for k in clause.concepts]
+    if len(per_concept) == 1:
+        return per_concept[0]
+    return wq.And(per_concept) if mode == "all" else wq.Or(per_concept)
+
+
+def synonym_clauses(pq: ParsedQuery) -> list[Clause]:
+    """The synonyms a query was widened with, as clauses (for highlighting them too)."""
+    return [Clause("".join(form), list(form), phrase=len(form) > 1)
+            for k in pq.concepts() for form in k.synonyms]
 
 
 def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
     """The Whoosh query: ``all`` requires every word, ``any`` ranks by any of them."""
-    groups = [wq.Or([_clause_query(c, mode) for c in g]) if len(g) > 1 else _clause_query(g[0], mode)
+    groups = [wq.Or([clause_query(c, mode) for c in g]) if len(g) > 1 else clause_query(g[0], mode)
               for g in pq.groups]
     if not groups:
         positive: wq.Query = wq.Every()
@@ -165,7 +246,7 @@ def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
     else:
         positive = wq.And(groups) if mode == "all" else wq.Or(groups)
     if pq.excluded:
-        negative = wq.Or([_clause_query(c, "all") for c in pq.excluded])
+        negative = wq.Or([clause_query(c, "all") for c in pq.excluded])
         return wq.AndNot(positive, negative)
     return positive
 

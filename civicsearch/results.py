@@ -35,6 +35,9 @@ class Hit:
     place_code: str | None = None
     doc_type: str | None = None
     docnos: list[str] = field(default_factory=list)
+    #: Reposts of the same article folded under this hit, and the first of their ids.
+    similar: int = 0
+    similar_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -61,6 +64,10 @@ class SearchResults:
     sort: str = "relevance"
     #: True when no document held every word and any-word matching was used.
     relaxed: bool = False
+    #: Synonyms and abbreviations the query was widened with.
+    also_searched: list[str] = field(default_factory=list)
+    #: True when reposts were folded into the hit they repeat.
+    collapsed: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +77,8 @@ class SearchResults:
             "limit": self.limit,
             "sort": self.sort,
             "relaxed": self.relaxed,
+            "also_searched": self.also_searched,
+            "collapsed": self.collapsed,
             "hits": [h.to_dict() for h in self.hits],
             "facets": {k: [asdict(v) for v in vs] for k, vs in self.facets.items()},
         }

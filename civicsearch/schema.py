@@ -9,7 +9,7 @@ from civicsearch.analysis import CivicAnalyzer
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
@@ -38,6 +38,8 @@ def make_schema() -> fields.Schema:
         # Normalised document numbers: 文号:国办发〔2024〕1号 exactly, 文号:国办发 as a prefix.
         docno=fields.KEYWORD(stored=True, commas=True, scorable=False),
         source=fields.ID(stored=True),
+        # Near-duplicate sketch (civicsearch.fingerprint): reposts collapse at query time.
+        sketch=fields.COLUMN(VarBytesColumn()),
         hash=fields.ID(stored=True, sortable=True),
         info=fields.STORED(),
     )

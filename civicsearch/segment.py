@@ -78,7 +78,9 @@ class Segmenter:
 
         jieba's search mode stops at 3-grams; we take every inner dictionary word
         (2 characters up to one less than the word) so that 服务中心 is found
-        inside 党群服务中心.
+        inside 党群服务中心. A word jieba's HMM made up (not in the dictionary, mostly
+        names: 市发吉, 团头村) also gives its character bigrams, so that the same
+        name cut differently elsewhere (发吉, 头村) still meets it.
         """
         n = len(word)
         out = []
@@ -87,6 +89,9 @@ class Segmenter:
                 gram = word[i : i + size]
                 if self.has_word(gram):
                     out.append((gram, i))
+        if n > 2 and not self.has_word(word):
+            known = {o for g, o in out if len(g) == 2}
+            out[:0] = [(word[i : i + 2], i) for i in range(n - 1) if i not in known]
         return out
 
 

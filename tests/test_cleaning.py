@@ -88,3 +88,13 @@ def test_explicit_dates_in_every_form():
 def test_placeholders_and_spacing_in_isolation():
     c = clean("第一段 , 内容 。\n文章图片\n第二段:“引文” , 然后\n推荐阅读\n- 无关标题")
     assert c.text == "第一段,内容。\n第二段:“引文”,然后"
+
+
+def test_a_one_paragraph_reply_that_gives_a_phone_number_is_kept_whole():
+    # Official replies are often one line ending with a contact number: that line
+    # is the document, not a trailing ad (892 bench replies were emptied by this).
+    reply = ("网友您好！您的留言已收悉。现将有关情况回复如下：请您携带《户口迁移证》到派出所户政部门办理。"
+             "如需继续咨询，请与0731-88888888联系。感谢您对我们工作的支持！")
+    assert clean(reply).text == reply
+    # A short trailing line of contact details after the text still goes.
+    assert clean("正文第一段说明了情况。\n咨询电话：0731-88888888").text == "正文第一段说明了情况。"

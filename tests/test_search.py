@@ -166,7 +166,10 @@ def test_gb18030_copy_of_a_seed_is_indexed_and_found(tmp_path, corpus_copy):
     engine = SearchEngine(tmp_path / "ix")
     report = engine.index([corpus_copy])
     assert report.added == 6 and not report.skipped
-    assert ids(engine.search('"停车难"')) == {"002_1e4085cf6dde9462.txt", "gbk_copy.txt"}
+    assert ids(engine.search('"停车难"', collapse=False)) == {"002_1e4085cf6dde9462.txt", "gbk_copy.txt"}
+    # The copy is the same article: by default it folds under the other as "1 similar".
+    (hit,) = engine.search('"停车难"').hits
+    assert hit.similar == 1 and set(hit.similar_ids + [hit.doc_id]) == {"002_1e4085cf6dde9462.txt", "gbk_copy.txt"}
 
 
 def test_reindex_adds_updates_deletes_and_skips_with_reasons(tmp_path, corpus_copy):

@@ -1,0 +1,33 @@
+"""Fold reposts of one article into the best-ranked copy."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from civicsearch.fingerprint import THRESHOLD, similarity
+
+#: How many folded ids a hit lists (the count is exact within the window looked at).
+SIMILAR_LISTED = 5
+
+
+def collapse_similar(order: Sequence[int], sketches: Sequence[bytes | None], wanted: int) -> list[tuple[int, list[int]]]:
+    """``(docnum, its reposts)`` for the first ``wanted`` distinct articles in ``order``.
+
+    Every document of ``order`` (the ranked window) is compared with the kept
+    ones, so a hit's count covers the reposts ranked within that window.
+    """
+    kept: list[tuple[int, list[int]]] = []
+    for d in order:
+        sk = sketches[d] if d < len(sketches) else None
+        home = None
+        if sk:
+            for rep, similar in kept:
+                other = sketches[rep]
+                if other and similarity(sk, other) >= THRESHOLD:
+                    home = similar
+                    break
+        if home is not None:
+            home.append(d)
+        elif len(kept) < wanted:
+            kept.append((d, []))
+    return kept

@@ -1,0 +1,61 @@
+"""Near-duplicate fingerprints, so reposts of one article collapse into one result.
+
+A fingerprint is a bottom-k MinHash sketch: the ``SKETCH`` smallest mixed
+64-bit values of the document's character 4-gram shingles (letters, digits and
+Han only, so spacing and punctuation do not count). Two sketches estimate the
+Jaccard similarity of the shingle sets; a repost with another header, other
+trailing junk and a few changed words keeps most shingles. It is computed once
+at index time from the first ``SPAN`` characters of the cleaned body: reposts
+share their opening, and the cap keeps a 200,000-character law as cheap as a
+news item (under 0.5 ms a document).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from heapq import nsmallest
+
+SKETCH = 24
+SPAN = 1000
+#: Estimated Jaccard similarity from which two documents are one article.
+THRESHOLD = 0.6
+#: Shorter texts are too little evidence (a two-line notice is not a repost of another).
+MIN_CHARS = 40
+_NOT_WORD = re.compile(r"[\W_]+")
+_MASK = (1 << 64) - 1
+_MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads the shingles' raw bytes
+
+
+def sketch(text: str) -> bytes:
+    """The fingerprint of ``text`` (empty when the text is too short to judge)."""
+    chars = _NOT_WORD.sub("", text[: SPAN * 2].lower())[:SPAN]
+    if len(chars) < MIN_CHARS:
+        return b""
+    data = chars.encode("utf-16-le")
+    shingles: set[int] = set()
+    # Read as 8-byte words from four offsets: every 4-character shingle, at C speed.
+    for shift in (0, 2, 4, 6):
+        part = data[shift:]
+        shingles.update(array("Q", part[: len(part) // 8 * 8]))
+    return array("Q", sorted(nsmallest(SKETCH, ((v * _MIX) & _MASK for v in shingles)))).tobytes()
+
+
+def _values(raw: bytes) -> set[int]:
+    values = array("Q")
+    values.frombytes(raw)
+    return set(values)
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of the texts behind two sketches (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    sa, sb = _values(a), _values(b)
+    union = nsmallest(SKETCH, sa | sb)
+    return sum(1 for h in union if h in sa and h in sb) / len(union)
+
+
+def similar(a: bytes, b: bytes) -> bool:
+    """Whether two sketches are of the same article."""
+    return similarity(a, b) >= THRESHOLD
