@@ -81,7 +81,9 @@ def _print_report(report: IndexReport, index_dir: Path) -> None:
 @click.pass_context
 def cli(ctx: click.Context, index_dir: Path | None) -> None:
     """Full-text search for Chinese civic documents."""
-    ctx.obj = {"engine": SearchEngine(index_dir), "default_index": index_dir is None}
+    engine = SearchEngine(index_dir)
+    ctx.call_on_close(engine.close)
+    ctx.obj = {"engine": engine, "default_index": index_dir is None}
 
 
 _max_size = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from civicsearch.fingerprint import THRESHOLD, similarity
+from civicsearch.fingerprint import THRESHOLD, set_similarity, values
 
 #: How many folded ids a hit lists (the count is exact within the window looked at).
 SIMILAR_LISTED = 5
@@ -17,17 +17,19 @@ def collapse_similar(order: Sequence[int], sketches: Sequence[bytes | None], wan
     ones, so a hit's count covers the reposts ranked within that window.
     """
     kept: list[tuple[int, list[int]]] = []
+    kept_values: list[frozenset[int]] = []
     for d in order:
-        sk = sketches[d] if d < len(sketches) else None
+        raw = sketches[d] if d < len(sketches) else None
+        mine = values(raw) if raw else frozenset()
         home = None
-        if sk:
-            for rep, similar in kept:
-                other = sketches[rep]
-                if other and similarity(sk, other) >= THRESHOLD:
+        if mine:
+            for (rep, similar), theirs in zip(kept, kept_values):
+                if theirs and set_similarity(mine, theirs) >= THRESHOLD:
                     home = similar
                     break
         if home is not None:
             home.append(d)
         elif len(kept) < wanted:
             kept.append((d, []))
+            kept_values.append(mine)
     return kept

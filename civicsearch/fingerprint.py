@@ -41,19 +41,24 @@ def sketch(text: str) -> bytes:
     return array("Q", sorted(nsmallest(SKETCH, ((v * _MIX) & _MASK for v in shingles)))).tobytes()
 
 
-def _values(raw: bytes) -> set[int]:
-    values = array("Q")
-    values.frombytes(raw)
-    return set(values)
+def values(raw: bytes) -> frozenset[int]:
+    """A sketch's hash values (decode once when comparing one sketch with many)."""
+    decoded = array("Q")
+    decoded.frombytes(raw)
+    return frozenset(decoded)
+
+
+def set_similarity(sa: frozenset[int], sb: frozenset[int]) -> float:
+    """:func:`similarity` of two decoded sketches."""
+    if not sa or not sb:
+        return 0.0
+    union = sorted(sa | sb)[:SKETCH]
+    return sum(1 for h in union if h in sa and h in sb) / len(union)
 
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the texts behind two sketches (0 when either is empty)."""
-    if not a or not b:
-        return 0.0
-    sa, sb = _values(a), _values(b)
-    union = nsmallest(SKETCH, sa | sb)
-    return sum(1 for h in union if h in sa and h in sb) / len(union)
+    return set_similarity(values(a), values(b)) if a and b else 0.0
 
 
 def similar(a: bytes, b: bytes) -> bool:

@@ -1,0 +1,70 @@
+"""Reading the bench corpus and queries, shared by the benchmark's child processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import resource
+from pathlib import Path
+from typing import Iterator
+
+
+def records(corpus: Path, every: int = 1) -> Iterator[dict]:
+    """Every record of ``corpus/*.jsonl.gz`` in file order (or every ``every``-th one, a fixed sample)."""
+    n = 0
+    for f in sorted(corpus.glob("*.jsonl.gz")):
+        with gzip.open(f, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if n % every == 0:
+                    yield json.loads(line)
+                n += 1
+
+
+def text_bytes(rec: dict) -> int:
+    """UTF-8 size of what is indexed: title and text."""
+    return len((rec.get("title") or "").encode("utf-8")) + len((rec.get("text") or "").encode("utf-8"))
+
+
+def dev_queries(bench: Path) -> list[dict]:
+    with open(bench / "queries" / "dev.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def short_queries(bench: Path) -> list[str]:
+    text = (bench / "queries" / "short.txt").read_text("utf-8")
+    return [q.strip() for q in text.splitlines() if q.strip()]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process or any child it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def size_on_disk(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def percentiles(seconds: list[float]) -> dict:
+    """p50 / p95 / max in milliseconds."""
+    s = sorted(seconds)
+    if not s:
+        return {"n": 0}
+    return {"n": len(s), "p50_ms": round(s[len(s) // 2] * 1000, 1),
+            "p95_ms": round(s[min(len(s) - 1, int(len(s) * 0.95))] * 1000, 1),
+            "max_ms": round(s[-1] * 1000, 1)}
+
+
+def known_item(ranked: list[list[str]], queries: list[dict]) -> dict:
+    """MRR@10 and Recall@10 of ranked id lists against the queries' relevant ids."""
+    rr = found = 0.0
+    for ids, q in zip(ranked, queries):
+        relevant = set(q["relevant"])
+        for rank, doc_id in enumerate(ids[:10], 1):
+            if doc_id in relevant:
+                rr += 1 / rank
+                found += 1
+                break
+    n = max(1, len(queries))
+    return {"n": len(queries), "mrr@10": round(rr / n, 4), "recall@10": round(found / n, 4)}

@@ -1,0 +1,229 @@
+"""Ranking: long natural queries, word order, civic synonyms, reposts collapsed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from civicsearch import SearchEngine
+from civicsearch.cli import cli
+from civicsearch.synonyms import load_groups, synonym_table
+from civicsearch.fingerprint import similarity, sketch
+from conftest import CORPUS, SEEDS, seed
+
+# Ordinary civic prose: enough of it that the test documents have realistic lengths
+# and that words such as 工作 and 开展 are common in the little corpus.
+FILLER = ("今年以来，区里认真开展各项工作，进一步完善工作机制，加强统筹协调，"
+          "推动各项任务落实落地，群众满意度不断提升。")
+
+
+def write_jsonl(folder: Path, records: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", "utf-8")
+    return folder
+
+
+def record(doc_id: str, text: str, title: str = "") -> dict:
+    return {"id": doc_id, "title": title, "date": "2023-05-01", "url": "", "text": text}
+
+
+def hit_ids(results) -> list[str]:
+    return [h.doc_id for h in results.hits]
+
+
+def build(tmp_path: Path, records: list[dict]) -> SearchEngine:
+    engine = SearchEngine(tmp_path / "index")
+    report = engine.index([write_jsonl(tmp_path / "corpus", records)])
+    assert report.added == len(records) and not report.skipped
+    return engine
+
+
+# -- long natural queries -----------------------------------------------------
+
+@pytest.fixture
+def replies(tmp_path: Path) -> SearchEngine:
+    """Official replies without titles among other civic texts, as in the citizen-message data."""
+    records = [
+        record("reply-wages", "您好！经区人社局核实，K2区发吉房地产公司拖欠的农民工工资已于3月底前全部结清，"
+               "劳动监察大队将继续跟踪该项目用工情况。感谢您的来信。"),
+        record("reply-fair", "您好！受疫情影响暂停举办的展会项目，市商务局对已发生的场地费用给予补贴，"
+               "具体申报办法见市商务局网站。感谢您的来信。"),
+        record("law-wages", "保障农民工工资支付条例。第一条 为了规范农民工工资支付行为，保障农民工按时足额获得工资，"
+               "根据有关法律制定本条例。" + FILLER * 3, title="保障农民工工资支付条例"),
+        record("news-housing", "本市召开房地产市场工作会议，要求房地产开发企业依法经营，维护购房群众合法权益。" + FILLER,
+               title="本市召开房地产市场工作会议"),
+        record("news-expo", "本市会展业协会召开年会，总结一年来展会工作，部署下一阶段会展业发展。" + FILLER,
+               title="会展业协会召开年会"),
+    ] + [record(f"filler-{i}", f"第{i}期工作简报。" + FILLER * 2, title=f"工作简报第{i}期") for i in range(8)]
+    return build(tmp_path, records)
+
+
+def test_a_complaint_title_finds_the_untitled_reply_that_answers_it(replies):
+    res = replies.search("投诉K2区发吉房地产公司拖欠农民工血汗钱")
+    # 投诉 and 血汗钱 are in no document: requiring every word would find nothing.
+    assert replies.search("投诉").total == 0 and replies.search("血汗钱").total == 0
+    assert not res.relaxed
+    assert hit_ids(res)[0] == "reply-wages"
+
+
+def test_a_question_finds_its_answer_and_question_words_count_little(replies):
+    res = replies.search("请问对于因疫情影响暂停举办的展会项目有何支持政策？")
+    assert hit_ids(res)[0] == "reply-fair"
+    # Documents that only share the common words (工作, 开展 …) are not matches at all.
+    assert not {i for i in hit_ids(res) if i.startswith("filler-")}
+
+
+def test_short_queries_still_need_every_word(replies):
+    res = replies.search("农民工 展会")
+    assert res.relaxed  # no document holds both: the fallback says so
+    strict = replies.search("农民工 工资")
+    assert not strict.relaxed
+    assert set(hit_ids(strict)) == {"reply-wages", "law-wages"}
+
+
+def test_a_natural_sentence_finds_the_seed_it_describes(seed_index):
+    res = seed_index.search("嘉定镇街道2023年推进既有住宅加装电梯的工作计划是什么")
+    assert res.hits[0].doc_id.startswith("001_")
+
+
+# -- word order -----------------------------------------------------------------
+
+def test_words_together_and_in_order_outrank_the_same_words_scattered(tmp_path):
+    together = "社区招募垃圾分类志愿者，" + FILLER * 2 + "欢迎居民报名。"
+    scattered = "社区推进垃圾分类，" + FILLER * 2 + "欢迎志愿者报名。"
+    reversed_ = "社区表彰志愿者垃圾分类，" + FILLER * 2 + "欢迎居民报名。"
+    engine = build(tmp_path, [record("scattered", scattered), record("reversed", reversed_),
+                              record("together", together)]
+                   + [record(f"filler-{i}", FILLER * 2) for i in range(5)])
+    # The three share their filler, so they are near-duplicates: keep them apart here.
+    res = engine.search("垃圾分类 志愿者", collapse=False)
+    assert set(hit_ids(res)) == {"together", "scattered", "reversed"}
+    assert hit_ids(res)[0] == "together"
+    by_id = {h.doc_id: h.score for h in res.hits}
+    assert by_id["together"] > by_id["scattered"]
+    assert by_id["together"] > by_id["reversed"]
+
+
+def test_a_title_match_helps_without_burying_untitled_documents(replies):
+    res = replies.search("农民工 工资")
+    # The regulation has the words in its title; the short untitled reply is still a hit.
+    assert hit_ids(res)[0] == "law-wages"
+    assert "reply-wages" in hit_ids(res)
+
+
+# -- synonyms -------------------------------------------------------------------
+
+def files_containing(text: str) -> set[str]:
+    return {p.name for p in SEEDS if text in p.read_text("utf-8")}
+
+
+@pytest.mark.parametrize("query, other", [("加梯", "加装电梯"), ("棚改", "棚户区改造"),
+                                          ("退伍军人", "退役军人")])
+def test_a_synonym_finds_documents_that_only_use_the_other_form(seed_index, query, other):
+    assert not files_containing(query), "the seeds must not use the query's own form"
+    expected = files_containing(other)
+    assert expected
+    res = seed_index.search(query, limit=50)
+    assert {Path(h.path).name for h in res.hits} == expected
+    assert other in res.also_searched
+    assert seed_index.search(query, synonyms=False).total == 0
+
+
+def test_a_synonym_of_several_words_is_matched_as_a_phrase(tmp_path):
+    engine = build(tmp_path, [
+        record("full", "本街道打造15分钟社区生活圈，完善社区服务设施。"),
+        record("apart", "本街道15分钟步行可达，社区生活更加便利，生活圈概念深入人心。"),
+    ] + [record(f"filler-{i}", FILLER) for i in range(3)])
+    res = engine.search("15分钟生活圈")
+    assert hit_ids(res) == ["full"]
+    assert "15分钟社区生活圈" in res.also_searched
+
+
+def test_the_synonym_data_is_large_and_well_formed():
+    text = (Path(__file__).resolve().parent.parent / "civicsearch" / "data" / "synonyms.txt").read_text("utf-8")
+    groups = load_groups(text)
+    assert len(groups) >= 100
+    members = [m for g in groups for m in g]
+    assert len(members) == len(set(members)), "a member appears in two groups"
+    table = synonym_table()
+    assert ("放管服",) in table and any(f == ("加装电梯",) for f in table[("加梯",)])
+
+
+# -- reposts --------------------------------------------------------------------
+
+def reposts_of(original: str) -> list[str]:
+    """Three reposts as aggregators make them: a new header, trailing junk, a few words changed."""
+    header = original.replace("title: '陆方舟调研嘉定镇街道强调：凝心聚力谱写古镇发展的新篇章'",
+                              "title: '区委书记调研嘉定镇街道：谱写古镇发展新篇章'").replace("author: 趣头条", "author: 嘉定发布")
+    junk = original.rstrip() + ("\n<p>推荐阅读</p><p>嘉定新城又一所学校开工</p><p>这个周末去哪儿玩</p>"
+                                "<p>特别声明：本文转载自网络，如有侵权请联系删除。电话：021-12345678</p>\n")
+    edited = original
+    for old, new in (("今天（12月23日）上午", "23日上午"), ("深入座谈交流", "座谈交流"), ("宏伟蓝图", "蓝图")):
+        assert old in edited
+        edited = edited.replace(old, new, 1)
+    return [header, junk, edited]
+
+
+@pytest.fixture
+def repost_index(tmp_path: Path) -> SearchEngine:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    original = seed("000").read_text("utf-8")
+    for i, text in enumerate(reposts_of(original), 1):
+        (corpus / f"repost_{i}.txt").write_text(text, "utf-8")
+    engine = SearchEngine(tmp_path / "index")
+    engine.index([corpus])
+    return engine
+
+
+def test_reposts_collapse_into_one_hit_with_a_count(repost_index):
+    res = repost_index.search("陆方舟 调研", limit=10)
+    assert res.total == 4
+    assert len(res.hits) == 1
+    assert res.hits[0].similar == 3
+    group = {res.hits[0].doc_id, *res.hits[0].similar_ids}
+    assert group == {seed("000").name, "repost_1.txt", "repost_2.txt", "repost_3.txt"}
+
+
+def test_no_collapse_shows_every_repost(repost_index):
+    res = repost_index.search("陆方舟 调研", collapse=False)
+    assert len(res.hits) == 4 and all(h.similar == 0 for h in res.hits)
+
+
+def test_different_articles_are_not_collapsed(seed_index):
+    res = seed_index.search("嘉定", limit=10)
+    plain = seed_index.search("嘉定", limit=10, collapse=False)
+    assert hit_ids(res) == hit_ids(plain)
+    assert all(h.similar == 0 for h in res.hits)
+    texts = [seed_index.get(p.name).body for p in SEEDS]
+    assert max(similarity(sketch(a), sketch(b)) for i, a in enumerate(texts) for b in texts[i + 1:]) < 0.3
+
+
+def test_cli_shows_the_count_and_no_collapse_lists_all(repost_index):
+    runner = CliRunner()
+    base = ["--index", str(repost_index.index_dir), "search", "陆方舟 调研"]
+    folded = runner.invoke(cli, base)
+    assert folded.exit_code == 0, folded.output
+    assert "+3 similar" in folded.output
+    assert len(re.findall(r"^\d+\. ", folded.output, flags=re.M)) == 1
+    every = runner.invoke(cli, base + ["--no-collapse"])
+    assert every.exit_code == 0, every.output
+    assert len(re.findall(r"^\d+\. ", every.output, flags=re.M)) == 4
+    assert "similar" not in every.output
+    data = json.loads(runner.invoke(cli, base + ["--json"]).output)
+    assert data["collapsed"] is True and data["hits"][0]["similar"] == 3
+
+
+def test_cli_says_what_was_also_searched(seed_index):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--index", str(seed_index.index_dir), "search", "加梯"])
+    assert out.exit_code == 0, out.output
+    assert "Also searched: " in out.output and "加装电梯" in out.output
+    off = runner.invoke(cli, ["--index", str(seed_index.index_dir), "search", "加梯", "--no-synonyms"])
+    assert "Also searched" not in off.output
