@@ -123,9 +123,7 @@ def table(r: dict) -> None:
                   f"{bq['ranking']['mrr@10']} / {bq['ranking']['recall@10']}", "")
     s = r["startup"]
     t.add_row("cold start: civicsearch search 加装电梯 s", f"{s['median_s']} (median of {s['runs']})", "", "")
-    from rich import print as rprint
-
-    rprint(t)
+    Console(width=132).print(t)
 
 
 def main() -> int:

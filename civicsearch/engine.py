@@ -20,7 +20,7 @@ from civicsearch.rank import LONG_QUERY, Ranker
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults, format_date
 from civicsearch.segment import get_segmenter
-from civicsearch.snippets import make_snippet, match_spans
+from civicsearch.snippets import Occurrences, make_snippet, match_spans
 
 if TYPE_CHECKING:
     from civicsearch.indexer import Progress
@@ -184,11 +184,16 @@ class SearchEngine:
         if parsed.is_natural() and len(concepts) >= LONG_QUERY:
             ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key)
         else:
-            full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
-            matched = set(searcher.docs_for_query(full))
-            if matched or parsed.term_count() < 2 or not concepts:
-                ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
-            else:  # no document holds every word: rank those holding any of them
+            if concepts and parsed.is_conjunction():
+                # Every clause is words or a phrase: the ranker's own postings say which
+                # documents hold them all, without Whoosh's slower span matching.
+                ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key)
+            else:
+                full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
+                ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),
+                                      depth=depth, sort_key=sort_key)
+            if not ranking.matched and parsed.term_count() >= 2 and concepts:
+                # No document holds every word: rank those holding any of them.
                 relaxed = True
                 ranking = ranker.rank(concepts, matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key)
@@ -198,7 +203,7 @@ class SearchEngine:
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)
         hits = []
         for d, similar in groups[offset:wanted]:
-            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses)
+            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, ranker.characters)
             hit.similar = len(similar)
             hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar[:SIMILAR_LISTED]]
             hits.append(hit)
@@ -218,9 +223,9 @@ class SearchEngine:
         return lambda d: d in keep and d not in drop
 
     @staticmethod
-    def _hit(searcher: Searcher, docnum: int, score: float, clauses: list) -> Hit:
+    def _hit(searcher: Searcher, docnum: int, score: float, clauses: list, occurrences: Occurrences) -> Hit:
         stored = searcher.stored_fields(docnum)
-        spans = match_spans(searcher.reader(), docnum, clauses)
+        spans = match_spans(searcher.reader(), docnum, clauses, occurrences=occurrences)
         snippet, highlights = make_snippet(stored.get("body", ""), spans)
         return Hit(score=round(float(score), 4), snippet=snippet, highlights=highlights, **_described(stored))
 

@@ -34,13 +34,15 @@ class Columns:
         return self._loaded[fieldname]
 
 
-def _column_values(columns: Columns, fieldname: str, docs: Iterable[int]) -> Iterable[Any]:
-    """The column value of each document in ``docs``, skipping empty ones."""
-    values = columns[fieldname]
-    for d in docs:
-        value = values[d]
-        if value:
-            yield value
+def _value_counts(columns: Columns, fieldname: str, docs: list[int]) -> Counter[Any]:
+    """How many of ``docs`` hold each distinct column value (empty values left out).
+
+    Counted in C over the raw values; each distinct value is decoded once after.
+    """
+    counts = Counter(map(columns[fieldname].__getitem__, docs))
+    for empty in (None, b"", 0):
+        counts.pop(empty, None)
+    return counts
 
 
 @lru_cache(maxsize=65536)
@@ -53,18 +55,18 @@ def _chain(raw: bytes) -> list[tuple[str, ...]]:
     return [tuple(item.split(":", 1)) for item in raw.decode("utf-8").split("|")]
 
 
-def _place_facet(values: Iterable[bytes], place_filter: str | None) -> list[FacetValue]:
+def _place_facet(values: Counter[bytes], place_filter: str | None) -> list[FacetValue]:
     """Counts one level below the filter: provinces for all of China, districts for 上海市 …"""
     wanted = fold(place_filter.strip()) if place_filter else None
     counts: Counter[tuple[str, str]] = Counter()
-    for raw in values:
+    for raw, n in values.items():
         chain = _chain(raw)
         if wanted is None:
-            counts[chain[0]] += 1
+            counts[chain[0]] += n
             continue
         at = min((i for i, (code, name) in enumerate(chain) if wanted in _names(code, name)), default=None)
         if at is not None and at + 1 < len(chain):
-            counts[chain[at + 1]] += 1
+            counts[chain[at + 1]] += n
     return [FacetValue(value=code, label=name, count=c)
             for (code, name), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))]
 
@@ -79,19 +81,25 @@ def count_facets(
     ``year`` (a date filter inside one year) a ``month`` facet comes too.
     """
     docs = list(docnums)
-    keys = list(_column_values(columns, "datekey", docs))
-    years = Counter(str(v // 10**10) for v in keys)
+    keys = _value_counts(columns, "datekey", docs)
+    years: Counter[str] = Counter()
+    for v, n in keys.items():
+        years[str(v // 10**10)] += n
     topics: Counter[str] = Counter()
-    for raw in _column_values(columns, "topic_facet", docs):
-        topics.update(raw.decode("utf-8").split("\x1f"))
-    types = Counter(raw.decode("utf-8") for raw in _column_values(columns, "doctype_facet", docs))
+    for raw, n in _value_counts(columns, "topic_facet", docs).items():
+        for t in raw.decode("utf-8").split("\x1f"):
+            topics[t] += n
+    types = Counter({raw.decode("utf-8"): n for raw, n in _value_counts(columns, "doctype_facet", docs).items()})
     facets = {
-        "place": _place_facet(_column_values(columns, "place_facet", docs), place_filter),
+        "place": _place_facet(_value_counts(columns, "place_facet", docs), place_filter),
         "year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)],
         "topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))],
         "type": [FacetValue(t, t, c) for t, c in sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))],
     }
     if year is not None:
-        months = Counter(f"{year}-{v // 10**8 % 100:02d}" for v in keys if v // 10**10 == year and v // 10**8 % 100)
+        months: Counter[str] = Counter()
+        for v, n in keys.items():
+            if v // 10**10 == year and v // 10**8 % 100:
+                months[f"{year}-{v // 10**8 % 100:02d}"] += n
         facets["month"] = [FacetValue(m, m, c) for m, c in sorted(months.items())]
     return facets

@@ -9,33 +9,50 @@ pinned) and falls back to the matcher interface for anything else.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
+from operator import itemgetter
+from pickle import loads
 from typing import Iterator
 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 
+_first = itemgetter(0)
 
-def _raw_blocks(matcher: object) -> Iterator[tuple[tuple[int, ...], object]]:
-    """(ids, weights) of each block of one leaf's posting list."""
+
+def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...], object, object]]:
+    """(ids, weights, encoded values or None) of each block of one leaf's posting list."""
     m = matcher
     if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
         while m.is_active():  # type: ignore[attr-defined]
             m._read_ids()  # type: ignore[attr-defined]
             m._read_weights()  # type: ignore[attr-defined]
-            yield m._ids, m._weights  # type: ignore[attr-defined]
+            if values:
+                m._read_values()  # type: ignore[attr-defined]
+            yield m._ids, m._weights, m._values if values else None  # type: ignore[attr-defined]
             m._next_block()  # type: ignore[attr-defined]
         return
-    ids, weights = [], []
+    ids, weights, vals = [], [], []
     while m.is_active():  # type: ignore[attr-defined]
         ids.append(m.id())  # type: ignore[attr-defined]
         weights.append(m.weight())  # type: ignore[attr-defined]
+        if values:
+            vals.append(m.value())  # type: ignore[attr-defined]
         m.next()  # type: ignore[attr-defined]
-    yield tuple(ids), weights
+    yield tuple(ids), weights, vals if values else None
 
 
-def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[array, array]:
-    """Global docnums and term frequencies of ``term`` in ``fieldname`` (deleted docs left out)."""
+def read_postings(reader: IndexReader, fieldname: str, term: str,
+                  values: list[bytes] | None = None) -> tuple[array, array]:
+    """Global docnums and term frequencies of ``term`` in ``fieldname`` (deleted docs left out).
+
+    Given a ``values`` list, it is filled, in step with the docnums, with each
+    posting's encoded positions (decode with :func:`decode_value`): the same pass
+    serves a phrase check or a proximity bonus later.
+    """
     ids, weights = array("i"), array("f")
+    want = values is not None
     for leaf, offset in reader.leaf_readers():
         try:
             m = leaf.postings(fieldname, term)
@@ -45,15 +62,19 @@ def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[array
         if isinstance(m, FilterMatcher):
             deleted = getattr(leaf, "deleted_docs_set", frozenset())
             m = m.child
-        for block_ids, block_weights in _raw_blocks(m):
+        for block_ids, block_weights, block_values in _raw_blocks(m, want):
             if deleted or offset:
-                for d, w in zip(block_ids, block_weights):
+                for i, (d, w) in enumerate(zip(block_ids, block_weights)):
                     if d not in deleted:
                         ids.append(d + offset)
                         weights.append(w)
+                        if want:
+                            values.append(block_values[i])  # type: ignore[union-attr, index]
             else:
                 ids.extend(block_ids)
                 weights.extend(block_weights)
+                if want:
+                    values.extend(block_values)  # type: ignore[union-attr, arg-type]
     return ids, weights
 
 
@@ -64,3 +85,70 @@ def field_lengths(reader: IndexReader, fieldname: str) -> array:
         get = leaf.doc_field_length
         lengths.extend(get(d, fieldname) or 0 for d in range(leaf.doc_count_all()))
     return lengths
+
+
+def decode_value(value: bytes, chars: bool = False) -> list:
+    """Positions (or, with ``chars``, (position, startchar, endchar)) from an encoded value."""
+    # The W3 codec's Positions/Characters values: a uint count, then a pickled
+    # list of deltas (ints, or (position, startchar - last endchar, length) tuples).
+    codes = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
+    out: list = []
+    p = end = 0
+    if chars:
+        for dp, ds, length in codes:
+            p += dp
+            start = end + ds
+            end = start + length
+            out.append((p, start, end))
+        return out
+    if codes and isinstance(codes[0], int):
+        return list(accumulate(codes))
+    return list(accumulate(map(_first, codes)))
+
+
+def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],
+                   chars: bool = False) -> dict[int, list]:
+    """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
+    with ``chars``, (position, startchar, endchar) of each occurrence instead.
+
+    Only the blocks holding a wanted document are decoded, and only that
+    document's value in them: far cheaper than Whoosh's span matchers, which
+    decode every posting they step over.
+    """
+    out: dict[int, list] = {}
+    for leaf, offset in reader.leaf_readers():
+        lo = bisect_left(docs, offset)
+        hi = bisect_left(docs, offset + leaf.doc_count_all())
+        if lo == hi:
+            continue
+        try:
+            m = leaf.postings(fieldname, term)
+        except TermNotFound:
+            continue
+        if isinstance(m, FilterMatcher):
+            m = m.child
+        want = [d - offset for d in docs[lo:hi]]
+        if not (hasattr(m, "_read_values") and hasattr(m, "block_max_id")):
+            for w in want:  # another codec: the matcher interface
+                if not m.is_active():
+                    break
+                m.skip_to(w)
+                if m.is_active() and m.id() == w:
+                    out[w + offset] = list(m.value_as("characters" if chars else "positions"))
+            continue
+        j = 0
+        while m.is_active() and j < len(want):
+            if m.block_max_id() >= want[j]:
+                m._read_ids()
+                ids = m._ids
+                k = bisect_right(want, ids[-1], j)
+                m._read_values()
+                values = m._values
+                where = {x: i for i, x in enumerate(ids)}
+                for w in want[j:k]:
+                    i = where.get(w)
+                    if i is not None:
+                        out[w + offset] = decode_value(values[i], chars)
+                j = k
+            m._next_block()
+    return out

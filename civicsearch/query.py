@@ -116,6 +116,10 @@ class ParsedQuery:
             len(g) == 1 and not g[0].phrase and g[0].field is None for g in self.groups
         )
 
+    def is_conjunction(self) -> bool:
+        """No OR and no document-number clause: a document matches by holding every concept."""
+        return all(len(g) == 1 and g[0].field != "docno" for g in self.groups)
+
     def also_searched(self) -> list[str]:
         """The synonyms the query was widened with, as text."""
         return list(dict.fromkeys("".join(f) for k in self.concepts() for f in k.synonyms))

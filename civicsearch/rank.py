@@ -23,16 +23,18 @@ body word, and a document with no title loses nothing but that bonus.
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from heapq import nlargest
-from typing import Callable, Iterable
+from typing import Callable
 
-from whoosh.reading import IndexReader, TermNotFound
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from civicsearch.postings import field_lengths, read_postings
-from civicsearch.query import Concept, form_query
+from civicsearch.postings import decode_value, field_lengths, read_positions, read_postings
+from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
 K1 = 1.2
@@ -81,6 +83,10 @@ class Ranker:
         self.n_docs = max(1, self.reader.doc_count())
         self._inverse: dict[str, list[float]] = {}
         self._postings: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+        self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
+        # Postings with their encoded positions, for the ranking under way only
+        # (positions are large; the LRU above keeps docnums and frequencies).
+        self._query: dict[tuple[str, str], tuple[array, array, list[bytes]]] = {}
 
     # -- statistics ------------------------------------------------------------
 
@@ -94,16 +100,56 @@ class Ranker:
             self._inverse[fieldname] = [w / (1 - b + b * n / avg) if n else 0.0 for n in lengths]
         return self._inverse[fieldname]
 
-    def postings(self, fieldname: str, term: str) -> tuple:
+    def postings(self, fieldname: str, term: str) -> tuple[array, array]:
+        """(docnums, term frequencies); within one ranking, the encoded positions are kept too."""
         key = (fieldname, term)
+        if key in self._query:
+            return self._query[key][:2]
         if key in self._postings:
             self._postings.move_to_end(key)
             return self._postings[key]
-        value = read_postings(self.reader, fieldname, term)
-        self._postings[key] = value
+        values: list[bytes] = []
+        ids, weights = read_postings(self.reader, fieldname, term, values)
+        self._query[key] = (ids, weights, values)
+        self._postings[key] = (ids, weights)
         if len(self._postings) > _CACHE_TERMS:
             self._postings.popitem(last=False)
-        return value
+        return ids, weights
+
+    def positions(self, fieldname: str, term: str, docs: list[int], chars: bool = False) -> dict[int, list]:
+        """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
+        ``chars``, (position, startchar, endchar) triples (for snippets)."""
+        kept = self._query.get((fieldname, term))
+        if kept is None:
+            return read_positions(self.reader, fieldname, term, docs, chars)
+        ids, _, values = kept
+        out: dict[int, list] = {}
+        for d in docs:
+            i = bisect_left(ids, d)
+            if i < len(ids) and ids[i] == d:
+                out[d] = decode_value(values[i], chars)
+        return out
+
+    def characters(self, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
+        """(position, startchar, endchar) of ``term`` in one document."""
+        return self.positions(fieldname, term, [docnum], chars=True).get(docnum, [])
+
+    def form_docs(self, fieldname: str, form: tuple[str, ...], phrase: bool) -> list[int]:
+        """Documents holding every word of ``form`` in ``fieldname`` (as a phrase: in order, adjacent)."""
+        key = (fieldname, " ".join(form), phrase)
+        if key in self._forms:
+            self._forms.move_to_end(key)
+            return self._forms[key]
+        lists = sorted((self.postings(fieldname, t)[0] for t in form), key=len)
+        found = sorted(set(lists[0]).intersection(*lists[1:]))
+        if phrase and found:
+            # Only the documents holding every word have their positions decoded.
+            at = [self.positions(fieldname, t, found) for t in form]
+            found = [d for d in found if _adjacent([p[d] for p in at])]
+        self._forms[key] = found
+        if len(self._forms) > _CACHE_TERMS:
+            self._forms.popitem(last=False)
+        return found
 
     def idf(self, df: int) -> float:
         return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
@@ -122,8 +168,7 @@ class Ranker:
                     for d, w in zip(ids, weights):
                         tf[d] = get(d, 0.0) + form_weight * w * inverse[d]
                 else:
-                    q = form_query(f, form, concept.phrase or i > 0)
-                    for d in self.searcher.docs_for_query(q):
+                    for d in self.form_docs(f, form, concept.phrase or i > 0):
                         tf[d] = get(d, 0.0) + form_weight * inverse[d]
         return Scored(tf, self.idf(len(tf)), weight, concept.own if len(concept.forms[0]) == 1 else (),
                       informative=len(tf) <= COMMON * self.n_docs)
@@ -148,22 +193,37 @@ class Ranker:
         self,
         concepts: list[Concept],
         *,
-        matched: set[int] | None,
+        matched: set[int] | None = None,
+        every: bool = False,
         allowed: Callable[[int], bool] | None = None,
         coverage: float = COVERAGE,
         depth: int = 10,
         sort_key: Callable[[int], float] | None = None,
     ) -> Ranking:
-        """Score ``concepts``; rank ``matched`` (all-words mode) or, when it is None,
-        every document holding ``coverage`` of the query's information (ranked mode)."""
-        long = matched is None
+        """Score ``concepts`` and rank the documents that match.
+
+        Those are ``matched`` when given (a set Whoosh found); with ``every``, the
+        documents holding every concept (all-words mode); otherwise every document
+        holding ``coverage`` of the query's information (ranked mode).
+        """
+        long = matched is None and not every
+        self._query.clear()
         evidence = self.evidence(concepts, subwords=long)
+        if every:
+            matched = set(evidence[0].tf) if evidence else set()
+            for ev in evidence[1: len(concepts)]:
+                matched.intersection_update(ev.tf)
         scores: dict[int, float] = {}
         get = scores.get
         # Common concepts only add to documents the telling ones found.
         for ev in sorted(evidence, key=lambda e: not e.informative):
             factor = ev.weight * ev.idf
-            tf = ev.tf if not long or ev.informative else {d: x for d, x in ev.tf.items() if d in scores}
+            if matched is not None and len(matched) < len(ev.tf):
+                tf = {d: ev.tf[d] for d in matched if d in ev.tf}
+            elif long and not ev.informative:
+                tf = {d: x for d, x in ev.tf.items() if d in scores}
+            else:
+                tf = ev.tf
             for d, x in tf.items():
                 scores[d] = get(d, 0.0) + factor * x / (x + K1)
         if long:
@@ -196,27 +256,20 @@ class Ranker:
             return
         wanted = sorted(docs)
         for fieldname in ("body", "title"):
-            where = {t: self._positions(fieldname, t, wanted) for t in {t for p in pairs for t in p[:2]}}
+            where = {t: self.positions(fieldname, t, wanted)
+                     for t in {t for p in pairs for t in p[:2]}}
             for d in docs:
                 bonus = 0.0
                 for a, b, weight in pairs:
                     pa, pb = where[a].get(d), where[b].get(d)
-                    if pa and pb and not pa.isdisjoint(p - 1 for p in pb):
+                    if pa and pb and not set(pa).isdisjoint(p - 1 for p in pb):
                         bonus += weight
                 scores[d] += PROXIMITY * bonus
 
-    def _positions(self, fieldname: str, term: str, docs: Iterable[int]) -> dict[int, set[int]]:
-        out: dict[int, set[int]] = {}
-        for leaf, offset in self.reader.leaf_readers():
-            try:
-                m = leaf.postings(fieldname, term)
-            except TermNotFound:
-                continue
-            end = offset + leaf.doc_count_all()
-            for d in docs:
-                if not offset <= d < end or not m.is_active():
-                    continue
-                m.skip_to(d - offset)
-                if m.is_active() and m.id() == d - offset:
-                    out[d] = set(m.value_as("positions"))
-        return out
+
+def _adjacent(positions: list[list[int]]) -> bool:
+    """Whether the words stand in order, one after another, somewhere (a phrase match)."""
+    if len(positions) == 2:  # the common case, in C: some p in the first with p + 1 in the second
+        return not set(positions[1]).isdisjoint(map((1).__add__, positions[0]))
+    later = [set(p) for p in positions[1:]]
+    return any(all(start + i in s for i, s in enumerate(later, 1)) for start in positions[0])

@@ -6,8 +6,12 @@ no document is segmented a second time.
 
 from __future__ import annotations
 
-from whoosh.reading import IndexReader, TermNotFound
+from bisect import bisect_right
+from typing import Callable
 
+from whoosh.reading import IndexReader
+
+from civicsearch.postings import read_positions
 from civicsearch.query import Clause
 
 WINDOW = 120
@@ -15,30 +19,29 @@ LEAD = 24
 _BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 
 
-def _postings(reader: IndexReader, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
-    """(position, startchar, endchar) of ``term`` in one document."""
-    try:
-        m = reader.postings(fieldname, term)
-    except TermNotFound:
-        return []
-    m.skip_to(docnum)
-    if m.is_active() and m.id() == docnum:
-        return m.value_as("characters")
-    return []
+Occurrences = Callable[[str, str, int], "list[tuple[int, int, int]]"]
 
 
-def match_spans(reader: IndexReader, docnum: int, clauses: list[Clause], fieldname: str = "body") -> list[tuple[int, int, str]]:
+def match_spans(reader: IndexReader, docnum: int, clauses: list[Clause], fieldname: str = "body",
+                occurrences: Occurrences | None = None) -> list[tuple[int, int, str]]:
     """Character spans (start, end, key) where the query matched ``fieldname``.
 
     A phrase counts only where its words stand in order; ``key`` names the clause
     word, so a window can be scored by how many different words it shows.
+    ``occurrences(fieldname, term, docnum)`` gives (position, startchar, endchar)
+    of a word in the document (default: read from the reader's postings).
     """
+    def found(term: str) -> list[tuple[int, int, int]]:
+        if occurrences is not None:
+            return occurrences(fieldname, term, docnum)
+        return read_positions(reader, fieldname, term, [docnum], chars=True).get(docnum, [])
+
     spans: list[tuple[int, int, str]] = []
     for clause in clauses:
         if fieldname not in clause.fields:
             continue
         if clause.phrase and len(clause.terms) > 1:
-            lists = [_postings(reader, fieldname, t, docnum) for t in clause.terms]
+            lists = [found(t) for t in clause.terms]
             if not all(lists):
                 continue
             by_pos = [{p: (s, e) for p, s, e in lst} for lst in lists]
@@ -47,7 +50,7 @@ def match_spans(reader: IndexReader, docnum: int, clauses: list[Clause], fieldna
                     spans.append((start, by_pos[-1][pos + len(by_pos) - 1][1], clause.text))
         else:
             for t in clause.terms:
-                spans.extend((s, e, t) for _, s, e in _postings(reader, fieldname, t, docnum))
+                spans.extend((s, e, t) for _, s, e in found(t))
     return sorted(set(spans))
 
 
@@ -67,8 +70,11 @@ def make_snippet(text: str, spans: list[tuple[int, int, str]], width: int = WIND
         snippet = text[:width].translate(_BREAKS)
         return snippet + ("…" if len(text) > width else ""), []
     best, best_score = 0, (-1, -1)
-    for i, (start, _, _) in enumerate(spans):
-        inside = [sp for sp in spans[i:] if sp[1] <= start + width - LEAD]
+    starts = [s for s, _, _ in spans]
+    for i, start in enumerate(starts):
+        limit = start + width - LEAD
+        # Only spans starting before the window's end can lie inside it.
+        inside = [sp for sp in spans[i: bisect_right(starts, limit, i)] if sp[1] <= limit]
         score = (len({k for _, _, k in inside}), len(inside))
         if score > best_score:
             best, best_score = i, score

@@ -1,0 +1,96 @@
+"""The ranker reads Whoosh's posting blocks directly: it must agree with Whoosh's own matchers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+
+from civicsearch import SearchEngine
+from civicsearch.postings import read_positions, read_postings
+from civicsearch.rank import Ranker
+
+
+def _multi_segment_engine(corpus_copy: Path, tmp_path: Path) -> SearchEngine:
+    """An index with several segments and deleted documents (an update after the first build)."""
+    engine = SearchEngine(tmp_path / "ix")
+    engine.index([corpus_copy])
+    first = sorted(corpus_copy.glob("*.txt"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n加装电梯工作持续推进。\n", encoding="utf-8")
+    (corpus_copy / "extra.md").write_text("# 加装电梯\n\n老旧小区加装电梯，居民议事会商议电梯加装方案。\n",
+                                          encoding="utf-8")
+    engine.index([corpus_copy])
+    return engine
+
+
+@pytest.fixture(params=["one segment", "updated"])
+def engine(request: pytest.FixtureRequest, seed_index: SearchEngine, corpus_copy: Path, tmp_path: Path):
+    if request.param == "one segment":
+        yield seed_index
+    else:
+        e = _multi_segment_engine(corpus_copy, tmp_path)
+        yield e
+        e.close()
+
+
+def _terms(reader, fieldname: str, limit: int = 300) -> list[str]:
+    return [t.decode("utf-8") for t in list(reader.lexicon(fieldname))[:limit]]
+
+
+def test_update_leaves_deleted_documents_in_several_segments(corpus_copy: Path, tmp_path: Path) -> None:
+    engine = _multi_segment_engine(corpus_copy, tmp_path)
+    reader = engine._current_searcher().reader()
+    assert reader.has_deletions() or len(list(reader.leaf_readers())) > 1
+    engine.close()
+
+
+def test_postings_and_positions_match_whoosh(engine: SearchEngine) -> None:
+    searcher = engine._current_searcher()
+    reader = searcher.reader()
+    checked = 0
+    for fieldname in ("title", "body"):
+        for term in _terms(reader, fieldname):
+            m = reader.postings(fieldname, term)
+            expected: dict[int, tuple] = {}
+            while m.is_active():
+                expected[m.id()] = (m.weight(), m.value_as("positions"), m.value_as("characters"))
+                m.next()
+            ids, weights = read_postings(reader, fieldname, term)
+            assert list(ids) == sorted(expected)
+            assert [round(w, 4) for w in weights] == [round(expected[d][0], 4) for d in ids]
+            docs = list(ids)
+            assert read_positions(reader, fieldname, term, docs) == {d: list(expected[d][1]) for d in docs}
+            assert read_positions(reader, fieldname, term, docs, chars=True) == {
+                d: list(expected[d][2]) for d in docs}
+            checked += 1
+    assert checked > 100
+
+
+def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine) -> None:
+    searcher = engine._current_searcher()
+    reader = searcher.reader()
+    ranker = Ranker(searcher)
+    # Word pairs that stand together somewhere, the same pairs reversed, and a triple.
+    pairs: set[tuple[str, ...]] = set()
+    body_terms = _terms(reader, "body", 400)
+    where: dict[str, dict[int, list[int]]] = {
+        t: read_positions(reader, "body", t, sorted(read_postings(reader, "body", t)[0])) for t in body_terms}
+    at: dict[tuple[int, int], str] = {(d, p): t for t, docs in where.items() for d, ps in docs.items() for p in ps}
+    for (d, p), t in at.items():
+        following = at.get((d, p + 1))
+        if following:
+            pairs.add((t, following))
+            pairs.add((following, t))
+            third = at.get((d, p + 2))
+            if third and len(pairs) < 400:
+                pairs.add((t, following, third))
+        if len(pairs) >= 400:
+            break
+    assert len(pairs) >= 100
+    found_some = 0
+    for form in sorted(pairs):
+        expected = sorted(searcher.docs_for_query(wq.Phrase("body", list(form))))
+        assert ranker.form_docs("body", form, phrase=True) == expected, form
+        found_some += bool(expected)
+    assert found_some >= 50
