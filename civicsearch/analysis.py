@@ -1,7 +1,7 @@
 """The Whoosh analyzer for Chinese civic text.
 
-Whoosh pickles the analyzer's import path into every index: this module and
-``CivicTokenizer`` must never move or be renamed (bump ``SCHEMA_VERSION`` in
+Whoosh pickles the analyzer's import path into every index: this module,
+``CivicTokenizer`` and ``CivicCharacters`` must never move or be renamed (bump ``SCHEMA_VERSION`` in
 ``civicsearch.schema`` when their output changes).
 
 Text is folded (traditional → simplified, width, case; one character to one, so
@@ -16,9 +16,12 @@ phrase "党群服务中心" still matches only where the whole word stands.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Any, Iterator
 
 from whoosh.analysis import Token, Tokenizer
+from whoosh.compat import dumps
+from whoosh.formats import Characters
+from whoosh.system import pack_uint
 
 from civicsearch.normalize import fold
 from civicsearch.segment import get_segmenter
@@ -108,3 +111,34 @@ class CivicTokenizer(Tokenizer):
 def CivicAnalyzer() -> CivicTokenizer:
     """The analyzer used for every full-text field."""
     return CivicTokenizer()
+
+
+class CivicCharacters(Characters):
+    """Whoosh's ``Characters`` posting format (positions and character offsets, the
+    same bytes on disk) with a fast path for :class:`CivicTokenizer`.
+
+    Whoosh's own path sets six attributes on a ``Token`` for every word and reads
+    them back; indexing takes the words straight from :func:`iter_words`.
+    """
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
+        if not (type(analyzer) is CivicTokenizer and isinstance(value, str)
+                and kwargs.get("mode", "index") != "query"
+                and not kwargs.get("start_pos") and not kwargs.get("start_char")):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        # Per term: [last position, last end char, deltas], the deltas being what
+        # Characters.encode would make of the occurrences (so the bytes are the same).
+        seen: dict[str, list[Any]] = {}
+        get = seen.get
+        for term, pos, start, end in iter_words(value, subwords=True):
+            entry = get(term)
+            if entry is None:
+                seen[term] = [pos, end, [(pos, start, end - start)]]
+            else:
+                entry[2].append((pos - entry[0], start - entry[1], end - start))
+                entry[0], entry[1] = pos, end
+        boost = self.field_boost
+        for term, (_, _, deltas) in seen.items():
+            n = len(deltas)
+            yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)

@@ -17,6 +17,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.writing import NO_MERGE
+
 from civicsearch import store
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
@@ -30,6 +33,12 @@ from civicsearch.segment import get_segmenter
 Progress = Callable[[int, int, str], None]
 #: Below this much input one process is faster than starting a pool of writers.
 PARALLEL_MIN_BYTES = 20_000_000
+#: Memory (MB) each writer gives its posting pool before it sorts a run out to disk.
+WRITER_MB = 256
+#: A parallel full build commits a pair of segments after this many characters of text,
+#: so that no writer's pool outgrows WRITER_MB: a pool that spills is written out and
+#: merged back one pickled posting at a time, which cost a third of the build.
+WAVE_CHARS = 6_000_000
 CRASH_ENV = "CIVICSEARCH_CRASH_AT"
 
 
@@ -156,6 +165,16 @@ class _Run:
         self.seen: set[str] = set()
         self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
         self._writer: Any = None
+        self._wave = 0  # characters given to the parallel writer since it opened
+
+    @staticmethod
+    def _codec() -> W3Codec:
+        # Per-block document-length bounds serve only the skipping in Whoosh's own
+        # scorer, which civicsearch never runs (rank.py scores whole posting lists);
+        # looking up every posting's document length for them cost 12% of a build.
+        codec = W3Codec()
+        codec.length_stats = False
+        return codec
 
     @property
     def writer(self) -> Any:
@@ -164,10 +183,10 @@ class _Run:
             # compound=False: Whoosh copies a compound segment's files into memory
             # whenever a reader opens; plain files are opened in place.
             if self.parallel:
-                self._writer = self.ix.writer(procs=os.cpu_count() or 1, multisegment=True, limitmb=256,
-                                              compound=False)
+                self._writer = self.ix.writer(procs=os.cpu_count() or 1, multisegment=True, limitmb=WRITER_MB,
+                                              compound=False, codec=self._codec())
             else:
-                self._writer = self.ix.writer(limitmb=256, compound=False)
+                self._writer = self.ix.writer(limitmb=WRITER_MB, compound=False, codec=self._codec())
         return self._writer
 
     def skip(self, item: Skipped) -> None:
@@ -225,6 +244,14 @@ class _Run:
         else:
             self.writer.update_document(**fields)
             self.report.updated += 1
+        if self.parallel:
+            self._wave += len(fields.get("body", "")) + len(fields.get("title", ""))
+            if self._wave >= WAVE_CHARS:
+                # A fresh build's generation is invisible until the switch, so
+                # committing part of it keeps the run all-or-nothing.
+                self._writer.commit(mergetype=NO_MERGE)
+                self._writer = None
+                self._wave = 0
 
     def delete_missing(self, roots: list[Path]) -> None:
         for doc_id, (_, path) in self.existing.items():
@@ -235,7 +262,10 @@ class _Run:
     def commit(self) -> None:
         if self._writer is not None:
             checkpoint("before-commit")
-            self._writer.commit()
+            if self.parallel:
+                self._writer.commit(mergetype=NO_MERGE)  # merging the waves would undo their saving
+            else:
+                self._writer.commit()
             checkpoint("after-commit")
 
     def cancel(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh import fields
 from whoosh.columns import NumericColumn, VarBytesColumn
 
-from civicsearch.analysis import CivicAnalyzer
+from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
@@ -14,15 +14,22 @@ META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
 
+def _text(analyzer: CivicTokenizer) -> fields.TEXT:
+    """A full-text field: word positions and character offsets (phrases, snippets), stored."""
+    field = fields.TEXT(analyzer=analyzer, stored=True, chars=True)
+    field.format = CivicCharacters(field_boost=field.format.field_boost)
+    return field
+
+
 def make_schema() -> fields.Schema:
     analyzer = CivicAnalyzer()
     return fields.Schema(
         id=fields.ID(unique=True, stored=True, sortable=True),
         path=fields.ID(stored=True, sortable=True),
-        title=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
+        title=_text(analyzer),
         # The cleaned body: indexed with character offsets so snippets need no
         # second segmentation pass, and stored because snippets are cut from it.
-        body=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
+        body=_text(analyzer),
         # The text as read, kept only where cleaning changed it (for `show`).
         original=fields.STORED(),
         date=fields.DATETIME(stored=True),

@@ -20,6 +20,7 @@ ENGINES = ("rjieba", "jieba")
 DEFAULT_LEXICON_FREQ = 2000
 #: Sub-words are looked for up to this length (longer dictionary words are rare).
 MAX_WORD = 12
+_SUBWORD_CACHE = 200_000
 
 
 def lexicon() -> list[tuple[str, int]]:
@@ -49,14 +50,18 @@ class Segmenter:
         if engine not in ENGINES:
             raise ValueError(f"unknown segmenter {engine!r}; choose one of {', '.join(ENGINES)}")
         self.engine = engine
+        self._subwords: dict[str, list[tuple[str, int]]] = {}
         if engine == "rjieba":
             import rjieba
 
-            self._impl = rjieba.Jieba()
+            # Importing rjieba already builds its default Jieba (0.12 s); a second
+            # instance would double the start-up, so the lexicon goes into that one,
+            # as jieba's own module-level add_word does.
             for word, freq in lexicon():
-                self._impl.add_word(word, freq, None)
-            self.cut = self._impl.cut
-            self.has_word = self._impl.has_word
+                rjieba.add_word(word, freq, None)
+            self._impl = rjieba
+            self.cut = rjieba.cut
+            self.has_word = rjieba.has_word
         else:
             import jieba
 
@@ -83,15 +88,24 @@ class Segmenter:
         name cut differently elsewhere (发吉, 头村) still meets it.
         """
         n = len(word)
+        if n < 3:
+            return []
+        known_subwords = self._subwords.get(word)
+        if known_subwords is not None:
+            return known_subwords
         out = []
         for size in range(2, min(n, MAX_WORD)):
             for i in range(n - size + 1):
                 gram = word[i : i + size]
                 if self.has_word(gram):
                     out.append((gram, i))
-        if n > 2 and not self.has_word(word):
+        if not self.has_word(word):
             known = {o for g, o in out if len(g) == 2}
             out[:0] = [(word[i : i + 2], i) for i in range(n - 1) if i not in known]
+        # Words recur (Zipf): the cache spares most dictionary look-ups at index time.
+        if len(self._subwords) >= _SUBWORD_CACHE:
+            self._subwords.clear()
+        self._subwords[word] = out
         return out
 
 
