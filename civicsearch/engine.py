@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from whoosh import query as wq
-from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from civicsearch import store
@@ -88,7 +87,8 @@ class SearchEngine:
             # segments a merge has since removed into the new reader.
             self.close()
         if self._searcher is None:
-            self._searcher = store.open_index(self.index_dir).searcher(weighting=BM25F())
+            # No Whoosh weighting: Whoosh only finds documents, rank.py scores them.
+            self._searcher = store.open_index(self.index_dir).searcher()
             self._ranker = Ranker(self._searcher)
             self._columns = Columns(self._searcher.reader())
         return self._searcher
@@ -225,7 +225,7 @@ class SearchEngine:
     @staticmethod
     def _hit(searcher: Searcher, docnum: int, score: float, clauses: list, occurrences: Occurrences) -> Hit:
         stored = searcher.stored_fields(docnum)
-        spans = match_spans(searcher.reader(), docnum, clauses, occurrences=occurrences)
+        spans = match_spans(docnum, clauses, occurrences)
         snippet, highlights = make_snippet(stored.get("body", ""), spans)
         return Hit(score=round(float(score), 4), snippet=snippet, highlights=highlights, **_described(stored))
 

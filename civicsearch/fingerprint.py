@@ -59,8 +59,3 @@ def set_similarity(sa: frozenset[int], sb: frozenset[int]) -> float:
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the texts behind two sketches (0 when either is empty)."""
     return set_similarity(values(a), values(b)) if a and b else 0.0
-
-
-def similar(a: bytes, b: bytes) -> bool:
-    """Whether two sketches are of the same article."""
-    return similarity(a, b) >= THRESHOLD

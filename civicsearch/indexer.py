@@ -249,7 +249,7 @@ class _Run:
             if self._wave >= WAVE_CHARS:
                 # A fresh build's generation is invisible until the switch, so
                 # committing part of it keeps the run all-or-nothing.
-                self._writer.commit(mergetype=NO_MERGE)
+                self._commit_writer()
                 self._writer = None
                 self._wave = 0
 
@@ -262,11 +262,15 @@ class _Run:
     def commit(self) -> None:
         if self._writer is not None:
             checkpoint("before-commit")
-            if self.parallel:
-                self._writer.commit(mergetype=NO_MERGE)  # merging the waves would undo their saving
-            else:
-                self._writer.commit()
+            self._commit_writer()
             checkpoint("after-commit")
+
+    def _commit_writer(self) -> None:
+        # Merging a parallel build's waves would undo what committing in waves saved.
+        if self.parallel:
+            self._writer.commit(mergetype=NO_MERGE)
+        else:
+            self._writer.commit()
 
     def cancel(self) -> None:
         if self._writer is not None:

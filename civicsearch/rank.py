@@ -84,7 +84,6 @@ class Ranker:
     """Scores for one searcher (reuse it: field lengths and hot postings are cached)."""
 
     def __init__(self, searcher: Searcher) -> None:
-        self.searcher = searcher
         self.reader: IndexReader = searcher.reader()
         self.n_docs = max(1, self.reader.doc_count())
         self._inverse: dict[str, list[float]] = {}

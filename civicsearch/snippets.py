@@ -9,9 +9,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Callable
 
-from whoosh.reading import IndexReader
-
-from civicsearch.postings import read_positions
 from civicsearch.query import Clause
 
 WINDOW = 120
@@ -22,19 +19,17 @@ _BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 Occurrences = Callable[[str, str, int], "list[tuple[int, int, int]]"]
 
 
-def match_spans(reader: IndexReader, docnum: int, clauses: list[Clause], fieldname: str = "body",
-                occurrences: Occurrences | None = None) -> list[tuple[int, int, str]]:
+def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
+                fieldname: str = "body") -> list[tuple[int, int, str]]:
     """Character spans (start, end, key) where the query matched ``fieldname``.
 
     A phrase counts only where its words stand in order; ``key`` names the clause
     word, so a window can be scored by how many different words it shows.
     ``occurrences(fieldname, term, docnum)`` gives (position, startchar, endchar)
-    of a word in the document (default: read from the reader's postings).
+    of a word in the document (``Ranker.characters``: the postings the ranking read).
     """
     def found(term: str) -> list[tuple[int, int, int]]:
-        if occurrences is not None:
-            return occurrences(fieldname, term, docnum)
-        return read_positions(reader, fieldname, term, [docnum], chars=True).get(docnum, [])
+        return occurrences(fieldname, term, docnum)
 
     spans: list[tuple[int, int, str]] = []
     for clause in clauses:
