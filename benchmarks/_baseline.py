@@ -5,9 +5,10 @@ One writer, title and body stored, default BM25F; queries through a
 of a sentence finds nothing), snippets from ``hit.highlights("body")``, no facets.
 
     python benchmarks/_baseline.py build INDEX_DIR CORPUS_DIR [--every N]
-    python benchmarks/_baseline.py query INDEX_DIR BENCH_DIR [--every N]
+    python benchmarks/_baseline.py serve INDEX_DIR
 
-Each prints one JSON line.
+build prints one JSON line; serve answers queries from stdin, in turn with
+civicsearch (see ``bench.paired``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _corpus import (  # noqa: E402
-    dev_queries, known_item, peak_rss_mb, percentiles, records, short_queries, size_on_disk, text_bytes,
-)
+from _corpus import WARM_UP, peak_rss_mb, records, serve, size_on_disk, text_bytes  # noqa: E402
 
 
 def _analyzer():
@@ -58,45 +58,38 @@ def build(index_dir: Path, corpus: Path, every: int) -> dict:
             "peak_rss_mb": peak_rss_mb(), "index_mb": round(size_on_disk(index_dir) / 1e6, 1)}
 
 
-def query(index_dir: Path, bench: Path, every: int) -> dict:
+def searcher(index_dir: Path) -> Callable[[str], list[str]]:
+    """The baseline's warmed-up search: the first ten ids, each hit highlighted."""
     from whoosh import index
     from whoosh.qparser import MultifieldParser, OrGroup
 
     _analyzer()
     ix = index.open_dir(str(index_dir))
-    dev = dev_queries(bench)[::every]
-    short = short_queries(bench)
-    with ix.searcher() as searcher:
-        parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
+    # Left open for the process's life, as a search service would keep it.
+    searcher = ix.searcher()
+    parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
 
-        def run(text: str) -> list[str]:
-            results = searcher.search(parser.parse(text), limit=10)
-            ids = []
-            for hit in results:
-                hit.highlights("body")
-                ids.append(hit["id"])
-            return ids
+    def run(text: str) -> list[str]:
+        results = searcher.search(parser.parse(text), limit=10)
+        ids = []
+        for hit in results:
+            hit.highlights("body")
+            ids.append(hit["id"])
+        return ids
 
-        for text in ("城市管理", "关于小区停车位不足和物业管理不规范问题的反映"):  # warm-up, as ours
-            run(text)
-        out: dict = {}
-        for name, texts in (("dev", [q["query"] for q in dev]), ("short", short)):
-            seconds, ranked = [], []
-            for text in texts:
-                t = time.perf_counter()
-                ranked.append(run(text))
-                seconds.append(time.perf_counter() - t)
-            out[name] = percentiles(seconds)
-            if name == "dev":
-                out["ranking"] = known_item(ranked, dev)
-    return out
+    for text in WARM_UP:
+        run(text)
+    return run
 
 
 def main() -> None:
-    cmd, index_dir, source, *rest = sys.argv[1:]
+    cmd, index_dir, *rest = sys.argv[1:]
+    if cmd == "serve":
+        serve(searcher(Path(index_dir)))
+        return
+    source = rest.pop(0)
     every = int(rest[rest.index("--every") + 1]) if "--every" in rest else 1
-    fn = build if cmd == "build" else query
-    print(json.dumps(fn(Path(index_dir), Path(source), every)))
+    print(json.dumps(build(Path(index_dir), Path(source), every)))
 
 
 if __name__ == "__main__":

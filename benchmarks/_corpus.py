@@ -5,8 +5,15 @@ from __future__ import annotations
 import gzip
 import json
 import resource
+import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+
+#: Run before measuring, by both engines: outside both query sets, so they open the
+#: index and load what it keeps in memory without caching any measured query's postings.
+WARM_UP = ("城市管理", "关于小区停车位不足和物业管理不规范问题的反映")
 
 
 def records(corpus: Path, every: int = 1) -> Iterator[dict]:
@@ -68,3 +75,15 @@ def known_item(ranked: list[list[str]], queries: list[dict]) -> dict:
                 break
     n = max(1, len(queries))
     return {"n": len(queries), "mrr@10": round(rr / n, 4), "recall@10": round(found / n, 4)}
+
+
+def serve(run: Callable[[str], list[str]]) -> None:
+    """Answer queries in turn for the paired measurement: ``ready`` once warmed up, then for
+    each JSON query text on stdin, one JSON line ``{"s": seconds, "ids": [...]}`` on stdout."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        text = json.loads(line)
+        t = time.perf_counter()
+        ids = run(text)
+        seconds = time.perf_counter() - t
+        print(json.dumps({"s": seconds, "ids": ids}), flush=True)

@@ -3,17 +3,19 @@
     python benchmarks/bench.py [--bench DIR] [--quick] [--baseline-every N]
 
 Runs, each step in its own child process (so peak memory is the step's own):
-the floor (read + rjieba on every core), civicsearch's full build, its query
-latency (facets and snippets on) and MRR@10 / R@10 on the dev queries, the same
-ranking as it was before long-query ranking (``--plain``), the Whoosh +
-ChineseAnalyzer baseline's build and queries, and the cold start of
-``civicsearch search 加装电梯`` on the bundled corpus. Prints a table and
-writes benchmarks/results/bench.json.
+first the cold start of ``civicsearch search 加装电梯`` on the bundled corpus;
+then the floor (read + rjieba on every core), civicsearch's full build, its query
+latency (facets and snippets on) and MRR@10 / R@10 on all dev and short queries,
+the same ranking as it was before long-query ranking (``--plain``), and the
+Whoosh + ChineseAnalyzer baseline's build. Last, both engines answer the same
+queries in turn, each in its own live process (``paired``): the latency ratios
+come from that step, so both are measured under the same machine conditions.
+Prints a table and writes benchmarks/results/bench.json.
 
 ``--quick`` builds the baseline on a fixed 1-in-8 sample (compared per MB) and
-skips its queries. The baseline answers every ``--baseline-every``-th dev query
-(default 4: 352 queries); civicsearch's ranking on that same subset is shown
-beside it. Skips (exit 0) when the bench corpus is absent.
+skips the paired queries. The baseline answers every ``--baseline-every``-th dev
+query (default 4: 352 queries) and all the short ones. Skips (exit 0) when the
+bench corpus is absent.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
-from _corpus import dev_queries, known_item, size_on_disk  # noqa: E402
+from _corpus import dev_queries, known_item, percentiles, short_queries, size_on_disk  # noqa: E402
 
 
 def child(script: str, *args: str) -> dict:
@@ -45,7 +47,7 @@ def child(script: str, *args: str) -> dict:
     return result
 
 
-def startup(runs: int = 5) -> dict:
+def startup(runs: int = 9) -> dict:
     """``civicsearch search 加装电梯`` as a process on the bundled corpus, once built."""
     exe = shutil.which("civicsearch", path=str(Path(sys.executable).parent)) or shutil.which("civicsearch")
     cmd = [exe] if exe else [sys.executable, "-m", "civicsearch"]
@@ -65,6 +67,52 @@ def startup(runs: int = 5) -> dict:
             seconds.append(time.perf_counter() - started)
     return {"first_search_with_build_s": round(first, 2), "runs": runs,
             "median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}
+
+
+def paired(ours_ix: Path, base_ix: Path, bench: Path, every: int) -> dict:
+    """Latency and ranking of both engines on the same queries, answered in turn.
+
+    Each engine runs in its own warmed-up process; they take the queries one at a
+    time, alternately going first. Both are then measured under the same machine
+    conditions, so the ratio of their p95s does not move with the drift of a
+    shared machine between steps many minutes apart.
+    """
+    commands = {
+        "civicsearch": [sys.executable, str(HERE / "_queries.py"), str(ours_ix), str(bench), "--serve"],
+        "baseline": [sys.executable, str(HERE / "_baseline.py"), "serve", str(base_ix)],
+    }
+    dev = dev_queries(bench)[::every]
+    sets = {"dev": [q["query"] for q in dev], "short": short_queries(bench)}
+    started = time.perf_counter()
+    live = {name: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+            for name, cmd in commands.items()}
+    out: dict = {name: {} for name in live}
+    try:
+        for name, proc in live.items():
+            if proc.stdout.readline().strip() != "ready":  # type: ignore[union-attr]
+                raise RuntimeError(f"{name} did not start serving")
+        for set_name, texts in sets.items():
+            seconds: dict = {name: [] for name in live}
+            ranked: dict = {name: [] for name in live}
+            for i, text in enumerate(texts):
+                for name in (list(live) if i % 2 == 0 else list(reversed(live))):
+                    proc = live[name]
+                    proc.stdin.write(json.dumps(text) + "\n")  # type: ignore[union-attr]
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                    answer = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+                    seconds[name].append(answer["s"])
+                    ranked[name].append(answer["ids"])
+            for name in live:
+                out[name][set_name] = percentiles(seconds[name])
+                if set_name == "dev":
+                    out[name]["ranking"] = known_item(ranked[name], dev)
+    finally:
+        for proc in live.values():
+            proc.stdin.close()  # type: ignore[union-attr]
+            proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+    print(f"  paired queries: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return out
 
 
 def machine() -> dict:
@@ -105,12 +153,14 @@ def table(r: dict) -> None:
     t.add_row("build: peak RSS MB", f"{b['peak_rss_mb']:.0f}", f"{bb.get('peak_rss_mb', '–')}", "")
     t.add_row("index size MB", f"{b['index_mb']:.0f}", f"{bb.get('index_mb', '–')}", "")
     t.add_row("floor: read + rjieba, all cores, s", f"{floor['seconds']:.1f}", "", f"build = {r['ratios']['build_vs_floor']}× floor")
-    bq = base.get("queries") or {}
+    bq, oq = base.get("queries") or {}, ours.get("paired") or {}
+    ms = lambda q: f"{q['p50_ms']} / {q['p95_ms']} / {q['max_ms']}" if q else "–"  # noqa: E731
     for name in ("dev", "short"):
-        q, bqn = ours["queries"][name], bq.get(name) or {}
-        t.add_row(f"{name} queries p50 / p95 / max ms", f"{q['p50_ms']} / {q['p95_ms']} / {q['max_ms']}",
-                  f"{bqn.get('p50_ms', '–')} / {bqn.get('p95_ms', '–')} / {bqn.get('max_ms', '–')}",
-                  str(r["ratios"].get(f"{name}_p95")))
+        q = ours["queries"][name]
+        t.add_row(f"{name} queries ({q['n']}) p50 / p95 / max ms", ms(q), "", "")
+        if oq:
+            t.add_row(f"  the same {oq[name]['n']}, in turn with the baseline", ms(oq[name]), ms(bq.get(name)),
+                      f"{r['ratios'].get(f'{name}_p95')} (p95)")
     rk = ours["queries"]["ranking"]
     t.add_row(f"dev MRR@10 / R@10 (all {rk['n']})", f"{rk['mrr@10']} / {rk['recall@10']}", "", "")
     for half, v in ours["queries"]["halves"].items():
@@ -118,8 +168,8 @@ def table(r: dict) -> None:
     pl = ours["plain"]["ranking"]
     t.add_row("  before (all words, no proximity/synonyms)", f"{pl['mrr@10']} / {pl['recall@10']}", "", "")
     if bq.get("ranking"):
-        same = ours["queries"]["on_baseline_sample"]
-        t.add_row(f"dev MRR@10 / R@10 (sample of {same['n']})", f"{same['mrr@10']} / {same['recall@10']}",
+        same = oq["ranking"]
+        t.add_row(f"dev MRR@10 / R@10 (the {same['n']} answered by both)", f"{same['mrr@10']} / {same['recall@10']}",
                   f"{bq['ranking']['mrr@10']} / {bq['ranking']['recall@10']}", "")
     s = r["startup"]
     t.add_row("cold start: civicsearch search 加装电梯 s", f"{s['median_s']} (median of {s['runs']})", "", "")
@@ -138,6 +188,9 @@ def main() -> int:
         print(f"skipped: no bench corpus and queries under {opts.bench}")
         return 0
     r: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    # First, so that nothing the builds leave behind (dirty pages, deleted indexes being written
+    # back) weighs on a figure that is about the bundled corpus alone.
+    r["startup"] = startup()
     with tempfile.TemporaryDirectory(prefix="civicsearch-bench-") as tmp:
         ours_ix, base_ix = Path(tmp) / "ours", Path(tmp) / "baseline"
         floor = r["floor"] = child("_floor.py", str(corpus))
@@ -148,30 +201,25 @@ def main() -> int:
             "docs": built["report"]["documents"], "seconds": s, "s_per_mb": round(s / mb, 4),
             "docs_per_s": round(docs / s, 1), "mb_per_s": round(mb / s, 3), "peak_rss_mb": built["peak_rss_mb"],
             "index_mb": round(size_on_disk(ours_ix) / 1e6, 1)}}
-        queries = child("_queries.py", str(ours_ix), str(opts.bench))
-        dev = dev_queries(opts.bench)
-        every = opts.baseline_every
-        queries["on_baseline_sample"] = known_item(queries.pop("ranked")[::every], dev[::every])
-        ours["queries"] = queries
-        plain = child("_queries.py", str(ours_ix), str(opts.bench), "--plain")
-        plain.pop("ranked")
-        ours["plain"] = plain
-        shutil.rmtree(ours_ix)
+        ours["queries"] = child("_queries.py", str(ours_ix), str(opts.bench))
+        ours["plain"] = child("_queries.py", str(ours_ix), str(opts.bench), "--plain")
         sample = 8 if opts.quick else 1
         bb = child("_baseline.py", "build", str(base_ix), str(corpus), "--every", str(sample))
         bb.update(every=sample, s_per_mb=round(bb["seconds"] / bb["mb"], 4),
                   docs_per_s=round(bb["docs"] / bb["seconds"], 1), mb_per_s=round(bb["mb"] / bb["seconds"], 3))
         r["baseline"] = {"build": bb}
         if not opts.quick:
-            r["baseline"]["queries"] = child("_baseline.py", "query", str(base_ix), str(opts.bench),
-                                             "--every", str(every))
-    r["startup"] = startup()
+            both = paired(ours_ix, base_ix, opts.bench, opts.baseline_every)
+            ours["paired"] = both["civicsearch"]
+            r["baseline"]["queries"] = both["baseline"]
     bq = r["baseline"].get("queries") or {}
+    oq = ours.get("paired") or {}
     r["ratios"] = {
         "build_s_per_mb": ratio(ours["build"]["s_per_mb"], r["baseline"]["build"]["s_per_mb"]),
         "build_vs_floor": ratio(ours["build"]["seconds"], floor["seconds"]),
-        "dev_p95": ratio(ours["queries"]["dev"]["p95_ms"], (bq.get("dev") or {}).get("p95_ms")),
-        "short_p95": ratio(ours["queries"]["short"]["p95_ms"], (bq.get("short") or {}).get("p95_ms")),
+        # Same queries, answered in turn (see paired).
+        "dev_p95": ratio((oq.get("dev") or {}).get("p95_ms"), (bq.get("dev") or {}).get("p95_ms")),
+        "short_p95": ratio((oq.get("short") or {}).get("p95_ms"), (bq.get("short") or {}).get("p95_ms")),
     }
     r["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     opts.out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -49,6 +48,9 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
     max_bytes = int(max_mb * 1_000_000)
     if quiet or not err.is_terminal:
         return engine.index(paths, full=full, max_bytes=max_bytes)
+    # Imported here: a search that finds its index built never draws a bar, and start-up counts.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=err, transient=True,
@@ -163,7 +165,7 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
 def _render_hits(res: SearchResults) -> None:
     first = res.offset + 1
     last = res.offset + len(res.hits)
-    head = f"{res.total} documents match {res.query!r}"
+    head = f"{res.total} {'document matches' if res.total == 1 else 'documents match'} {res.query!r}"
     if res.hits:
         head += f" (showing {first}–{last}, by {res.sort})"
     out.print(Text(head, style="bold"))

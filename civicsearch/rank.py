@@ -55,8 +55,11 @@ RERANK_DEPTH = 50
 LONG_QUERY = 5
 #: Share of a long query's information (idf mass) a document must hold to match.
 COVERAGE = 0.3
-#: Concepts in more than this share of documents give no evidence of a match.
+#: Concepts in more than this share of documents give no evidence of a match...
 COMMON = 0.2
+#: ...once that share is this many documents: in a small corpus (the five seeds)
+#: every word is in a fifth of the documents, and idf alone weighs them.
+MIN_COMMON_DOCS = 100
 _CACHE_TERMS = 512
 
 
@@ -176,7 +179,7 @@ class Ranker:
                     for d in self.form_docs(f, form, concept.phrase or i > 0):
                         tf[d] = get(d, 0.0) + form_weight * inverse[d]
         return Scored(tf, self.idf(len(tf)), weight, concept.own if len(concept.forms[0]) == 1 else (),
-                      informative=len(tf) <= COMMON * self.n_docs)
+                      informative=len(tf) <= max(COMMON * self.n_docs, MIN_COMMON_DOCS))
 
     def evidence(self, concepts: list[Concept], subwords: bool) -> list[Scored]:
         scored = [self.score_concept(c) for c in concepts]

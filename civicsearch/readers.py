@@ -17,8 +17,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import yaml
-
 from civicsearch.errors import DocumentReadError
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -206,6 +204,8 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
     block = stripped[first_nl + 1 : end]
     rest = stripped[end + 4 :]
     rest = rest[rest.find("\n") + 1 :] if "\n" in rest else ""
+    import yaml  # here, not at the top: searching imports this module and never needs YAML
+
     try:
         data = yaml.safe_load(block)
     except yaml.YAMLError as e:

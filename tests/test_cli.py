@@ -145,3 +145,22 @@ def test_every_command_is_documented_in_the_readme():
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert opt in readme, f"{name} {opt}"
+
+
+def test_search_start_up_leaves_the_indexing_stack_unimported(index_dir: Path) -> None:
+    # Start-up time is mostly imports: a search on a built index must not pay for
+    # the indexer, YAML or the progress bar (checked in a fresh interpreter).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from civicsearch.cli import main\n"
+        f"sys.argv = ['civicsearch', '--index', {str(index_dir)!r}, 'search', '加装电梯']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = ('civicsearch.indexer', 'yaml', 'rich.progress', 'multiprocessing', 'jieba')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^\d+ documents? match '加装电梯'", out, re.M), out
+    assert "LOADED []" in out

@@ -87,9 +87,15 @@ def test_short_queries_still_need_every_word(replies):
     assert set(hit_ids(strict)) == {"reply-wages", "law-wages"}
 
 
-def test_a_natural_sentence_finds_the_seed_it_describes(seed_index):
-    res = seed_index.search("嘉定镇街道2023年推进既有住宅加装电梯的工作计划是什么")
-    assert res.hits[0].doc_id.startswith("001_")
+@pytest.mark.parametrize("sentence", [
+    "嘉定镇街道2023年推进既有住宅加装电梯的工作计划是什么",
+    # Every word of this one is in more than a fifth of the five seeds: in a corpus
+    # this small no word may count as too common to tell (it once found nothing).
+    "嘉定镇街道2023年对加装电梯有什么计划？",
+])
+def test_a_natural_sentence_finds_the_seed_it_describes(seed_index, sentence):
+    res = seed_index.search(sentence)
+    assert res.hits and res.hits[0].doc_id.startswith("001_")
 
 
 # -- word order -----------------------------------------------------------------
