@@ -151,6 +151,17 @@ def test_a_synonym_of_several_words_is_matched_as_a_phrase(tmp_path):
     assert "15分钟社区生活圈" in res.also_searched
 
 
+def test_the_relaxed_fallback_loosens_a_typed_synonym_term_to_its_words(seed_index):
+    # 老旧小区改造 (a synonym group's member) matches as a phrase while every word is
+    # required; seed 000 writes 老旧小区综合改造, so it only counts once the search relaxes.
+    loose = seed_index.search("老旧小区改造怎么申请")
+    assert loose.relaxed
+    assert any(h.doc_id.startswith("000_") for h in loose.hits)
+    quoted = seed_index.search('"老旧小区改造" 怎么申请')
+    assert quoted.relaxed
+    assert not any(h.doc_id.startswith("000_") for h in quoted.hits)
+
+
 def test_the_synonym_data_is_large_and_well_formed():
     text = (Path(__file__).resolve().parent.parent / "civicsearch" / "data" / "synonyms.txt").read_text("utf-8")
     groups = load_groups(text)
