@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -194,13 +193,9 @@ class SearchEngine:
                 ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),
                                       depth=depth, sort_key=sort_key)
             if not ranking.matched and parsed.term_count() >= 2 and concepts:
-                # No document holds every word: rank those holding any of them. A civic
-                # term typed without quotes (老旧小区改造, a synonym group's member) loosens
-                # from a phrase to its words, as if there were no synonyms.
+                # No document holds every word: rank those holding any of them.
                 relaxed = True
-                loose = [replace(k, phrase=False) if not c.phrase else k
-                         for c in parsed.positive_clauses() for k in c.concepts]
-                ranking = ranker.rank(loose, matched=None, allowed=allowed, coverage=0.0,
+                ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key)
         facets = count_facets(columns, ranking.matched, place, single_year(since, until))
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [

@@ -3,22 +3,19 @@
 Whoosh's matcher interface costs several Python calls per posting; the ranker
 needs every (docnum, term frequency) of a few terms at once, so this reads the
 decoded blocks of whoosh-reloaded 2.7.5's W3 codec directly (the version is
-pinned) and falls back to the matcher interface for anything else.
+pinned) and falls back to the matcher interface for anything else. Word
+positions are read the same way, and :func:`phrase_starts` says where words
+stand as a phrase (for the ranker's phrase check and proximity, and snippets).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
-from operator import itemgetter
-from pickle import loads
-from typing import Iterator
+from typing import Callable, Iterator
 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
-
-_first = itemgetter(0)
 
 
 def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...], object, object]]:
@@ -48,7 +45,7 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
     """Global docnums and term frequencies of ``term`` in ``fieldname`` (deleted docs left out).
 
     Given a ``values`` list, it is filled, in step with the docnums, with each
-    posting's encoded positions (decode with :func:`decode_value`): the same pass
+    posting's encoded positions (decode with :func:`value_decoder`): the same pass
     serves a phrase check or a proximity bonus later.
     """
     ids, weights = array("i"), array("f")
@@ -87,23 +84,11 @@ def field_lengths(reader: IndexReader, fieldname: str) -> array:
     return lengths
 
 
-def decode_value(value: bytes, chars: bool = False) -> list:
-    """Positions (or, with ``chars``, (position, startchar, endchar)) from an encoded value."""
-    # The W3 codec's Positions/Characters values: a uint count, then a pickled
-    # list of deltas (ints, or (position, startchar - last endchar, length) tuples).
-    codes = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
-    out: list = []
-    p = end = 0
-    if chars:
-        for dp, ds, length in codes:
-            p += dp
-            start = end + ds
-            end = start + length
-            out.append((p, start, end))
-        return out
-    if codes and isinstance(codes[0], int):
-        return list(accumulate(codes))
-    return list(accumulate(map(_first, codes)))
+def value_decoder(reader: IndexReader, fieldname: str, chars: bool = False) -> Callable[[bytes], list]:
+    """The field's own decoder of an encoded posting value: positions, or with
+    ``chars`` (position, startchar, endchar) triples."""
+    fmt = reader.schema[fieldname].format
+    return fmt.decode_characters if chars else fmt.decode_positions
 
 
 def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],
@@ -115,6 +100,7 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     document's value in them: far cheaper than Whoosh's span matchers, which
     decode every posting they step over.
     """
+    decode = value_decoder(reader, fieldname, chars)
     out: dict[int, list] = {}
     for leaf, offset in reader.leaf_readers():
         lo = bisect_left(docs, offset)
@@ -134,7 +120,7 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                     break
                 m.skip_to(w)
                 if m.is_active() and m.id() == w:
-                    out[w + offset] = list(m.value_as("characters" if chars else "positions"))
+                    out[w + offset] = decode(m.value())
             continue
         j = 0
         while m.is_active() and j < len(want):
@@ -148,7 +134,20 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                 for w in want[j:k]:
                     i = where.get(w)
                     if i is not None:
-                        out[w + offset] = decode_value(values[i], chars)
+                        out[w + offset] = decode(values[i])
                 j = k
             m._next_block()
     return out
+
+
+def phrase_starts(positions: list[list[int]]) -> Iterator[int]:
+    """Each position of the first word where all the words stand in order, one after another."""
+    later = [set(p) for p in positions[1:]]
+    return (start for start in positions[0] if all(start + i in s for i, s in enumerate(later, 1)))
+
+
+def adjacent(positions: list[list[int]]) -> bool:
+    """Whether the words stand in order, one after another, somewhere (a phrase match)."""
+    if len(positions) == 2:  # the common case, in C: some p in the first with p + 1 in the second
+        return not set(positions[1]).isdisjoint(map((1).__add__, positions[0]))
+    return next(phrase_starts(positions), None) is not None

@@ -11,7 +11,7 @@ complete, 国办发〔2024〕1号 in any bracket style; a prefix such as 国办�
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from dataclasses import field as _field
 from datetime import datetime, timedelta
 
@@ -109,6 +109,11 @@ class ParsedQuery:
 
     def concepts(self) -> list[Concept]:
         return [k for c in self.positive_clauses() for k in c.concepts]
+
+    def loose_concepts(self) -> list[Concept]:
+        """The concepts, a civic term typed without quotes (老旧小区改造, a synonym
+        group's member) matched by its words rather than as a phrase."""
+        return [k if c.phrase else replace(k, phrase=False) for c in self.positive_clauses() for k in c.concepts]
 
     def is_natural(self) -> bool:
         """Plain words only: no quotes, fields, exclusions or OR (a sentence someone typed)."""

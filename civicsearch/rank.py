@@ -39,7 +39,7 @@ from typing import Callable
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from civicsearch.postings import decode_value, field_lengths, read_positions, read_postings
+from civicsearch.postings import adjacent, field_lengths, read_positions, read_postings, value_decoder
 from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
@@ -131,11 +131,12 @@ class Ranker:
         if kept is None:
             return read_positions(self.reader, fieldname, term, docs, chars)
         ids, _, values = kept
+        decode = value_decoder(self.reader, fieldname, chars)
         out: dict[int, list] = {}
         for d in docs:
             i = bisect_left(ids, d)
             if i < len(ids) and ids[i] == d:
-                out[d] = decode_value(values[i], chars)
+                out[d] = decode(values[i])
         return out
 
     def characters(self, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
@@ -153,7 +154,7 @@ class Ranker:
         if phrase and found:
             # Only the documents holding every word have their positions decoded.
             at = [self.positions(fieldname, t, found) for t in form]
-            found = [d for d in found if _adjacent([p[d] for p in at])]
+            found = [d for d in found if adjacent([p[d] for p in at])]
         self._forms[key] = found
         if len(self._forms) > _CACHE_TERMS:
             self._forms.popitem(last=False)
@@ -270,14 +271,7 @@ class Ranker:
                 bonus = 0.0
                 for a, b, weight in pairs:
                     pa, pb = where[a].get(d), where[b].get(d)
-                    if pa and pb and not set(pa).isdisjoint(p - 1 for p in pb):
+                    if pa and pb and adjacent([pa, pb]):
                         bonus += weight
                 scores[d] += PROXIMITY * bonus
 
-
-def _adjacent(positions: list[list[int]]) -> bool:
-    """Whether the words stand in order, one after another, somewhere (a phrase match)."""
-    if len(positions) == 2:  # the common case, in C: some p in the first with p + 1 in the second
-        return not set(positions[1]).isdisjoint(map((1).__add__, positions[0]))
-    later = [set(p) for p in positions[1:]]
-    return any(all(start + i in s for i, s in enumerate(later, 1)) for start in positions[0])

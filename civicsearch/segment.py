@@ -59,7 +59,6 @@ class Segmenter:
             # as jieba's own module-level add_word does.
             for word, freq in lexicon():
                 rjieba.add_word(word, freq, None)
-            self._impl = rjieba
             self.cut = rjieba.cut
             self.has_word = rjieba.has_word
         else:
@@ -73,7 +72,6 @@ class Segmenter:
             tk.initialize()
             for word, freq in lexicon():
                 tk.add_word(word, freq)
-            self._impl = tk
             freq_table = tk.FREQ
             self.cut = lambda text: list(tk.cut(text, HMM=True))
             self.has_word = lambda word: bool(freq_table.get(word))

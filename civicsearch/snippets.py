@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Callable
 
+from civicsearch.postings import phrase_starts
 from civicsearch.query import Clause
 
 WINDOW = 120
@@ -28,24 +29,22 @@ def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
     ``occurrences(fieldname, term, docnum)`` gives (position, startchar, endchar)
     of a word in the document (``Ranker.characters``: the postings the ranking read).
     """
-    def found(term: str) -> list[tuple[int, int, int]]:
-        return occurrences(fieldname, term, docnum)
-
     spans: list[tuple[int, int, str]] = []
     for clause in clauses:
         if fieldname not in clause.fields:
             continue
         if clause.phrase and len(clause.terms) > 1:
-            lists = [found(t) for t in clause.terms]
+            lists = [occurrences(fieldname, t, docnum) for t in clause.terms]
             if not all(lists):
                 continue
-            by_pos = [{p: (s, e) for p, s, e in lst} for lst in lists]
-            for pos, (start, _) in by_pos[0].items():
-                if all(pos + i in by_pos[i] for i in range(1, len(by_pos))):
-                    spans.append((start, by_pos[-1][pos + len(by_pos) - 1][1], clause.text))
+            starts = {p: s for p, s, _ in lists[0]}
+            ends = {p: e for p, _, e in lists[-1]}
+            last = len(lists) - 1
+            spans.extend((starts[p], ends[p + last], clause.text)
+                         for p in phrase_starts([[p for p, _, _ in lst] for lst in lists]))
         else:
             for t in clause.terms:
-                spans.extend((s, e, t) for _, s, e in found(t))
+                spans.extend((s, e, t) for _, s, e in occurrences(fieldname, t, docnum))
     return sorted(set(spans))
 
 
