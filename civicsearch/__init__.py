@@ -5,10 +5,12 @@ from civicsearch.errors import (
     CivicSearchError,
     DocumentNotFoundError,
     DocumentReadError,
+    IndexBuildError,
     IndexNotFoundError,
     IndexVersionError,
     InvalidArgumentError,
     QuerySyntaxError,
+    ReindexRunningError,
 )
 from civicsearch.results import DocumentRecord, FacetValue, Hit, IndexReport, IndexStats, SearchResults
 
@@ -19,10 +21,12 @@ __all__ = [
     "CivicSearchError",
     "DocumentNotFoundError",
     "DocumentReadError",
+    "IndexBuildError",
     "IndexNotFoundError",
     "IndexVersionError",
     "InvalidArgumentError",
     "QuerySyntaxError",
+    "ReindexRunningError",
     "DocumentRecord",
     "FacetValue",
     "Hit",

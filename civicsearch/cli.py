@@ -54,11 +54,15 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
     with Progress(
         TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=err, transient=True,
+        # No refresh thread: a full build forks its writer processes, safely only
+        # from a process with one thread.
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, path: str) -> None:
             bar.update(task, completed=done, total=total, description=escape(Path(path).name))
+            bar.refresh()
 
         return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes)
 

@@ -126,7 +126,9 @@ class SearchEngine:
         """Add, update and delete documents so the index matches ``paths``.
 
         With no paths, the corpus roots the index was built from (or the default
-        corpus for a new index). ``full=True`` rebuilds from scratch.
+        corpus for a new index). ``full=True`` rebuilds from scratch. A new index
+        from more than a megabyte of input is built by ``procs`` worker processes
+        (default: one per core).
         """
         # Imported here: searching needs none of the reading and extraction stack.
         from civicsearch.indexer import index_paths

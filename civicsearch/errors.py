@@ -40,3 +40,12 @@ class DocumentReadError(CivicSearchError):
 
 class ReindexRunningError(CivicSearchError):
     """Another process holds the index's writer lock."""
+
+
+class IndexBuildError(CivicSearchError):
+    """A process writing part of the index failed; ``detail`` holds its traceback."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        self.detail = detail
+        last = detail.strip().splitlines()[-1] if detail and detail.strip() else None
+        super().__init__(f"{message}: {last}" if last else message)

@@ -4,7 +4,9 @@ A run holds the index's writer lock. Files whose size and mtime match the
 manifest of the last run are not read at all; a changed file is read, and only
 records whose raw bytes changed are cleaned and analysed again. Documents that
 came from the run's roots and are gone now are deleted. A full rebuild writes a
-new generation and switches to it atomically (see :mod:`civicsearch.store`).
+new generation and switches to it atomically (see :mod:`civicsearch.store`); on a
+big corpus its documents are cleaned, analysed and written by one worker process
+per core (:mod:`civicsearch.parallel`).
 """
 
 from __future__ import annotations
@@ -18,27 +20,27 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import NO_MERGE
 
-from civicsearch import store
+from civicsearch import parallel, store
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
 from civicsearch.places import gazetteer, level_of, short_forms
-from civicsearch.readers import DEFAULT_MAX_BYTES, RawRecord, Skipped, iter_files, load_bytes, parse_bytes
+from civicsearch.readers import (DEFAULT_MAX_BYTES, KnownRecord, RawRecord, Skipped, iter_files, load_bytes,
+                                 parse_bytes)
 from civicsearch.results import IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
+from civicsearch.writer import CivicWriter
 
 #: Called as progress(files_done, files_total, current_path).
 Progress = Callable[[int, int, str], None]
-#: Below this much input one process is faster than starting a pool of writers.
-PARALLEL_MIN_BYTES = 20_000_000
-#: Memory (MB) each writer gives its posting pool before it sorts a run out to disk.
+#: Below this much input one process is done in seconds: no writer processes.
+PARALLEL_MIN_BYTES = 1_000_000
+#: Memory (MB) a writer's posting pool may take before it sorts runs out to disk.
 WRITER_MB = 256
-#: A parallel full build commits a pair of segments after this many characters of text,
-#: so that no writer's pool outgrows WRITER_MB: a pool that spills is written out and
-#: merged back one pickled posting at a time, which cost a third of the build.
-WAVE_CHARS = 6_000_000
+#: A parallel build's worker starts a new segment when its pool reaches this many
+#: bytes: it bounds the workers' memory, and fewer segments answer queries faster.
+SEGMENT_BYTES = 320 * 1024 * 1024
 CRASH_ENV = "CIVICSEARCH_CRASH_AT"
 
 
@@ -121,6 +123,11 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     return fields
 
 
+def prepare(rec: RawRecord) -> dict[str, Any]:
+    """Clean a record, extract its metadata and give its Whoosh field values."""
+    return to_fields(build_document(rec), rec.raw_hash)
+
+
 def datekey(doc: Document) -> int:
     """YYYYMMDDhhmmss with unknown parts zero (2023 at year precision: 20230000000000),
     so the month facet counts only documents whose month is known."""
@@ -134,12 +141,17 @@ def datekey(doc: Document) -> int:
 
 
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:
-    """id → (raw hash, path) for every live document, read from columns."""
+    """id → (raw hash, path) for every live document, read from columns a segment at a time."""
+    existing: dict[str, tuple[str, str]] = {}
     with ix.reader() as r:
         if r.doc_count() == 0:
-            return {}
-        ids, hashes, paths = r.column_reader("id"), r.column_reader("hash"), r.column_reader("path")
-        return {ids[n]: (hashes[n], paths[n]) for n in r.all_doc_ids()}
+            return existing
+        for leaf, _ in r.leaf_readers():
+            columns = zip(*(leaf.column_reader(name) for name in ("id", "hash", "path")))
+            if leaf.has_deletions():
+                columns = (c for n, c in enumerate(columns) if not leaf.is_deleted(n))
+            existing.update((doc_id, (raw_hash, path)) for doc_id, raw_hash, path in columns)
+    return existing
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -151,7 +163,7 @@ class _Run:
     """The state of one indexing run (one writer, one commit)."""
 
     def __init__(self, ix: Any, existing: dict[str, tuple[str, str]], manifest: dict[str, list], fresh: bool,
-                 parallel: bool) -> None:
+                 procs: int, lock_fd: int | None = None) -> None:
         self.ix = ix
         self.existing = existing
         self.by_path: dict[str, list[str]] = defaultdict(list)
@@ -160,12 +172,13 @@ class _Run:
         self.old_manifest = manifest
         self.manifest: dict[str, list] = {}
         self.fresh = fresh
-        self.parallel = parallel
+        self.procs = procs  # > 1: a fresh build in worker processes
+        self.lock_fd = lock_fd
         self.report = IndexReport()
         self.seen: set[str] = set()
         self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
         self._writer: Any = None
-        self._wave = 0  # characters given to the parallel writer since it opened
+        self._build: parallel.ParallelBuild | None = None
 
     @staticmethod
     def _codec() -> W3Codec:
@@ -179,15 +192,20 @@ class _Run:
     @property
     def writer(self) -> Any:
         # Opened on first change, so a run with nothing to do never writes.
+        # compound=False: Whoosh copies a compound segment's files into memory
+        # whenever a reader opens; plain files are opened in place.
         if self._writer is None:
-            # compound=False: Whoosh copies a compound segment's files into memory
-            # whenever a reader opens; plain files are opened in place.
-            if self.parallel:
-                self._writer = self.ix.writer(procs=os.cpu_count() or 1, multisegment=True, limitmb=WRITER_MB,
-                                              compound=False, codec=self._codec())
-            else:
-                self._writer = self.ix.writer(limitmb=WRITER_MB, compound=False, codec=self._codec())
+            self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=self._codec())
         return self._writer
+
+    @property
+    def build(self) -> parallel.ParallelBuild:
+        if self._build is None:
+            # The pool's spill limit lies above the segment size: workers never spill.
+            kwargs = dict(limitmb=2 * SEGMENT_BYTES / 2**20, compound=False, codec=self._codec())
+            self._build = parallel.ParallelBuild(self.ix, self.procs, prepare, kwargs, SEGMENT_BYTES,
+                                                 lock_fds=(self.lock_fd,) if self.lock_fd is not None else ())
+        return self._build
 
     def skip(self, item: Skipped) -> None:
         self.report.skipped.append(SkippedInput(item.path, item.reason, item.line))
@@ -220,7 +238,9 @@ class _Run:
         if old and old[2] == digest and key in self.by_path:
             self.keep_unchanged(key)  # touched, not changed
             return
-        for rec in parse_bytes(path, root, data):
+        # Lines this path gave before, byte for byte, need no parsing.
+        known = {self.existing[doc_id][0]: doc_id for doc_id in self.by_path.get(key, [])}
+        for rec in parse_bytes(path, root, data, known):
             if isinstance(rec, Skipped):
                 self.skip(rec)
                 if rec.line is None:
@@ -228,30 +248,26 @@ class _Run:
             else:
                 self.record(rec)
 
-    def record(self, rec: RawRecord) -> None:
+    def record(self, rec: RawRecord | KnownRecord) -> None:
         if rec.doc_id in self.seen:
             self.skip(Skipped(rec.path, f"duplicate id {rec.doc_id!r}", rec.line))
             return
         self.seen.add(rec.doc_id)
         old = self.existing.get(rec.doc_id)
-        if old is not None and old[0] == rec.raw_hash and old[1] == rec.path:
+        if isinstance(rec, KnownRecord) or (old is not None and old[0] == rec.raw_hash and old[1] == rec.path):
             self.report.unchanged += 1
             return
-        fields = to_fields(build_document(rec), rec.raw_hash)
+        if self.procs > 1:
+            self.build.add(rec)  # fresh: nothing to update
+            self.report.added += 1
+            return
+        fields = prepare(rec)
         if old is None:
             self.writer.add_document(**fields)
             self.report.added += 1
         else:
             self.writer.update_document(**fields)
             self.report.updated += 1
-        if self.parallel:
-            self._wave += len(fields.get("body", "")) + len(fields.get("title", ""))
-            if self._wave >= WAVE_CHARS:
-                # A fresh build's generation is invisible until the switch, so
-                # committing part of it keeps the run all-or-nothing.
-                self._commit_writer()
-                self._writer = None
-                self._wave = 0
 
     def delete_missing(self, roots: list[Path]) -> None:
         for doc_id, (_, path) in self.existing.items():
@@ -260,20 +276,18 @@ class _Run:
                 self.report.deleted += 1
 
     def commit(self) -> None:
-        if self._writer is not None:
+        if self._writer is not None or self._build is not None:
             checkpoint("before-commit")
-            self._commit_writer()
+            if self._build is not None:
+                self._build.commit()
+            if self._writer is not None:
+                self._writer.commit()
             checkpoint("after-commit")
 
-    def _commit_writer(self) -> None:
-        # Merging a parallel build's waves would undo what committing in waves saved.
-        if self.parallel:
-            self._writer.commit(mergetype=NO_MERGE)
-        else:
-            self._writer.commit()
-
     def cancel(self) -> None:
-        if self._writer is not None:
+        if self._build is not None:
+            self._build.cancel()
+        if self._writer is not None and not self._writer.is_closed:  # not yet committed
             self._writer.cancel()
 
 
@@ -307,9 +321,14 @@ def index_paths(
         listed = list(iter_files(roots))
         files = [item for item in listed if not isinstance(item, Skipped)]
         size = sum(f.stat().st_size for f, _ in files if f.exists())
-        parallel = fresh and (procs if procs is not None else os.cpu_count() or 1) > 1 and size >= PARALLEL_MIN_BYTES
-        get_segmenter()  # load the dictionary once, before any worker process forks
-        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), fresh, parallel)
+        procs = procs if procs is not None else os.cpu_count() or 1
+        if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
+            procs = 1
+        if procs > 1:
+            # Loaded once, before the worker processes fork, which then share them.
+            get_segmenter()
+            gazetteer()
+        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), fresh, procs, lock.fd)
         for item in listed:
             if isinstance(item, Skipped):
                 run.skip(item)

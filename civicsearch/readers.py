@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from civicsearch.errors import DocumentReadError
 
@@ -38,6 +38,16 @@ class RawRecord:
     #: sha1 of the bytes the record came from (the file, or its JSONL line):
     #: an unchanged record is recognised without cleaning it again.
     raw_hash: str = ""
+
+
+@dataclass
+class KnownRecord:
+    """A JSONL line whose bytes the caller already has (by sha1), so it is not parsed again."""
+
+    doc_id: str
+    path: str
+    line: int
+    raw_hash: str
 
 
 @dataclass
@@ -245,8 +255,14 @@ def read_text_file(path: Path, root: Path, data: bytes) -> RawRecord:
     return RawRecord(_doc_id(path, root), str(path), text, fields, is_html=is_html, raw_hash=raw_hash)
 
 
-def read_jsonl(path: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
-    """One record per line: ``id``, ``title``, ``date``, ``url``, ``text`` (+ place, topic, source)."""
+def read_jsonl(path: Path, data: bytes, known: Mapping[str, str] | None = None
+               ) -> Iterator[RawRecord | KnownRecord | Skipped]:
+    """One record per line: ``id``, ``title``, ``date``, ``url``, ``text`` (+ place, topic, source).
+
+    ``known`` maps the sha1 of lines the caller already has to their ids: those
+    lines come back as :class:`KnownRecord` without being parsed (a reindex of a
+    big crawl file with a few changed lines).
+    """
     if path.name.lower().endswith(".gz"):
         try:
             data = gzip.decompress(data)
@@ -260,6 +276,10 @@ def read_jsonl(path: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
         return
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        raw_hash = hashlib.sha1(line.encode("utf-8")).hexdigest()
+        if known and raw_hash in known:
+            yield KnownRecord(known[raw_hash], str(path), lineno, raw_hash)
             continue
         try:
             obj = json.loads(line)
@@ -280,7 +300,6 @@ def read_jsonl(path: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
         is_html = looks_like_html(body)
         if is_html:
             body, _ = html_to_text(body)
-        raw_hash = hashlib.sha1(line.encode("utf-8")).hexdigest()
         yield RawRecord(str(doc_id), str(path), body, fields, line=lineno, is_html=is_html, raw_hash=raw_hash)
 
 
@@ -298,10 +317,12 @@ def load_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skippe
     return data
 
 
-def parse_bytes(path: Path, root: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
-    """Every record in one file's bytes, or a :class:`Skipped` for what cannot be read."""
+def parse_bytes(path: Path, root: Path, data: bytes, known: Mapping[str, str] | None = None
+                ) -> Iterator[RawRecord | KnownRecord | Skipped]:
+    """Every record in one file's bytes, or a :class:`Skipped` for what cannot be read
+    (``known``: see :func:`read_jsonl`)."""
     if path.name.lower().endswith(JSONL_SUFFIXES):
-        yield from read_jsonl(path, data)
+        yield from read_jsonl(path, data, known)
         return
     try:
         yield read_text_file(path, root, data)

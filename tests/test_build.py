@@ -1,23 +1,30 @@
-"""The parallel full build (big corpora) must give the index a serial build gives."""
+"""The parallel full build (big corpora) must give the index a serial build gives, or fail cleanly."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh.formats import Characters
 
 from civicsearch import SearchEngine, indexer
 from civicsearch.analysis import CivicCharacters, CivicTokenizer
+from civicsearch.errors import IndexBuildError
+from civicsearch.readers import RawRecord
 from conftest import SEEDS
 
+real_prepare = indexer.prepare
 QUERIES = ["加装电梯", "党群服务中心", '"城市更新"', "社区 服务", "老旧小区加装电梯工作怎么推进"]
 
 
 def _summary(engine: SearchEngine) -> list[tuple]:
     out = []
     for q in QUERIES:
-        r = engine.search(q, limit=20, collapse=False)
+        r = engine.search(q, limit=100, collapse=False)  # every hit: equal scores tie by document number
         out.append((q, r.total, sorted(h.doc_id for h in r.hits), [h.snippet for h in r.hits[:1]]))
     return out
 
@@ -31,23 +38,73 @@ def test_fast_posting_format_writes_what_whoosh_writes() -> None:
         assert ours == whoosh and len(ours) > 100
 
 
-def test_parallel_build_in_waves_matches_serial_build(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Many small documents, so that a tiny wave size gives several waves.
+def _with_extra_documents(corpus: Path) -> Path:
+    # Many small documents, so that a tiny segment size gives several segments a worker.
     for i in range(40):
-        (corpus_copy / f"extra{i:02d}.md").write_text(
+        (corpus / f"extra{i:02d}.md").write_text(
             f"# 第{i}号通知\n\n老旧小区加装电梯第{i}批，党群服务中心受理社区服务申请。\n" * 3, encoding="utf-8")
+    return corpus
+
+
+def _doc_ids(engine: SearchEngine) -> list[str]:
+    """Document ids in document-number order (ties in ranking break by it)."""
+    reader = engine._current_searcher().reader()
+    return [reader.stored_fields(n)["id"] for n in reader.all_doc_ids()]
+
+
+def test_parallel_build_matches_serial_build(corpus_copy: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _with_extra_documents(corpus_copy)
     serial = SearchEngine(tmp_path / "serial")
-    serial.index([corpus_copy], procs=1)
+    serial.index([corpus], procs=1)
     monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer, "WAVE_CHARS", 2_000)
-    parallel = SearchEngine(tmp_path / "parallel")
-    report = parallel.index([corpus_copy], procs=2)
-    assert report.added == serial.stats().documents == len(SEEDS) + 40
-    reader = parallel._current_searcher().reader()
-    assert len(list(reader.leaf_readers())) > 2  # several waves, each its own segments
-    assert isinstance(reader.schema["body"].format, CivicCharacters)
-    assert _summary(parallel) == _summary(serial)
-    serial.close()
-    parallel.close()
+    monkeypatch.setattr(indexer, "SEGMENT_BYTES", 20_000)
+    builds = []
+    for name in ("parallel", "again"):
+        engine = SearchEngine(tmp_path / name)
+        report = engine.index([corpus], procs=2)
+        assert report.added == serial.stats().documents == len(SEEDS) + 40
+        reader = engine._current_searcher().reader()
+        assert len(list(reader.leaf_readers())) > 2  # several segments from each worker
+        assert isinstance(reader.schema["body"].format, CivicCharacters)
+        assert _summary(engine) == _summary(serial)
+        builds.append(engine)
+    # Records are dealt by size, not to whichever worker is free: the same index every time.
+    assert _doc_ids(builds[0]) == _doc_ids(builds[1])
+    assert sorted(_doc_ids(builds[0])) == sorted(_doc_ids(serial))
+    assert not multiprocessing.active_children()
+    for engine in builds + [serial]:
+        engine.close()
+
+
+def _fail_on_extra07(rec: RawRecord) -> dict:
+    if rec.doc_id.startswith("extra07"):
+        raise ValueError("cannot clean this one")
+    return real_prepare(rec)
+
+
+def _die_on_extra07(rec: RawRecord) -> dict:
+    if rec.doc_id.startswith("extra07"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_prepare(rec)
+
+
+@pytest.mark.parametrize("prepare, message", [
+    (_fail_on_extra07, "failed: ValueError: cannot clean this one"),
+    (_die_on_extra07, "ended with exit code -9"),
+])
+def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepare: Any, message: str
+) -> None:
+    engine = SearchEngine(tmp_path / "index")
+    engine.index([corpus_copy])
+    before = engine.search("加装电梯").total
+    corpus = _with_extra_documents(corpus_copy)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer, "prepare", prepare)
+    with pytest.raises(IndexBuildError, match=message):
+        engine.index([corpus], full=True, procs=2)
+    assert not multiprocessing.active_children()
+    assert engine.search("加装电梯").total == before
+    assert engine.stats().documents == len(SEEDS)
+    engine.close()

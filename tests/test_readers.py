@@ -8,7 +8,7 @@ import pytest
 
 from civicsearch.documents import build_document
 from civicsearch.errors import DocumentReadError
-from civicsearch.readers import RawRecord, Skipped, decode_bytes, iter_files, read_path
+from civicsearch.readers import KnownRecord, RawRecord, Skipped, decode_bytes, iter_files, parse_bytes, read_path
 
 from conftest import seed
 
@@ -113,3 +113,18 @@ def test_folders_are_walked_recursively_without_following_link_loops(tmp_path):
     assert found == ["top.txt", "a/b/deep.md"]
     missing = list(iter_files([tmp_path / "nope"]))
     assert isinstance(missing[0], Skipped)
+
+
+def test_jsonl_lines_the_caller_knows_are_not_parsed_again(tmp_path):
+    lines = [json.dumps({"id": "a", "text": "加装电梯签约"}, ensure_ascii=False),
+             json.dumps({"id": "b", "text": "<p>垃圾分类</p>"}, ensure_ascii=False)]
+    f = tmp_path / "crawl.jsonl"
+    f.write_text("\n".join(lines) + "\n", "utf-8")
+    first = list(parse_bytes(f, tmp_path, f.read_bytes()))
+    assert [type(r) for r in first] == [RawRecord, RawRecord]
+    known = {first[1].raw_hash: "b"}
+    lines[0] = json.dumps({"id": "a", "text": "加装电梯竣工"}, ensure_ascii=False)
+    f.write_text("\n".join(lines) + "\n", "utf-8")
+    changed, same = parse_bytes(f, tmp_path, f.read_bytes(), known)
+    assert isinstance(changed, RawRecord) and changed.text == "加装电梯竣工"
+    assert same == KnownRecord("b", str(f), 2, first[1].raw_hash)

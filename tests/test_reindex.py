@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from civicsearch import SearchEngine
+from civicsearch import SearchEngine, indexer
 from civicsearch.indexer import CRASH_ENV, _Run
 from civicsearch.readers import Skipped, load_bytes
 from civicsearch.store import WriterLock, current_generation
@@ -145,6 +145,23 @@ def test_a_lock_left_by_a_killed_reindex_is_recovered(tmp_path, corpus):
         assert engine.stats().last_run["stale_lock_cleared"] == dead_pid
 
 
+def test_a_killed_parallel_build_leaves_no_lock_behind(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    assert cli(ix, "reindex", str(corpus), "--quiet").returncode == 0
+    # Over a megabyte of input: the full build runs in worker processes.
+    jsonl(corpus / "big.jsonl", [{"id": f"big{i}", "text": f"第{i}期：老旧小区加装电梯工作推进情况通报。" * 60}
+                                 for i in range(400)])
+    assert sum(p.stat().st_size for p in corpus.iterdir()) > indexer.PARALLEL_MIN_BYTES
+    env = dict(os.environ, **{CRASH_ENV: "after-read"})
+    # No pipes to wait on: this returns when the killed parent has gone, its workers maybe not.
+    killed = subprocess.run([sys.executable, "-m", "civicsearch", "--index", str(ix), "reindex", "--full"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    result = cli(ix, "reindex", "--json")
+    assert result.returncode == 0, result.stderr
+    assert report(result)["added"] == 400
+
+
 KILL_POINTS = [(p, False) for p in ("after-read", "before-commit", "after-commit")] + [
     (p, True) for p in ("after-read", "before-commit", "after-commit", "before-switch", "after-switch")
 ]
@@ -230,6 +247,6 @@ def test_a_file_that_cannot_be_read_keeps_what_it_gave_before(tmp_path, corpus, 
 def test_a_file_that_vanishes_mid_run_is_reported(tmp_path):
     gone = tmp_path / "gone.txt"
     assert isinstance(load_bytes(gone), Skipped)
-    run = _Run(ix=None, existing={}, manifest={}, fresh=True, parallel=False)
+    run = _Run(ix=None, existing={}, manifest={}, fresh=True, procs=1)
     run.file(gone, tmp_path, 10**6)
     assert run.report.skipped[0].reason.startswith("cannot read")
