@@ -77,13 +77,17 @@ def known_item(ranked: list[list[str]], queries: list[dict]) -> dict:
     return {"n": len(queries), "mrr@10": round(rr / n, 4), "recall@10": round(found / n, 4)}
 
 
+def timed(run: Callable[[str], list[str]], text: str) -> tuple[float, list[str]]:
+    """Seconds one search took, and the ids it gave."""
+    t = time.perf_counter()
+    ids = run(text)
+    return time.perf_counter() - t, ids
+
+
 def serve(run: Callable[[str], list[str]]) -> None:
     """Answer queries in turn for the paired measurement: ``ready`` once warmed up, then for
     each JSON query text on stdin, one JSON line ``{"s": seconds, "ids": [...]}`` on stdout."""
     print("ready", flush=True)
     for line in sys.stdin:
-        text = json.loads(line)
-        t = time.perf_counter()
-        ids = run(text)
-        seconds = time.perf_counter() - t
+        seconds, ids = timed(run, json.loads(line))
         print(json.dumps({"s": seconds, "ids": ids}), flush=True)

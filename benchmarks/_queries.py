@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _corpus import WARM_UP, dev_queries, known_item, percentiles, serve, short_queries  # noqa: E402
+from _corpus import WARM_UP, dev_queries, known_item, percentiles, serve, short_queries, timed  # noqa: E402
 
 from civicsearch import SearchEngine, rank  # noqa: E402
 
@@ -51,12 +50,9 @@ def main() -> None:
     short = short_queries(Path(bench))
     out: dict = {}
     for name, texts in (("dev", [q["query"] for q in dev]), ("short", short)):
-        seconds, ranked = [], []
-        for text in texts:
-            t = time.perf_counter()
-            ranked.append(run(text))
-            seconds.append(time.perf_counter() - t)
-        out[name] = percentiles(seconds)
+        answers = [timed(run, text) for text in texts]
+        ranked = [ids for _, ids in answers]
+        out[name] = percentiles([seconds for seconds, _ in answers])
         if name == "dev":
             out["ranking"] = known_item(ranked, dev)
             half = {"tuned (even)": slice(0, None, 2), "held out (odd)": slice(1, None, 2)}

@@ -162,8 +162,8 @@ def _under(path: str, roots: list[Path]) -> bool:
 class _Run:
     """The state of one indexing run (one writer, one commit)."""
 
-    def __init__(self, ix: Any, existing: dict[str, tuple[str, str]], manifest: dict[str, list], fresh: bool,
-                 procs: int, lock_fd: int | None = None) -> None:
+    def __init__(self, ix: Any, existing: dict[str, tuple[str, str]], manifest: dict[str, list], procs: int,
+                 lock_fd: int | None = None) -> None:
         self.ix = ix
         self.existing = existing
         self.by_path: dict[str, list[str]] = defaultdict(list)
@@ -171,7 +171,6 @@ class _Run:
             self.by_path[path].append(doc_id)
         self.old_manifest = manifest
         self.manifest: dict[str, list] = {}
-        self.fresh = fresh
         self.procs = procs  # > 1: a fresh build in worker processes
         self.lock_fd = lock_fd
         self.report = IndexReport()
@@ -201,8 +200,7 @@ class _Run:
     @property
     def build(self) -> parallel.ParallelBuild:
         if self._build is None:
-            # The pool's spill limit lies above the segment size: workers never spill.
-            kwargs = dict(limitmb=2 * SEGMENT_BYTES / 2**20, compound=False, codec=self._codec())
+            kwargs = dict(compound=False, codec=self._codec())
             self._build = parallel.ParallelBuild(self.ix, self.procs, prepare, kwargs, SEGMENT_BYTES,
                                                  lock_fds=(self.lock_fd,) if self.lock_fd is not None else ())
         return self._build
@@ -328,7 +326,7 @@ def index_paths(
             # Loaded once, before the worker processes fork, which then share them.
             get_segmenter()
             gazetteer()
-        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), fresh, procs, lock.fd)
+        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
         for item in listed:
             if isinstance(item, Skipped):
                 run.skip(item)

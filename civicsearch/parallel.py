@@ -56,7 +56,8 @@ class ParallelBuild:
     """Deal records to ``procs`` workers; :meth:`commit` lists their segments in ``ix``.
 
     ``prepare`` turns a record into Whoosh fields (it runs in the workers).
-    A worker starts a new segment when its posting pool reaches ``segment_bytes``.
+    A worker starts a new segment when its posting pool reaches ``segment_bytes``
+    (its pool's spill limit lies above that: workers never spill to disk).
     Workers close ``lock_fds`` at once: a lock must die with the parent, not
     outlive it in a worker that has yet to notice.
     """
@@ -72,7 +73,8 @@ class ParallelBuild:
         self.workers = [
             context.Process(target=_work, name=f"civicsearch-writer-{k}", daemon=True,
                             args=(k, os.getpid(), ix, self.inboxes[k], self.results, prepare,
-                                  dict(writer_kwargs, _lk=False), segment_bytes, lock_fds))
+                                  dict(writer_kwargs, _lk=False, limitmb=2 * segment_bytes / 2**20),
+                                  segment_bytes, lock_fds))
             for k in range(procs)
         ]
         for worker in self.workers:
@@ -84,9 +86,10 @@ class ParallelBuild:
 
     def add(self, record: RawRecord) -> None:
         k = min(range(len(self.load)), key=self.load.__getitem__)
-        self.load[k] += len(record.text) + RECORD_CHARS
+        cost = len(record.text) + RECORD_CHARS
+        self.load[k] += cost
         self.batches[k].append(record)
-        self.batch_chars[k] += len(record.text) + RECORD_CHARS
+        self.batch_chars[k] += cost
         if self.batch_chars[k] >= BATCH_CHARS:
             self._send(k)
 
@@ -104,17 +107,26 @@ class ParallelBuild:
 
     def _collect(self) -> None:
         """Take the results that have arrived; raise if a worker failed or died."""
+        self._receive()
+        ended = [k for k, worker in enumerate(self.workers) if k not in self.done and worker.exitcode is not None]
+        if ended:
+            # A worker sends its result before it exits: what it sent may have
+            # arrived since the last look.
+            self._receive()
+        for k in ended:
+            if k not in self.done:
+                worker = self.workers[k]
+                raise IndexBuildError(f"indexing process {worker.name} ended with exit code {worker.exitcode}")
+
+    def _receive(self) -> None:
         while len(self.done) < len(self.workers):
             try:
                 k, segments, error = self.results.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                break
+                return
             if error is not None:
                 raise IndexBuildError(f"indexing process {self.workers[k].name} failed", error)
             self.done[k] = segments
-        for k, worker in enumerate(self.workers):
-            if k not in self.done and worker.exitcode is not None:
-                raise IndexBuildError(f"indexing process {worker.name} ended with exit code {worker.exitcode}")
 
     def commit(self) -> None:
         """Wait for the workers and make their segments the index's table of contents."""

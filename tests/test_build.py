@@ -77,21 +77,26 @@ def test_parallel_build_matches_serial_build(corpus_copy: Path, tmp_path: Path,
         engine.close()
 
 
-def _fail_on_extra07(rec: RawRecord) -> dict:
-    if rec.doc_id.startswith("extra07"):
-        raise ValueError("cannot clean this one")
-    return real_prepare(rec)
+def _on_extra07(action: Any) -> Any:
+    """``prepare`` that does ``action()`` on the document extra07 (in a worker)."""
+    def prepare(rec: RawRecord) -> dict:
+        if rec.doc_id.startswith("extra07"):
+            action()
+        return real_prepare(rec)
+    return prepare
 
 
-def _die_on_extra07(rec: RawRecord) -> dict:
-    if rec.doc_id.startswith("extra07"):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real_prepare(rec)
+def _raise() -> None:
+    raise ValueError("cannot clean this one")
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.mark.parametrize("prepare, message", [
-    (_fail_on_extra07, "failed: ValueError: cannot clean this one"),
-    (_die_on_extra07, "ended with exit code -9"),
+    (_on_extra07(_raise), "failed: ValueError: cannot clean this one"),
+    (_on_extra07(_die), "ended with exit code -9"),
 ])
 def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
     corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepare: Any, message: str

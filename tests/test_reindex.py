@@ -247,6 +247,6 @@ def test_a_file_that_cannot_be_read_keeps_what_it_gave_before(tmp_path, corpus, 
 def test_a_file_that_vanishes_mid_run_is_reported(tmp_path):
     gone = tmp_path / "gone.txt"
     assert isinstance(load_bytes(gone), Skipped)
-    run = _Run(ix=None, existing={}, manifest={}, fresh=True, procs=1)
+    run = _Run(ix=None, existing={}, manifest={}, procs=1)
     run.file(gone, tmp_path, 10**6)
     assert run.report.skipped[0].reason.startswith("cannot read")
