@@ -23,7 +23,9 @@ _SOURCE = re.compile(r"(?:^|】|\s)(?:来源|信息来源|稿件来源|文章来
 _REPRINT_SOURCE = re.compile(r"转载请注明(?:来自|来源[:：]?|出处[:：]?)\s*(?P<src>[^\s,，。;；]{2,40})")
 _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|400[\s-]?\d{3,4}[\s-]?\d{3,4}|0\d{2,3}-\d{7,8})(?!\d)")
 _AD_WORDS = re.compile(r"招商|租售|微信号|公众号|二维码|联系我们|仅微信|加微信|商务合作|广告")
-_SPACE_BEFORE_PUNCT = re.compile(r"[ \t\u3000]+(?=[,，。、；;：:！!？?）)\]】”’》])")
+# The look-behind makes a run of spaces a match attempt once, not once per space
+# (100 KB of spaces took minutes).
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<![ \t\u3000])[ \t\u3000]+(?=[,，。、；;：:！!？?）)\]】”’》])")
 # After Chinese punctuation, or ASCII punctuation that follows a Chinese character,
 # spaces are aggregator padding; "a, b" in Latin text keeps its space.
 _SPACE_AFTER_PUNCT = re.compile(
@@ -35,6 +37,7 @@ _ENUMERATOR = re.compile(
     r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、．]|第[一二三四五六七八九十百\d]+[章节条部分])"
 )
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_SOURCE_LINE = re.compile(r"^\s*(?:来源|信息来源|文章来源)\s*[:：]")
 _SENTENCE_PUNCT = re.compile(r"[，,。！？；]")
 
 
@@ -95,7 +98,9 @@ def _strip_trailing(lines: list[str]) -> list[str]:
         if not _is_headline(line):
             break
         run += 1
-    if run >= 4:
+    # ... unless the run is the text itself (a notice of short lines: title, 各居委会,
+    # items, the signature, the date).
+    if run >= 4 and run < sum(1 for line in lines if line.strip()) / 2:
         kept = 0
         for i in range(len(lines) - 1, -1, -1):
             if lines[i].strip():
@@ -154,7 +159,7 @@ def clean(text: str) -> Cleaned:
     source = _source_in(lines[cut:]) or _source_in(
         [line for line in lines[:cut] if line.lstrip().startswith(("来源", "信息来源", "文章来源"))]
     )
-    lines = [line for line in lines[:cut] if not re.match(r"^\s*(?:来源|信息来源|文章来源)\s*[:：]", line)]
+    lines = [line for line in lines[:cut] if not _SOURCE_LINE.match(line)]
     lines = _strip_trailing(lines)
     lines = [_SPACE_AFTER_PUNCT.sub("", _SPACE_BEFORE_PUNCT.sub("", line)).strip() for line in lines]
     lines = _rejoin(lines)

@@ -1,8 +1,15 @@
-"""The ``civicsearch`` command: a thin layer over :class:`civicsearch.SearchEngine`."""
+"""The ``civicsearch`` command: a thin layer over :class:`civicsearch.SearchEngine`.
+
+Everything a document or a file name supplies is printed as text, never as rich
+markup, and without control characters: a title cannot clear the screen, write
+the clipboard (OSC 52) or retitle the window, on a terminal or piped.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
@@ -17,8 +24,9 @@ from rich.text import Text
 from civicsearch import __version__
 from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError
+from civicsearch.normalize import strip_controls
 from civicsearch.readers import DEFAULT_MAX_BYTES
-from civicsearch.results import IndexReport, SearchResults
+from civicsearch.results import IndexReport, SearchResults, SkippedInput
 
 DEFAULT_MAX_MB = DEFAULT_MAX_BYTES / 1_000_000
 
@@ -26,21 +34,56 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: Set to see the traceback of an unexpected error instead of its one line.
+DEBUG_ENV = "CIVICSEARCH_DEBUG"
+#: Marks an argument such as ``-嘉定`` as a query word before click parses options.
+_WORD = "\x00"
+
+
+def _safe(value: object) -> str:
+    """Text from a document or a path, fit for a terminal: control characters shown as U+FFFD."""
+    return strip_controls(str(value), "\ufffd")
+
+
+def _error(e: Exception) -> click.ClickException:
+    if isinstance(e, CivicSearchError):
+        error = click.ClickException(_safe(e))
+        error.exit_code = e.exit_code
+    else:
+        error = click.ClickException(_safe(f"unexpected {type(e).__name__}: {e}"))
+        error.exit_code = 2
+    return error
+
+
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Library errors become ``Error: …`` and exit status 1, never a traceback."""
+    """Errors become one ``Error: …`` line and a non-zero exit status, never a traceback:
+    the error's own status for the library's (1, or 2 for a damaged index), 2 for others."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except CivicSearchError as e:
-            raise click.ClickException(str(e)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # noqa: BLE001 - nothing reaches the user as a traceback
+            if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
+                raise
+            raise _error(e) from None
 
     return wrapper
 
 
+# JSON escapes C0 controls itself; DEL, C1 (an 8-bit CSI) and bidi overrides too.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+def _where(s: SkippedInput) -> str:
+    return _safe(f"{s.path}:{s.line}" if s.line is not None else s.path)
 
 
 def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float = DEFAULT_MAX_MB,
@@ -61,21 +104,21 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total, description=escape(Path(path).name))
+            bar.update(task, completed=done, total=total, description=escape(_safe(Path(path).name)))
             bar.refresh()
 
         return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes)
 
 
 def _print_report(report: IndexReport, index_dir: Path) -> None:
-    err.print(
-        f"Indexed into {index_dir}: {report.added} added, {report.updated} updated, "
+    err.print(Text(
+        f"Indexed into {_safe(index_dir)}: {report.added} added, {report.updated} updated, "
         f"{report.deleted} deleted, {report.unchanged} unchanged; "
         f"{report.documents} documents in {report.seconds:.1f}s"
-    )
+        + (f"; {report.uncleaned} kept uncleaned (cleaning would have emptied them)" if report.uncleaned else "")
+    ))
     for s in report.skipped:
-        where = f"{s.path}:{s.line}" if s.line is not None else s.path
-        err.print(f"[yellow]warning:[/] skipped {escape(where)}: {escape(s.reason)}")
+        err.print(Text.assemble(("warning:", "yellow"), f" skipped {_where(s)}: {_safe(s.reason)}"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,6 +160,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
       civicsearch --index /srv/idx index /data/crawl --full
     """
     engine: SearchEngine = ctx.obj["engine"]
+    if not paths and not engine.remembered_roots() and not engine.exists():
+        paths = (default_corpus(),)  # a new index of ./corpus, as documented
     report = _run_index(engine, [str(p) for p in paths], full, max_mb)
     if as_json:
         _dump(report.to_dict())
@@ -142,7 +187,8 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
 
     \b
     Exit status: 0 all input went in; 1 some inputs were skipped (the index is
-    consistent); 2 the run failed and the index was left as it was.
+    consistent); 2 the run failed and the index was left as it was (a missing
+    corpus root, a full disk, a damaged index: `index --full` rebuilds it).
 
     \b
     Examples:
@@ -152,15 +198,17 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
     engine: SearchEngine = ctx.obj["engine"]
     try:
         report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet)
-    except CivicSearchError as e:
-        click.echo(f"Error: {e}", err=True)
+    except Exception as e:  # noqa: BLE001 - the nightly job: any failure is exit 2, one line
+        if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
+            raise
+        click.echo(f"Error: {_error(e).message}", err=True)
         ctx.exit(2)
     if as_json:
-        _dump({k: report.to_dict()[k] for k in ("added", "updated", "deleted", "unchanged", "skipped", "seconds")})
+        _dump({k: report.to_dict()[k]
+               for k in ("added", "updated", "deleted", "unchanged", "uncleaned", "skipped", "seconds")})
     elif quiet:
         for s in report.skipped:
-            where = f"{s.path}:{s.line}" if s.line is not None else s.path
-            click.echo(f"skipped {where}: {s.reason}", err=True)
+            click.echo(f"skipped {_where(s)}: {_safe(s.reason)}", err=True)
     else:
         _print_report(report, engine.index_dir)
     ctx.exit(1 if report.skipped else 0)
@@ -169,26 +217,32 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
 def _render_hits(res: SearchResults) -> None:
     first = res.offset + 1
     last = res.offset + len(res.hits)
-    head = f"{res.total} {'document matches' if res.total == 1 else 'documents match'} {res.query!r}"
+    head = f"{res.total} {'document matches' if res.total == 1 else 'documents match'} {_safe(res.query)!r}"
     if res.hits:
         head += f" (showing {first}–{last}, by {res.sort})"
     out.print(Text(head, style="bold"))
+    for note in res.notes:
+        out.print(Text(_safe(f"Note: {note}."), style="dim"))
     if res.relaxed:
         out.print(Text("No document contains every word; showing documents with any of them.", style="yellow"))
     if res.also_searched:
-        out.print(Text("Also searched: " + ", ".join(res.also_searched), style="dim"))
+        out.print(Text(_safe("Also searched: " + ", ".join(res.also_searched)), style="dim"))
     for n, hit in enumerate(res.hits, first):
         meta = " · ".join(x for x in (hit.date, hit.place, ", ".join(hit.topics[:2]), hit.doc_type, hit.source) if x)
         out.print()
-        out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or hit.doc_id, "bold cyan")))
-        out.print(Text(f"   {hit.doc_id}" + (f"  {meta}" if meta else ""), style="dim"))
+        out.print(Text.assemble((f"{n}. ", "bold"), (_safe(hit.title or hit.doc_id), "bold cyan")))
+        out.print(Text(_safe(f"   {hit.doc_id}" + (f"  {meta}" if meta else "")), style="dim"))
         if hit.similar:
             shown = ", ".join(hit.similar_ids) + (" …" if hit.similar > len(hit.similar_ids) else "")
-            out.print(Text(f"   +{hit.similar} similar: {shown}", style="dim"))
-        snippet = Text("   " + hit.snippet)
-        for s, e in hit.highlights:
-            snippet.stylize("bold black on yellow" if out.is_terminal else "", s + 3, e + 3)
-        out.print(snippet if out.is_terminal else "   " + _bracket(hit.snippet, hit.highlights))
+            out.print(Text(_safe(f"   +{hit.similar} similar: {shown}"), style="dim"))
+        snippet_text = _safe(hit.snippet)  # one character for one: the highlights stay in place
+        if out.is_terminal:
+            snippet = Text("   " + snippet_text)
+            for s, e in hit.highlights:
+                snippet.stylize("bold black on yellow", s + 3, e + 3)
+            out.print(snippet)
+        else:
+            out.print(Text("   " + _bracket(snippet_text, hit.highlights)))
 
 
 def _bracket(text: str, spans: list[tuple[int, int]]) -> str:
@@ -208,19 +262,33 @@ def _render_facets(res: SearchResults) -> None:
     if not out.is_terminal:
         out.print()
         for name, values in shown.items():
-            out.print(f"{name}: " + ", ".join(f"{v.label} ({v.count})" for v in values))
+            out.print(Text(f"{name}: " + ", ".join(f"{_safe(v.label)} ({v.count})" for v in values)))
         return
     table = Table(box=None, padding=(0, 2), header_style="bold", show_edge=False)
     for name in shown:
         table.add_column(name)
     rows = max(len(v) for v in shown.values())
     for i in range(rows):
-        table.add_row(*[f"{v[i].label} [dim]({v[i].count})[/]" if i < len(v) else "" for v in shown.values()])
+        table.add_row(*[Text.assemble(_safe(v[i].label), (f" ({v[i].count})", "dim")) if i < len(v) else ""
+                        for v in shown.values()])
     out.print(Panel(table, title="Facets", title_align="left", expand=False))
 
 
-@cli.command()
-@click.argument("query")
+class _QueryCommand(click.Command):
+    """A command whose words may start with ``-`` and a non-ASCII character (``-嘉定``,
+    ``-“嘉定镇”``) or a quote: those exclude a word from the query, they are no options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        marked, options_end = [], False
+        for a in args:
+            options_end = options_end or a == "--"
+            word = not options_end and len(a) > 1 and a[0] == "-" and (not a[1].isascii() or a[1] in "\"'")
+            marked.append(_WORD + a if word else a)
+        return super().parse_args(ctx, marked)
+
+
+@cli.command(cls=_QueryCommand)
+@click.argument("query", nargs=-1, required=True)
 @click.option("--place", help="Only documents from this place.")
 @click.option("--topic", help="Only documents with this topic.")
 @click.option("--since", help="Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).")
@@ -233,7 +301,7 @@ def _render_facets(res: SearchResults) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
 @click.pass_context
 @_fail_cleanly
-def search(ctx: click.Context, query: str, place: str | None, topic: str | None, since: str | None,
+def search(ctx: click.Context, query: tuple[str, ...], place: str | None, topic: str | None, since: str | None,
            until: str | None, sort: str, limit: int, page: int, no_collapse: bool, no_synonyms: bool,
            as_json: bool) -> None:
     """Search the index.
@@ -249,16 +317,21 @@ def search(ctx: click.Context, query: str, place: str | None, topic: str | None,
       标题:规划  title:规划    search titles only (正文: / body: for bodies)
 
     \b
+    Several words need no quotes (civicsearch search 加装电梯 老旧小区).
+
+    \b
     Examples:
       civicsearch search 加装电梯 --since 2023
+      civicsearch search 电梯 -嘉定
       civicsearch search '"城市更新"' --sort date --json
     """
+    text = " ".join(word.removeprefix(_WORD) for word in query)
     engine: SearchEngine = ctx.obj["engine"]
     if not engine.exists() and ctx.obj["default_index"]:
         corpus = default_corpus()
         err.print(f"No index at {engine.index_dir} yet: building it from {corpus} …")
         _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
-    res = engine.search(query, place=place, topic=topic, since=since, until=until, sort=sort,
+    res = engine.search(text, place=place, topic=topic, since=since, until=until, sort=sort,
                         limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
                         synonyms=not no_synonyms)
     if as_json:
@@ -282,7 +355,7 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
     if as_json:
         _dump(doc.to_dict())
         return
-    out.print(Text(doc.title or doc.doc_id, style="bold cyan"))
+    out.print(Text(_safe(doc.title or doc.doc_id), style="bold cyan"))
     place = f"{doc.place} ({doc.place_code})" if doc.place_code else doc.place
     date = f"{doc.date} (from {doc.date_source})" if doc.date else None
     rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else "")), ("date", date),
@@ -291,9 +364,9 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
     rows += list(doc.meta.items())
     for k, v in rows:
         if v:
-            out.print(Text.assemble((f"{k}: ", "dim"), str(v)))
+            out.print(Text.assemble((f"{_safe(k)}: ", "dim"), _safe(v)))
     out.print()
-    out.print(doc.original, markup=False)
+    out.print(Text(_safe(doc.original)))
 
 
 @cli.command()
@@ -307,17 +380,18 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         _dump(st.to_dict())
         return
     out.print(Text.assemble(("documents: ", "dim"), str(st.documents)))
-    out.print(Text.assemble(("index: ", "dim"), f"{st.index_dir} ({st.size_bytes / 1e6:.1f} MB, schema {st.schema_version})"))
+    out.print(Text.assemble(("index: ", "dim"),
+                            _safe(f"{st.index_dir} ({st.size_bytes / 1e6:.1f} MB, schema {st.schema_version})")))
     out.print(Text.assemble(("last update: ", "dim"), str(st.last_updated)))
-    out.print(Text.assemble(("roots: ", "dim"), ", ".join(st.roots) or "-"))
+    out.print(Text.assemble(("roots: ", "dim"), _safe(", ".join(st.roots) or "-")))
     if st.last_run:
         r = st.last_run
         out.print(Text.assemble(("last run: ", "dim"), f"{r.get('finished', '?')}: {r['added']} added, "
                                 f"{r['updated']} updated, {r['deleted']} deleted, {r['unchanged']} unchanged, "
                                 f"{len(r['skipped'])} skipped, {r['seconds']}s" + (" (full)" if r.get("full") else "")))
         for s in r["skipped"][:10]:
-            where = f"{s['path']}:{s['line']}" if s.get("line") is not None else s["path"]
-            out.print(Text(f"  skipped {where}: {s['reason']}", style="yellow"))
+            skipped = SkippedInput(s["path"], s["reason"], s.get("line"))
+            out.print(Text(f"  skipped {_where(skipped)}: {_safe(skipped.reason)}", style="yellow"))
 
 
 def main() -> None:

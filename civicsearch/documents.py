@@ -10,7 +10,9 @@ from typing import Any
 from civicsearch.cleaning import clean
 from civicsearch.dates import date_from_text
 from civicsearch.docno import find_docnos
+from civicsearch.errors import DocumentReadError
 from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
+from civicsearch.normalize import strip_controls
 from civicsearch.places import Place, resolve
 from civicsearch.topics import assign_topics, document_type
 from civicsearch.readers import RawRecord
@@ -19,6 +21,9 @@ _ORIGINAL_TITLE = re.compile(r"^_?本文原始标题\s*[:：]\s*(?P<t>.+)$")
 _BYLINE = re.compile(r"^(?:记者|文|通讯员|作者|撰稿|文/图|图/文)\s*[:：/ ]")
 _MASTHEAD = re.compile(r"主办|社区报|周报|日报|第\s*\d+\s*期|二维码|^[\W\d_a-zA-Z]+$|^(?:\S\s*/\s*){3,}")
 _SENTENCE_END = "。！？!?；;"
+#: Cleaning that keeps less than this share of a document's letters has mistaken
+#: the text for junk: the document is indexed as read instead.
+CLEAN_KEEPS_AT_LEAST = 0.25
 
 
 @dataclass
@@ -45,6 +50,8 @@ class Document:
     url: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+    #: Cleaning would have emptied the text (or nearly): it was indexed as read.
+    uncleaned: bool = False
 
     @property
     def place_label(self) -> str | None:
@@ -90,19 +97,30 @@ def pick_title(lines: list[str]) -> tuple[str, set[int]]:
     return "", set()
 
 
-def build_document(record: RawRecord) -> Document:
-    """Clean a raw record and gather its metadata (best evidence first)."""
-    fields: dict[str, Any] = dict(record.fields)
-    header, text = split_header(record.text)
-    cleaned = clean(text)
-    lines = cleaned.text.split("\n")
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalnum())
 
-    title = str(fields.get("title") or header.get("标题") or header.get("名称") or "").strip()
+
+def build_document(record: RawRecord) -> Document:
+    """Clean a raw record and gather its metadata (best evidence first).
+
+    Raises :class:`DocumentReadError` for a record with no text at all.
+    """
+    fields: dict[str, Any] = dict(record.fields)
+    text = strip_controls(record.text.replace("\r\n", "\n").replace("\r", "\n"))
+    header, text = split_header(text)
+    cleaned = clean(text)
+    uncleaned = _letters(cleaned.text) < CLEAN_KEEPS_AT_LEAST * _letters(text)
+    lines = ("\n".join(line.strip() for line in text.split("\n")).strip() if uncleaned else cleaned.text).split("\n")
+
+    title = strip_controls(str(fields.get("title") or header.get("标题") or header.get("名称") or "")).strip()
     if title:
         used = {i for i, line in enumerate(lines[:3]) if line.strip() == title}
     else:
         title, used = pick_title(lines)
     body = "\n".join(line for i, line in enumerate(lines) if i not in used).strip()
+    if not title and not body:
+        raise DocumentReadError(record.path, "no text", record.line)
 
     date = date_source = precision = None
     candidates = [("metadata", fields.get("date"))] + [("header", header.get(k)) for k in DATE_FIELDS]
@@ -142,4 +160,5 @@ def build_document(record: RawRecord) -> Document:
         url=str(fields["url"]) if fields.get("url") else None,
         meta=meta,
         line=record.line,
+        uncleaned=uncleaned,
     )

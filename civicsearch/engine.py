@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Callable
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from civicsearch import store
-from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
+from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidArgumentError
 from civicsearch.collapse import SIMILAR_LISTED, collapse_similar
 from civicsearch.facets import Columns, count_facets
 from civicsearch.query import ParsedQuery, clause_query, build_filter, parse, single_year, synonym_clauses, to_whoosh
@@ -28,6 +29,18 @@ SORTS = ("relevance", "date")
 #: Ranked documents looked through beyond the page for reposts of the hits shown.
 COLLAPSE_WINDOW = 100
 MAX_LIMIT = 1000
+#: How many of the documents an ambiguous id prefix names are listed.
+AMBIGUOUS_LISTED = 5
+
+
+def _check(name: str, value: object, kind: type | tuple[type, ...], optional: bool = False) -> None:
+    """Reject a wrong argument type with :class:`InvalidArgumentError` (never a raw TypeError)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise InvalidArgumentError(f"{name} must be {names}{' or None' if optional else ''}, "
+                                   f"not {type(value).__name__}")
 
 
 def default_index_dir() -> Path:
@@ -70,7 +83,10 @@ class SearchEngine:
     """
 
     def __init__(self, index_dir: str | Path | None = None) -> None:
+        _check("index_dir", index_dir, (str, os.PathLike), optional=True)
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        self._hold = store.ReaderHold(self.index_dir)
+        self._gen_name: str | None = None
         self._searcher: Searcher | None = None
         self._ranker: Ranker = None  # type: ignore[assignment]
         self._columns: Columns = None  # type: ignore[assignment]
@@ -82,15 +98,23 @@ class SearchEngine:
         engine serves many searches from the same searcher (not thread-safe: use
         one engine per thread).
         """
-        if self._searcher is not None and not self._searcher.up_to_date():
+        if self._searcher is not None and (store.current_generation_name(self.index_dir) != self._gen_name
+                                           or not self._searcher.up_to_date()):
             # A fresh searcher rather than Searcher.refresh(), which can carry
-            # segments a merge has since removed into the new reader.
+            # segments a merge has since removed into the new reader; and after a
+            # full rebuild's switch, one on the new generation.
             self.close()
         if self._searcher is None:
-            # No Whoosh weighting: Whoosh only finds documents, rank.py scores them.
-            self._searcher = store.open_index(self.index_dir).searcher()
-            self._ranker = Ranker(self._searcher)
-            self._columns = Columns(self._searcher.reader())
+            gen = self._hold.acquire()  # held until close(): a rebuild leaves it in place
+            try:
+                # No Whoosh weighting: Whoosh only finds documents, rank.py scores them.
+                self._searcher = store.open_index(self.index_dir, gen).searcher()
+                self._ranker = Ranker(self._searcher)
+                self._columns = Columns(self._searcher.reader())
+            except BaseException:
+                self.close()
+                raise
+            self._gen_name = gen.name
         return self._searcher
 
     def close(self) -> None:
@@ -99,6 +123,8 @@ class SearchEngine:
             self._searcher.close()
             self._searcher = None
             self._ranker = self._columns = None  # type: ignore[assignment]
+        self._hold.release()
+        self._gen_name = None
 
     def __enter__(self) -> "SearchEngine":
         return self
@@ -125,20 +151,39 @@ class SearchEngine:
     ) -> IndexReport:
         """Add, update and delete documents so the index matches ``paths``.
 
-        With no paths, the corpus roots the index was built from (or the default
-        corpus for a new index). ``full=True`` rebuilds from scratch. A new index
-        from more than a megabyte of input is built by ``procs`` worker processes
-        (default: one per core).
+        With no paths, the corpus roots the index remembers (an index without
+        any is an :class:`InvalidArgumentError`: the caller names the corpus).
+        ``full=True`` rebuilds from scratch. A new index from more than a megabyte
+        of input is built by ``procs`` worker processes (default: one per core).
         """
         # Imported here: searching needs none of the reading and extraction stack.
         from civicsearch.indexer import index_paths
 
-        self.close()  # a --full rebuild replaces the files the searcher holds
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        _check("paths", paths, Iterable, optional=True)
         paths = list(paths or [])
+        for p in paths:
+            _check("each path", p, (str, os.PathLike))
+        _check("full", full, bool)
+        _check("max_bytes", max_bytes, int)
+        _check("procs", procs, int, optional=True)
+        if max_bytes <= 0 or (procs is not None and procs < 1):
+            raise InvalidArgumentError("max_bytes and procs must be positive")
+        self.close()  # a --full rebuild replaces the files the searcher holds
         if not paths:
-            roots = store.read_meta(store.current_generation(self.index_dir)).get("roots")
-            paths = [Path(r) for r in roots] if roots else [default_corpus()]
+            paths = [Path(r) for r in self.remembered_roots()]
+            if not paths:
+                raise InvalidArgumentError(
+                    f"the index at {self.index_dir} remembers no corpus folder: name one, "
+                    f"as in `civicsearch --index {self.index_dir} reindex PATH`")
         return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs)
+
+    def remembered_roots(self) -> list[str]:
+        """The corpus roots the index was built from (or a first build that died was given)."""
+        gen = store.live_generation(self.index_dir)
+        roots = store.read_meta(gen).get("roots") if gen is not None else None
+        return list(roots or store.pending_roots(self.index_dir))
 
     def exists(self) -> bool:
         return store.exists(self.index_dir)
@@ -166,6 +211,16 @@ class SearchEngine:
         reposts of one article into one hit; ``synonyms`` widens words with civic
         synonyms and abbreviations.
         """
+        _check("query", query, str)
+        for name, value in (("place", place), ("topic", topic)):
+            _check(name, value, str, optional=True)
+        for name, value in (("since", since), ("until", until)):
+            _check(name, value, str, optional=True)
+        _check("sort", sort, str)
+        _check("limit", limit, int)
+        _check("offset", offset, int)
+        _check("collapse", collapse, bool)
+        _check("synonyms", synonyms, bool)
         if sort not in SORTS:
             raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if not 0 < limit <= MAX_LIMIT:
@@ -210,7 +265,8 @@ class SearchEngine:
             hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar[:SIMILAR_LISTED]]
             hits.append(hit)
         return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
-                             also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse)
+                             also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,
+                             notes=list(parsed.notes))
 
     @staticmethod
     def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None) -> Callable[[int], bool] | None:
@@ -233,12 +289,23 @@ class SearchEngine:
 
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""
+        _check("doc_id", doc_id, str)
         searcher = self._current_searcher()
         stored = searcher.document(id=doc_id)
         if stored is None:
-            found = list(searcher.docs_for_query(wq.Prefix("id", doc_id)))[:2] if doc_id else []
-            if len(found) != 1:
+            found = []
+            if doc_id:
+                for n, docnum in enumerate(searcher.docs_for_query(wq.Prefix("id", doc_id))):
+                    if n > AMBIGUOUS_LISTED:
+                        break
+                    found.append(docnum)
+            if not found:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+            if len(found) > 1:
+                ids = sorted(searcher.stored_fields(d)["id"] for d in found[:AMBIGUOUS_LISTED])
+                more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
+                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: it starts "
+                                       f"{', '.join(map(repr, ids))}{more}; give more of the id")
             stored = searcher.stored_fields(found[0])
         info = stored.get("info") or {}
         return DocumentRecord(

@@ -6,6 +6,9 @@ from __future__ import annotations
 class CivicSearchError(Exception):
     """Base class: the CLI prints these as a one-line ``Error: …``."""
 
+    #: The CLI's exit status for this error.
+    exit_code = 1
+
 
 class IndexNotFoundError(CivicSearchError):
     """No index exists at the given location."""
@@ -15,12 +18,34 @@ class IndexVersionError(CivicSearchError):
     """The index was written by another schema version and must be rebuilt."""
 
 
+class IndexDamagedError(CivicSearchError):
+    """The index folder is damaged (pointer, segment, column or metadata file): rebuild it."""
+
+    exit_code = 2
+
+
+class IndexWriteError(CivicSearchError):
+    """The index could not be written (a full disk, a read-only folder); it was left as it was."""
+
+    exit_code = 2
+
+
+class CorpusRootError(CivicSearchError):
+    """A corpus root to index is missing or unreadable: nothing was changed, nothing deleted."""
+
+    exit_code = 2
+
+
 class QuerySyntaxError(CivicSearchError):
     """The query string cannot be turned into a search."""
 
 
 class DocumentNotFoundError(CivicSearchError):
     """No document has the requested id."""
+
+
+class AmbiguousIdError(DocumentNotFoundError):
+    """An id prefix names several documents."""
 
 
 class InvalidArgumentError(CivicSearchError):

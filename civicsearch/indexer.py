@@ -11,23 +11,28 @@ per core (:mod:`civicsearch.parallel`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import signal
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import W3Codec
 
 from civicsearch import parallel, store
+from civicsearch.budget import OverBudget, seconds_for, time_budget
+from civicsearch.errors import DocumentReadError, IndexDamagedError, IndexWriteError
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
 from civicsearch.places import gazetteer, level_of, short_forms
-from civicsearch.readers import (DEFAULT_MAX_BYTES, KnownRecord, RawRecord, Skipped, iter_files, load_bytes,
-                                 parse_bytes)
+from civicsearch.readers import (DEFAULT_MAX_BYTES, KnownRecord, RawRecord, Skipped, check_roots, file_digest,
+                                 is_jsonl, iter_files, load_bytes, parse_bytes, path_text, read_jsonl)
 from civicsearch.results import IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
 from civicsearch.writer import CivicWriter
@@ -123,9 +128,34 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     return fields
 
 
-def prepare(rec: RawRecord) -> dict[str, Any]:
+@dataclass
+class Prepared:
+    """A record's Whoosh field values, and whether cleaning was given up for it."""
+
+    fields: dict[str, Any]
+    uncleaned: bool = False
+
+
+def prepare(rec: RawRecord) -> Prepared:
     """Clean a record, extract its metadata and give its Whoosh field values."""
-    return to_fields(build_document(rec), rec.raw_hash)
+    doc = build_document(rec)
+    return Prepared(to_fields(doc, rec.raw_hash), doc.uncleaned)
+
+
+def index_record(rec: RawRecord) -> Prepared | Skipped:
+    """:func:`prepare` behind the document boundary: whatever goes wrong with one
+    record, foreseen or not, or a record that takes longer than its time budget,
+    becomes a :class:`Skipped` naming it, and the run goes on."""
+    budget = seconds_for(len(rec.text))
+    try:
+        with time_budget(budget):
+            return prepare(rec)
+    except DocumentReadError as e:
+        return Skipped(rec.path, e.reason, rec.line)
+    except OverBudget:
+        return Skipped(rec.path, f"took longer than its {budget:.0f} s budget to clean and read", rec.line)
+    except Exception as e:  # noqa: BLE001 - the boundary: one bad document never costs the others
+        return Skipped(rec.path, f"cannot index ({type(e).__name__}: {e})"[:300], rec.line)
 
 
 def datekey(doc: Document) -> int:
@@ -141,16 +171,24 @@ def datekey(doc: Document) -> int:
 
 
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:
-    """id → (raw hash, path) for every live document, read from columns a segment at a time."""
+    """id → (raw hash, path) for every live document, read from columns a segment at a time.
+
+    Raises :class:`IndexDamagedError` when the columns do not account for every
+    document: the run would add them all again.
+    """
     existing: dict[str, tuple[str, str]] = {}
     with ix.reader() as r:
-        if r.doc_count() == 0:
+        count = r.doc_count()
+        if count == 0:
             return existing
         for leaf, _ in r.leaf_readers():
             columns = zip(*(leaf.column_reader(name) for name in ("id", "hash", "path")))
             if leaf.has_deletions():
                 columns = (c for n, c in enumerate(columns) if not leaf.is_deleted(n))
             existing.update((doc_id, (raw_hash, path)) for doc_id, raw_hash, path in columns)
+    if len(existing) != count or "" in existing:
+        raise IndexDamagedError(f"the index's id column accounts for {len(existing)} of its {count} documents; "
+                                "run `civicsearch index --full` to rebuild it")
     return existing
 
 
@@ -201,12 +239,16 @@ class _Run:
     def build(self) -> parallel.ParallelBuild:
         if self._build is None:
             kwargs = dict(compound=False, codec=self._codec())
-            self._build = parallel.ParallelBuild(self.ix, self.procs, prepare, kwargs, SEGMENT_BYTES,
+            self._build = parallel.ParallelBuild(self.ix, self.procs, index_record, kwargs, SEGMENT_BYTES,
                                                  lock_fds=(self.lock_fd,) if self.lock_fd is not None else ())
         return self._build
 
-    def skip(self, item: Skipped) -> None:
+    def skip(self, item: Skipped, keep: bool = False) -> None:
         self.report.skipped.append(SkippedInput(item.path, item.reason, item.line))
+        if item.keep or keep:
+            # Not readable this time (a file, a folder, the rest of a file): keep
+            # what it gave before.
+            self.kept_paths.add(item.path)
 
     def keep_unchanged(self, path: str) -> None:
         ids = self.by_path.get(path, [])
@@ -214,35 +256,48 @@ class _Run:
         self.report.unchanged += len(ids)
 
     def file(self, path: Path, root: Path, max_bytes: int) -> None:
-        key = str(path)
+        key = path_text(path)
         try:
             st = path.stat()
         except OSError as e:
-            self.skip(Skipped(key, f"cannot read: {e.strerror or e}"))
-            self.kept_paths.add(key)
+            self.skip(Skipped(key, f"cannot read: {e.strerror or e}", keep=True))
             return
         old = self.old_manifest.get(key)
         if old and old[0] == st.st_size and old[1] == st.st_mtime_ns and key in self.by_path:
             self.manifest[key] = old
             self.keep_unchanged(key)
             return
-        data = load_bytes(path, max_bytes)
-        if isinstance(data, Skipped):
-            self.skip(data)
-            self.kept_paths.add(key)
-            return
-        digest = hashlib.sha1(data).hexdigest()
+        records: Iterator[RawRecord | KnownRecord | Skipped]
+        if is_jsonl(path):
+            # A crawl dump of any size: hashed, then read, as streams.
+            digest = file_digest(path)
+            if isinstance(digest, Skipped):
+                self.skip(digest, keep=True)
+                return
+            # Lines this path gave before, byte for byte, need no parsing.
+            known = {self.existing[doc_id][0]: doc_id for doc_id in self.by_path.get(key, [])}
+            records = read_jsonl(path, max_bytes, known)
+        else:
+            data = load_bytes(path, max_bytes)
+            if isinstance(data, Skipped):
+                self.skip(data, keep=True)
+                return
+            digest = hashlib.sha1(data).hexdigest()
+            records = parse_bytes(path, root, data)
         self.manifest[key] = [st.st_size, st.st_mtime_ns, digest]
         if old and old[2] == digest and key in self.by_path:
             self.keep_unchanged(key)  # touched, not changed
             return
-        # Lines this path gave before, byte for byte, need no parsing.
-        known = {self.existing[doc_id][0]: doc_id for doc_id in self.by_path.get(key, [])}
-        for rec in parse_bytes(path, root, data, known):
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                break
+            except Exception as e:  # noqa: BLE001 - a reader failure nobody foresaw costs this file only
+                self.skip(Skipped(key, f"cannot read ({type(e).__name__}: {e})"[:300], keep=True))
+                break
             if isinstance(rec, Skipped):
-                self.skip(rec)
-                if rec.line is None:
-                    self.kept_paths.add(key)
+                self.skip(rec, keep=rec.line is None)
             else:
                 self.record(rec)
 
@@ -250,26 +305,32 @@ class _Run:
         if rec.doc_id in self.seen:
             self.skip(Skipped(rec.path, f"duplicate id {rec.doc_id!r}", rec.line))
             return
+        # Seen even if it fails below: the version indexed before is kept.
         self.seen.add(rec.doc_id)
         old = self.existing.get(rec.doc_id)
         if isinstance(rec, KnownRecord) or (old is not None and old[0] == rec.raw_hash and old[1] == rec.path):
             self.report.unchanged += 1
             return
         if self.procs > 1:
-            self.build.add(rec)  # fresh: nothing to update
+            self.build.add(rec)  # fresh: nothing to update; the worker reports what it skips
             self.report.added += 1
             return
-        fields = prepare(rec)
+        prepared = index_record(rec)
+        if isinstance(prepared, Skipped):
+            self.skip(prepared)
+            return
+        self.report.uncleaned += prepared.uncleaned
         if old is None:
-            self.writer.add_document(**fields)
+            self.writer.add_document(**prepared.fields)
             self.report.added += 1
         else:
-            self.writer.update_document(**fields)
+            self.writer.update_document(**prepared.fields)
             self.report.updated += 1
 
     def delete_missing(self, roots: list[Path]) -> None:
+        kept = [Path(p) for p in self.kept_paths]
         for doc_id, (_, path) in self.existing.items():
-            if doc_id not in self.seen and path not in self.kept_paths and _under(path, roots):
+            if doc_id not in self.seen and _under(path, roots) and not _under(path, kept):
                 self.writer.delete_by_term("id", doc_id)
                 self.report.deleted += 1
 
@@ -278,15 +339,32 @@ class _Run:
             checkpoint("before-commit")
             if self._build is not None:
                 self._build.commit()
+                for item in self._build.skipped:
+                    self.skip(item)
+                self.report.added -= len(self._build.skipped)
+                self.report.uncleaned += self._build.uncleaned
             if self._writer is not None:
                 self._writer.commit()
             checkpoint("after-commit")
 
     def cancel(self) -> None:
-        if self._build is not None:
-            self._build.cancel()
-        if self._writer is not None and not self._writer.is_closed:  # not yet committed
-            self._writer.cancel()
+        """Undo what is not committed. Its own failures (a full disk again) are
+        swallowed: the error that made the run fail is the one to report."""
+        for undo in (self._build.cancel if self._build is not None else None,
+                     self._writer.cancel if self._writer is not None and not self._writer.is_closed else None):
+            if undo is not None:
+                try:
+                    undo()
+                except Exception:  # noqa: BLE001,S110 - see the docstring
+                    pass
+
+
+def _write_error(e: OSError, index_dir: Path) -> IndexWriteError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return IndexWriteError(f"no space left on the disk of {index_dir} ({path_text(e.filename or index_dir)}): "
+                               "the index was left as it was")
+    return IndexWriteError(f"cannot write the index at {index_dir}: {e.strerror or e} "
+                           f"({path_text(e.filename or index_dir)}); the index was left as it was")
 
 
 def index_paths(
@@ -301,65 +379,97 @@ def index_paths(
     """Bring the index at ``index_dir`` in step with ``paths`` (see the module docstring).
 
     All changes are one commit: a failure or a kill leaves the index as it was.
-    Raises :class:`~civicsearch.errors.ReindexRunningError` when another process writes.
+    Raises :class:`~civicsearch.errors.ReindexRunningError` when another process
+    writes, :class:`~civicsearch.errors.CorpusRootError` when a root cannot be seen
+    (nothing is deleted then), :class:`~civicsearch.errors.IndexDamagedError` for a
+    damaged index (``full=True`` rebuilds it) and
+    :class:`~civicsearch.errors.IndexWriteError` when the disk is full.
     """
     started = time.perf_counter()
-    roots = [Path(p).resolve() for p in paths]
-    with store.WriterLock(index_dir) as lock:
+    roots = check_roots(paths)
+    try:
+        with store.WriterLock(index_dir) as lock:
+            return _index_locked(index_dir, roots, lock, full, progress, max_bytes, procs, started)
+    except OSError as e:
+        raise _write_error(e, index_dir) from None
+
+
+def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, full: bool,
+                  progress: Progress | None, max_bytes: int, procs: int | None, started: float) -> IndexReport:
+    live = store.live_generation(index_dir, damaged_ok=full)
+    if live is not None or not full:
         store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
-        fresh = full or not store.exists(index_dir)
-        if fresh:
-            gen, ix = store.new_generation(index_dir)
-        else:
-            ix = store.open_index(index_dir)
-            gen = store.current_generation(index_dir)
-            assert gen is not None
-        meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
+    fresh = full or live is None
+    if fresh:
+        # Remembered before anything is built: a first build that dies must not
+        # leave the nightly job without its roots.
+        store.remember_pending_roots(index_dir, [str(r) for r in roots])
+        gen, ix = store.new_generation(index_dir)
+    else:
+        assert live is not None
+        ix = store.open_index(index_dir)
+        gen = live
+    try:
+        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started)
+    except BaseException:
+        if fresh and store.current_generation_name(index_dir) != gen.name:
+            shutil.rmtree(gen, ignore_errors=True)  # a partial generation never stays behind
+        raise
 
-        listed = list(iter_files(roots))
-        files = [item for item in listed if not isinstance(item, Skipped)]
-        size = sum(f.stat().st_size for f, _ in files if f.exists())
-        procs = procs if procs is not None else os.cpu_count() or 1
-        if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
-            procs = 1
-        if procs > 1:
-            # Loaded once, before the worker processes fork, which then share them.
-            get_segmenter()
-            gazetteer()
-        run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
-        for item in listed:
-            if isinstance(item, Skipped):
-                run.skip(item)
+
+def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
+         progress: Progress | None, max_bytes: int, procs: int | None, started: float) -> IndexReport:
+    meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
+    listed = list(iter_files(roots))
+    files = [item for item in listed if not isinstance(item, Skipped)]
+    size = 0
+    for f, _ in files:
         try:
-            for n, (file, root) in enumerate(files, 1):
-                run.file(file, root, max_bytes)
-                if progress:
-                    progress(n, len(files), str(file))
-            checkpoint("after-read")
-            run.delete_missing(roots)
-            run.commit()
-        except BaseException:
-            run.cancel()
-            raise
+            size += f.stat().st_size
+        except OSError:
+            pass  # reported when it is read
+    procs = procs if procs is not None else os.cpu_count() or 1
+    if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
+        procs = 1
+    if procs > 1:
+        # Loaded once, before the worker processes fork, which then share them.
+        get_segmenter()
+        gazetteer()
+    run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
+    for item in listed:
+        if isinstance(item, Skipped):
+            run.skip(item)
+    try:
+        for n, (file, root) in enumerate(files, 1):
+            run.file(file, root, max_bytes)
+            if progress:
+                progress(n, len(files), path_text(file))
+        checkpoint("after-read")
+        run.delete_missing(roots)
+        run.commit()
+    except BaseException:
+        run.cancel()
+        raise
 
-        report = run.report
-        with ix.reader() as r:
-            report.documents = r.doc_count()
-        report.seconds = round(time.perf_counter() - started, 3)
-        # Files under other roots keep their manifest entries.
-        files_meta = {k: v for k, v in meta.get("files", {}).items() if not _under(k, roots)}
-        files_meta.update(run.manifest)
-        meta.update(
-            roots=list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots])),
-            files=files_meta,
-            updated=store.now_iso(),
-            last_run=dict(report.to_dict(), finished=store.now_iso(), full=fresh,
-                          stale_lock_cleared=lock.stale_pid),
-        )
-        store.write_meta(gen, meta)
-        if fresh:
-            checkpoint("before-switch")
-            store.switch(index_dir, gen)
-            checkpoint("after-switch")
-            store.remove_other_generations(index_dir)
+    report = run.report
+    with ix.reader() as r:
+        report.documents = r.doc_count()
+    report.seconds = round(time.perf_counter() - started, 3)
+    # Files under other roots keep their manifest entries.
+    files_meta = {k: v for k, v in meta.get("files", {}).items() if not _under(k, roots)}
+    files_meta.update(run.manifest)
+    meta.update(
+        roots=list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots])),
+        files=files_meta,
+        updated=store.now_iso(),
+        last_run=dict(report.to_dict(), finished=store.now_iso(), full=fresh,
+                      stale_lock_cleared=lock.stale_pid),
+    )
+    store.write_meta(gen, meta)
+    if fresh:
+        checkpoint("before-switch")
+        store.switch(index_dir, gen)
+        checkpoint("after-switch")
+        store.forget_pending_roots(index_dir)
+        store.remove_other_generations(index_dir)
     return report

@@ -23,6 +23,9 @@ HEADER_LABELS = (
 )
 _LABEL_RE = re.compile(r"(?:^|(?<=[\s【\[]))(" + "|".join(HEADER_LABELS) + r")\s*[:：]")
 _HEADER_SCAN_LINES = 15
+#: A header value is a name, a number or a date; a longer last value on a line is
+#: a header flattened onto one line with the body (common in crawls).
+HEADER_VALUE_MAX = 60
 
 # Publication first; 成文日期 (the date it was written) only when nothing else says.
 DATE_FIELDS = ("发布日期", "发布时间", "发文日期", "成文日期")
@@ -49,12 +52,32 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
         if i < _HEADER_SCAN_LINES and _LABEL_RE.match(stripped):
             matches = list(_LABEL_RE.finditer(stripped))
             for j, m in enumerate(matches):
-                end = matches[j + 1].start() if j + 1 < len(matches) else len(stripped)
-                value = stripped[m.end() : end].strip().strip("【】[]")
-                fields.setdefault(m.group(1), value)
+                last = j + 1 == len(matches)
+                end = len(stripped) if last else matches[j + 1].start()
+                value = stripped[m.end() : end].strip()
+                if last:
+                    value, rest = _cut_value(m.group(1), value)
+                    if rest:
+                        keep.append(rest)
+                fields.setdefault(m.group(1), value.strip("【】[]"))
             continue
         keep.append(line)
-    return {k: v for k, v in fields.items()}, "\n".join(keep)
+    return fields, "\n".join(keep)
+
+
+def _cut_value(label: str, value: str) -> tuple[str, str]:
+    """The last value on a header line, and the body text run onto it (if any)."""
+    if len(value) <= HEADER_VALUE_MAX:
+        return value, ""
+    if label in DATE_FIELDS or label == "生效日期":
+        m = _YMD.match(value)
+        if m:
+            return m.group(0), value[m.end():].strip()
+    head, _, rest = value.partition(" ") if " " in value[: HEADER_VALUE_MAX + 1] else ("", "", value)
+    if not head:
+        # No break to cut at: the line is body text that starts with a label.
+        return "", value
+    return head, rest.strip()
 
 
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4,
@@ -91,14 +114,20 @@ def parse_date(value: Any, *, today: date | None = None) -> ParsedDate | None:
     anything else, and for dates after ``today`` (a document is never from the
     future).
     """
-    today = today or datetime.now(CHINA_TZ).date()
+    try:
+        return _parse_date(value, today or datetime.now(CHINA_TZ).date())
+    except (ValueError, OverflowError, TypeError):
+        return None  # an impossible value (9999-99-99, year 1 with a time zone) is no date
+
+
+def _parse_date(value: Any, today: date) -> ParsedDate | None:
     result: ParsedDate | None = None
     if isinstance(value, datetime):
         dt = value.astimezone(CHINA_TZ) if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
         result = ParsedDate(dt, "day")
     elif isinstance(value, date):
         result = ParsedDate(datetime(value.year, value.month, value.day, tzinfo=CHINA_TZ), "day")
-    elif isinstance(value, (int, float)) and 1000 <= value <= 9999:
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and 1000 <= value <= 9999:
         result = ParsedDate(datetime(int(value), 1, 1, tzinfo=CHINA_TZ), "year")
     elif isinstance(value, str) and value.strip():
         s = value.strip()
@@ -110,7 +139,7 @@ def parse_date(value: Any, *, today: date | None = None) -> ParsedDate | None:
             if dt is not None:
                 dt = dt.astimezone(CHINA_TZ) if dt.tzinfo else dt.replace(tzinfo=CHINA_TZ)
                 result = ParsedDate(dt, "day")
-        if result is None and re.fullmatch(r"\d{4}", s):
+        if result is None and re.fullmatch(r"\d{4}", s) and 1000 <= int(s) <= 9999:
             result = ParsedDate(datetime(int(s), 1, 1, tzinfo=CHINA_TZ), "year")
         if result is None:
             m = _YMD.search(s)

@@ -8,6 +8,7 @@ unified ideographs, Latin → lower case.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -62,3 +63,22 @@ def fold_table() -> dict[int, str]:
 def fold(text: str) -> str:
     """Fold ``text`` for matching; ``len(fold(s)) == len(s)`` always holds."""
     return text.translate(fold_table())
+
+
+# C0 and C1 controls but tab and newline, DEL, and the bidirectional overrides and
+# isolates: none belongs in civic text, and on a terminal they are escape sequences.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str, replacement: str = "") -> str:
+    """``text`` without control characters (tab and newline kept); each one becomes
+    ``replacement`` (one character keeps offsets into the text valid)."""
+    return _CONTROLS.sub(replacement, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate (a cut emoji in a JSON string) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)

@@ -28,7 +28,7 @@ import traceback
 from typing import Any, Callable
 
 from civicsearch.errors import IndexBuildError
-from civicsearch.readers import RawRecord
+from civicsearch.readers import RawRecord, Skipped
 from civicsearch.writer import CivicWriter
 
 #: Records are sent to a worker in batches of about this much text.
@@ -42,7 +42,9 @@ RECORD_CHARS = 1_000
 #: How long the parent waits on a queue before it checks the workers are alive.
 POLL_SECONDS = 1.0
 
-Prepare = Callable[[RawRecord], dict[str, Any]]
+#: Turns a record into an object with ``fields`` (its Whoosh field values) and
+#: ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
+Prepare = Callable[[RawRecord], Any]
 
 
 def available() -> bool:
@@ -55,7 +57,9 @@ def available() -> bool:
 class ParallelBuild:
     """Deal records to ``procs`` workers; :meth:`commit` lists their segments in ``ix``.
 
-    ``prepare`` turns a record into Whoosh fields (it runs in the workers).
+    ``prepare`` turns a record into Whoosh fields or a :class:`Skipped` (it runs in
+    the workers); after :meth:`commit`, ``skipped`` lists what the workers skipped
+    and ``uncleaned`` counts the documents indexed as read.
     A worker starts a new segment when its posting pool reaches ``segment_bytes``
     (its pool's spill limit lies above that: workers never spill to disk).
     Workers close ``lock_fds`` at once: a lock must die with the parent, not
@@ -83,6 +87,8 @@ class ParallelBuild:
         self.batches: list[list[RawRecord]] = [[] for _ in range(procs)]
         self.batch_chars = [0] * procs
         self.done: dict[int, list[Any]] = {}  # worker → its segments
+        self.skipped: list[Skipped] = []
+        self.uncleaned = 0
 
     def add(self, record: RawRecord) -> None:
         k = min(range(len(self.load)), key=self.load.__getitem__)
@@ -121,12 +127,14 @@ class ParallelBuild:
     def _receive(self) -> None:
         while len(self.done) < len(self.workers):
             try:
-                k, segments, error = self.results.get(timeout=POLL_SECONDS)
+                k, segments, skipped, uncleaned, error = self.results.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 return
             if error is not None:
                 raise IndexBuildError(f"indexing process {self.workers[k].name} failed", error)
             self.done[k] = segments
+            self.skipped += skipped
+            self.uncleaned += uncleaned
 
     def commit(self) -> None:
         """Wait for the workers and make their segments the index's table of contents."""
@@ -179,19 +187,26 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
     # Ctrl-C reaches the whole process group: the parent cancels, and kills the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     segments = []
+    skipped: list[Skipped] = []
+    uncleaned = 0
     try:
         writer = None
         while (batch := _next_batch(inbox, parent)) is not None:
             for record in batch:
+                prepared = prepare(record)
+                if isinstance(prepared, Skipped):
+                    skipped.append(prepared)
+                    continue
+                uncleaned += prepared.uncleaned
                 if writer is None:
                     writer = CivicWriter(ix, **writer_kwargs)
-                writer.add_document(**prepare(record))
+                writer.add_document(**prepared.fields)
                 if writer.pool.currentsize >= segment_bytes:
                     segments.append(writer._finalize_segment())
                     writer = None
         if writer is not None:
             segments.append(writer._finalize_segment())
     except Exception:
-        results.put((k, [], traceback.format_exc()))
+        results.put((k, [], [], 0, traceback.format_exc()))
         sys.exit(1)  # after the queue has sent the traceback; SystemExit prints nothing
-    results.put((k, segments, None))
+    results.put((k, segments, skipped, uncleaned, None))

@@ -5,7 +5,12 @@ Syntax: plain words (all required, ranked by BM25F over title and body),
 ``OR`` between two terms, ``title:`` / ``标题:`` (``body:`` / ``正文:``) to
 search one field, and ``文号:`` / ``docno:`` for a document number (exact when
 complete, 国办发〔2024〕1号 in any bracket style; a prefix such as 国办发 or
-国办发〔2024〕 otherwise). Mistakes give a :class:`QuerySyntaxError`, never a traceback.
+国办发〔2024〕 otherwise).
+
+Queries are typed and pasted by people, so the parser forgives: a stray or
+reversed quote, a dangling ``OR``, a field name with nothing after it are taken
+as text or dropped, and ``ParsedQuery.notes`` says so. Only a query with nothing
+searchable left is a :class:`QuerySyntaxError`.
 """
 
 from __future__ import annotations
@@ -20,8 +25,7 @@ from whoosh import query as wq
 from civicsearch.analysis import query_terms
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
-from civicsearch.metadata import parse_date
-from civicsearch.normalize import fold
+from civicsearch.normalize import fold, scrub, strip_controls
 from civicsearch.schema import TITLE_BOOST
 from civicsearch.synonyms import Form, find_synonyms
 
@@ -30,6 +34,10 @@ FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": 
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂", "”": "”"}
 _FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[:：]", re.I)
 SEARCH_FIELDS = ("title", "body")
+#: Longer queries are cut here (a pasted page is not a query).
+MAX_QUERY_CHARS = 2000
+_UNCLOSED_NOTE = "a quotation mark was not closed: the words after it were searched as plain words"
+_OR_NOTE = "OR stands between two search terms: a dangling OR was ignored"
 
 
 @dataclass
@@ -100,6 +108,8 @@ class ParsedQuery:
     text: str
     groups: list[list[Clause]] = field(default_factory=list)
     excluded: list[Clause] = field(default_factory=list)
+    #: What the parser forgave (a stray quote, a dangling OR …), for the user.
+    notes: list[str] = field(default_factory=list)
 
     def positive_clauses(self) -> list[Clause]:
         return [c for g in self.groups for c in g]
@@ -130,8 +140,8 @@ class ParsedQuery:
         return list(dict.fromkeys("".join(f) for k in self.concepts() for f in k.synonyms))
 
 
-def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
-    """Split into (raw, field, quoted, negated) pieces."""
+def _lex(text: str, notes: list[str]) -> list[tuple[str, str, bool, bool]]:
+    """Split into (raw, field, quoted, negated) pieces; what was forgiven goes to ``notes``."""
     pieces = []
     i, n = 0, len(text)
     while i < n:
@@ -143,21 +153,33 @@ def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
             negated = True
             i += 1
         fld = ""
-        m = _FIELD_RE.match(text[i:])
+        m = _FIELD_RE.match(text[i : i + 12])
         if m:
-            fld = FIELD_ALIASES[m.group(1).lower()]
             i += m.end()
             while i < n and text[i].isspace():
                 i += 1
             if i >= n:
-                raise QuerySyntaxError(f"nothing follows {m.group(0)!r}: write the words to look for after it")
+                notes.append(f"nothing follows {m.group(0)!r}: it was ignored")
+                break
+            fld = FIELD_ALIASES[m.group(1).lower()]
         if i < n and text[i] in _QUOTES:
             close = _QUOTES[text[i]]
             end = text.find(close, i + 1)
             if end < 0 and close == "”":
                 end = text.find('"', i + 1)
             if end < 0:
-                raise QuerySyntaxError("a quotation mark is not closed: end the phrase with a matching quote")
+                # A stray quote (a pasted title, 5" 屏幕): dropped, the rest read as words.
+                if _UNCLOSED_NOTE not in notes:
+                    notes.append(_UNCLOSED_NOTE)
+                i += 1
+                if fld or negated:
+                    j = i
+                    while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+                        j += 1
+                    if j > i:
+                        pieces.append((text[i:j], fld, False, negated))
+                    i = j
+                continue
             pieces.append((text[i + 1 : end], fld, True, negated))
             i = end + 1
         else:
@@ -171,40 +193,49 @@ def _lex(text: str) -> list[tuple[str, str, bool, bool]]:
 
 def parse(text: str, synonyms: bool = True) -> ParsedQuery:
     """Parse a query string (see the module docstring); ``synonyms`` widens words with data/synonyms.txt."""
-    if not text or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"the query must be a string, not {type(text).__name__}")
+    text = scrub(strip_controls(text))
+    if not text.strip():
         raise QuerySyntaxError("the query is empty")
     pq = ParsedQuery(text)
+    if len(text) > MAX_QUERY_CHARS:
+        pq.notes.append(f"the query was cut to its first {MAX_QUERY_CHARS} characters")
+        text = text[:MAX_QUERY_CHARS]
     pending_or = False
-    for raw, fld, quoted, negated in _lex(text):
+    for raw, fld, quoted, negated in _lex(text, pq.notes):
         if not quoted and not fld and raw in ("OR", "|", "｜"):
             if not pq.groups or pending_or:
-                raise QuerySyntaxError("OR must stand between two search terms")
+                if _OR_NOTE not in pq.notes:
+                    pq.notes.append(_OR_NOTE)
+                continue
             pending_or = True
             continue
         if not quoted and not fld and raw == "AND":
             continue
         if fld == "docno":
             value, complete = normalize_docno(raw)
+            if not value:
+                continue
             clause = Clause(raw, [value], phrase=complete, negated=negated, field=fld)
         else:
             terms = query_terms(raw)
             if not terms:
-                continue  # punctuation alone: nothing to search for
+                continue  # punctuation alone (a lone "-"): nothing to search for
             clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
         if clause.field != "docno":
             clause.concepts = _concepts(clause, synonyms and not negated)
         if negated:
             pq.excluded.append(clause)
-            pending_or = False
         elif pending_or:
             pq.groups[-1].append(clause)
-            pending_or = False
         else:
             pq.groups.append([clause])
-    if pending_or:
-        raise QuerySyntaxError("OR must stand between two search terms")
+        pending_or = False
+    if pending_or and _OR_NOTE not in pq.notes:
+        pq.notes.append(_OR_NOTE)
     if not pq.groups and not pq.excluded:
-        raise QuerySyntaxError(f"the query {text!r} has no words to search for")
+        raise QuerySyntaxError(f"the query {pq.text!r} has no words to search for")
     return pq
 
 
@@ -263,21 +294,34 @@ def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
 # -- filters -----------------------------------------------------------------
 
 
+_FILTER_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*(?P<m>\d{1,2})(?:\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|\s*月)?|\s*年)?$"
+)
+
+
 def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
     """The first and last moment of a date given at year, month or day precision."""
-    parsed = parse_date(value, today=datetime.max.date())
-    if parsed is None:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{option} must be a string such as 2023 or 2023-01-04, not {type(value).__name__}")
+    m = _FILTER_DATE.match(fold(value.strip()))
+    if m is None:
         raise InvalidArgumentError(
             f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
         )
-    start = parsed.value.replace(tzinfo=None, hour=0, minute=0, second=0)
-    if parsed.precision == "year":
-        end = start.replace(year=start.year + 1)
-    elif parsed.precision == "month":
-        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    year, month, day = int(m.group("y")), m.group("m"), m.group("d")
+    if not 1 <= year <= 9999:
+        raise InvalidArgumentError(f"{option}: the year {m.group('y')} is outside 0001-9999")
+    try:
+        start = datetime(year, int(month or 1), int(day or 1))
+    except ValueError:
+        raise InvalidArgumentError(f"{option}: {value!r} is not a date of the calendar") from None
+    if day:
+        end = start + timedelta(days=1) if start.date() < datetime.max.date() else None
+    elif month:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) if (year, int(month)) < (9999, 12) else None
     else:
-        end = start + timedelta(days=1)
-    return start, end - timedelta(microseconds=1)
+        end = start.replace(year=year + 1) if year < 9999 else None
+    return start, (end - timedelta(microseconds=1)) if end is not None else datetime.max
 
 
 def single_year(since: str | None, until: str | None) -> int | None:
@@ -296,9 +340,12 @@ def build_filter(
 ) -> wq.Query | None:
     """A filter query for the options, or None when there is none."""
     parts: list[wq.Query] = []
-    if place:
+    for name, value in (("place", place), ("topic", topic)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(f"{name} must be a string, not {type(value).__name__}")
+    if place and place.strip():
         parts.append(wq.Term("place", fold(place.strip())))
-    if topic:
+    if topic and topic.strip():
         parts.append(wq.Term("topic", topic.strip()))
     start = date_bounds(since, "--since")[0] if since else None
     end = date_bounds(until, "--until")[1] if until else None

@@ -1,28 +1,45 @@
 """Read civic documents from files: formats, encodings, front matter, crawl dumps.
 
 A reader yields :class:`RawRecord` objects for good input and :class:`Skipped`
-for input it cannot read, so one bad file never stops a run.
+for input it cannot read, so one bad file never stops a run. Every limit holds
+for any input: a text file larger than the document limit is not read; a JSONL
+file is read as a stream, split on ``\\n`` only and decoded line by line, so a
+bad line (or one larger than the limit) costs only itself; front matter is size
+limited and may not use YAML anchors; symlinks never lead outside the corpus.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import hashlib
+import io
 import json
 import os
+import re
+import stat
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import IO, Any, Iterable, Iterator, Mapping
 
-from civicsearch.errors import DocumentReadError
+from civicsearch.errors import CorpusRootError, DocumentReadError
+from civicsearch.normalize import scrub
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
-#: Files larger than this are skipped (a crawl dump is split, a document is never this big).
+#: A document (a text file, or one JSONL record decompressed) larger than this is skipped.
 DEFAULT_MAX_BYTES = 50_000_000
+#: YAML front matter longer than this is refused: front matter is a few fields.
+FRONT_MATTER_MAX = 64 * 1024
+#: A .gz that inflates to more than this many times its size is a decompression
+#: bomb (crawl dumps compress 4-10 times); what it held up to there is kept.
+GZIP_MAX_RATIO = 200
+_CHUNK = 1 << 20
+_NEWLINES = re.compile(rb"\n+")
 
 
 @dataclass
@@ -52,11 +69,16 @@ class KnownRecord:
 
 @dataclass
 class Skipped:
-    """An input that was passed over, and why."""
+    """An input that was passed over, and why.
+
+    ``keep``: the path could not be read this time (a file, a folder, the rest of
+    a corrupt file), so the documents it gave before stay in the index.
+    """
 
     path: str
     reason: str
     line: int | None = None
+    keep: bool = False
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -68,29 +90,131 @@ def is_supported(path: Path) -> bool:
     return name.endswith(TEXT_SUFFIXES + JSONL_SUFFIXES)
 
 
+def is_jsonl(path: Path) -> bool:
+    return path.name.lower().endswith(JSONL_SUFFIXES)
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text that always encodes: a file name that is not UTF-8 shows its bytes (``\\xff``)."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def check_roots(paths: Iterable[str | Path]) -> list[Path]:
+    """The resolved corpus roots; a missing or unreadable one is a :class:`CorpusRootError`.
+
+    A root that cannot be seen (an unmounted disk, a renamed folder) must fail the
+    run: walking it as empty would delete every document it gave.
+    """
+    roots = []
+    for given in paths:
+        root = Path(given).resolve()
+        try:
+            if root.is_dir():
+                os.listdir(root)
+            else:
+                os.close(os.open(root, os.O_RDONLY | os.O_NONBLOCK))
+        except FileNotFoundError:
+            raise CorpusRootError(f"corpus root {path_text(given)} does not exist: nothing was changed") from None
+        except OSError as e:
+            raise CorpusRootError(f"corpus root {path_text(given)} cannot be read ({e.strerror or e}): "
+                                  "nothing was changed") from None
+        roots.append(root)
+    return roots
+
+
+def _resolve(path: Path) -> Path:
+    """Where a link leads (a looping one: to itself), without raising."""
+    return Path(os.path.realpath(path))
+
+
+def _not_a_file(link: Path) -> str | None:
+    """Why a link cannot be read as a file (None when it can)."""
+    try:
+        mode = os.stat(link).st_mode
+    except OSError as e:
+        return "symlink loop: cannot read" if e.errno == errno.ELOOP else "broken symlink: cannot read"
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
 def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skipped]:
     """Yield ``(file, root)`` for every supported file under ``paths``, in a stable order.
 
-    Folders are walked recursively; hidden entries are ignored; symlinked folders
-    are not followed (no loops). A path that does not exist is reported.
+    Folders are walked recursively; hidden entries are ignored. A folder that
+    cannot be read is reported (its documents are kept). A symlink whose target
+    lies outside the roots is reported and not read; one inside them is read once,
+    at its target. Pipes, sockets and devices are reported, never opened.
     """
-    for given in paths:
-        root = Path(given).resolve()
+    roots = [Path(p).resolve() for p in paths]
+    found: list[tuple[Path, Path] | Skipped] = []
+    links: list[tuple[int, Path]] = []  # (place in found, resolved target)
+    for root in roots:
         if root.is_file():
-            yield root, root.parent
-        elif root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    if name.startswith(".") or not is_supported(p):
-                        continue
-                    if p.is_file() or not p.exists():
-                        yield p, root  # a broken or looping link is reported when read
+            found.append((root, root.parent))
+            continue
+        if not root.is_dir():
+            found.append(Skipped(path_text(root), "no such file or folder"))
+            continue
+        errors: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+            found += [Skipped(path_text(e.filename or dirpath), f"cannot read folder: {e.strerror or e}", keep=True)
+                      for e in errors]
+            errors.clear()
+            here = Path(dirpath)
+            walked = []
+            for d in sorted(dirnames):
+                if d.startswith("."):
+                    continue
+                sub = here / d
+                if sub.is_symlink():
+                    # Not followed (no loops); its target is walked where it lies, or is outside.
+                    if not _inside(_resolve(sub), roots):
+                        found.append(Skipped(path_text(sub), "symlink leads outside the corpus"))
+                    continue
+                walked.append(d)
+            dirnames[:] = walked
+            for name in sorted(filenames):
+                p = here / name
+                if name.startswith(".") or not is_supported(p):
+                    continue
+                try:
+                    mode = os.lstat(p).st_mode
+                except OSError:
+                    continue  # vanished since the folder was listed
+                if stat.S_ISLNK(mode):
+                    target = _resolve(p)
+                    if not _inside(target, roots):
+                        found.append(Skipped(path_text(p), "symlink leads outside the corpus"))
+                    elif (why := _not_a_file(p)) is not None:
+                        found.append(Skipped(path_text(p), why))
                     else:
-                        yield Skipped(str(p), "not a regular file")
-        else:
-            yield Skipped(str(root), "no such file or folder")
+                        links.append((len(found), target))
+                        found.append((target, root))
+                elif stat.S_ISREG(mode):
+                    found.append((p, root))
+                else:
+                    found.append(Skipped(path_text(p), "not a regular file"))
+        if errors:
+            found += [Skipped(path_text(e.filename or root), f"cannot read folder: {e.strerror or e}", keep=True)
+                      for e in errors]
+    # A link inside the corpus is read once: not at all when its target is read anyway.
+    direct = {item[0] for n, item in enumerate(found) if not isinstance(item, Skipped)} - {t for _, t in links}
+    dropped = set()
+    for n, target in links:
+        if target in direct:
+            dropped.add(n)
+        direct.add(target)
+    for n, item in enumerate(found):
+        if n not in dropped:
+            yield item
 
 
 # -- encodings ---------------------------------------------------------------
@@ -183,10 +307,16 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+# A "<" that no ">" closes before the next "<" is text. HTMLParser rescans an
+# unclosed tag from its start on every step, which is quadratic (20,000 unclosed
+# "<a " took a minute); as "&lt;" it is plain text, read once.
+_UNCLOSED = re.compile(r"<(?![^<>]*>)")
+
+
 def html_to_text(html: str) -> tuple[str, str | None]:
     """Visible text of an HTML page or fragment (one line per block) and its <title>."""
     parser = _TextExtractor()
-    parser.feed(html)
+    parser.feed(_UNCLOSED.sub("&lt;", html))
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line), parser.title
@@ -200,33 +330,73 @@ def looks_like_html(text: str) -> bool:
 # -- front matter ------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
+def _front_matter_loader() -> type:
+    import yaml  # here, not at the top: searching imports this module and never needs YAML
+
+    class FrontMatterLoader(yaml.SafeLoader):
+        """``safe_load`` without anchors and aliases (500 bytes of aliases expand to
+        gigabytes), and with impossible dates kept as text instead of raising."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise yaml.YAMLError("YAML anchors and aliases are not allowed in front matter")
+            return super().compose_node(parent, index)
+
+        def construct_yaml_timestamp(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except (ValueError, OverflowError):
+                return self.construct_scalar(node)
+
+    FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", FrontMatterLoader.construct_yaml_timestamp)
+    return FrontMatterLoader
+
+
 def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
-    """Split YAML front matter (``---`` … ``---``) from the body; safe_load only."""
+    """Split YAML front matter (``---`` … ``---``) from the body: safe, bounded, alias-free."""
     stripped = text.lstrip()
     if not stripped.startswith("---"):
         return {}, text
     first_nl = stripped.find("\n")
     if first_nl < 0 or stripped[:first_nl].strip() != "---":
         return {}, text
-    end = stripped.find("\n---", first_nl)
+    end = stripped.find("\n---", first_nl, first_nl + FRONT_MATTER_MAX + 1)
     if end < 0:
+        if stripped.find("\n---", first_nl) >= 0:
+            raise DocumentReadError(path, f"YAML front matter longer than {FRONT_MATTER_MAX // 1024} KB")
         raise DocumentReadError(path, "malformed YAML front matter: no closing ---")
     block = stripped[first_nl + 1 : end]
     rest = stripped[end + 4 :]
     rest = rest[rest.find("\n") + 1 :] if "\n" in rest else ""
-    import yaml  # here, not at the top: searching imports this module and never needs YAML
+    import yaml
 
     try:
-        data = yaml.safe_load(block)
+        data = yaml.load(block, Loader=_front_matter_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise DocumentReadError(path, f"malformed YAML front matter{where}") from None
+        why = "" if mark is not None or not str(e) else f": {e}"
+        raise DocumentReadError(path, f"malformed YAML front matter{where}{why}") from None
+    except RecursionError:
+        raise DocumentReadError(path, "malformed YAML front matter: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise DocumentReadError(path, "malformed YAML front matter: not a mapping")
-    return data, rest
+    return {str(k): _scrubbed(v) for k, v in data.items()}, rest
+
+
+def _scrubbed(value: Any) -> Any:
+    """A metadata value with every string made encodable (lone surrogates replaced)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrubbed(v) for k, v in value.items()}
+    return value
 
 
 # -- files -------------------------------------------------------------------
@@ -234,104 +404,272 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
 
 def _doc_id(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return path_text(path.relative_to(root).as_posix())
     except ValueError:
-        return path.name
+        return path_text(path.name)
 
 
 def read_text_file(path: Path, root: Path, data: bytes) -> RawRecord:
     """A .txt/.md/.html file as one record (front matter and HTML handled)."""
     raw_hash = hashlib.sha1(data).hexdigest()
-    text = decode_bytes(data, str(path))
+    where = path_text(path)
+    text = decode_bytes(data, where)
     fields: dict[str, Any] = {}
     is_html = path.suffix.lower() in (".html", ".htm")
     if not is_html:
-        fields, text = split_front_matter(text, str(path))
+        fields, text = split_front_matter(text, where)
         is_html = looks_like_html(text)
     if is_html:
         text, html_title = html_to_text(text)
         if html_title and "title" not in fields:
             fields["title"] = html_title
-    return RawRecord(_doc_id(path, root), str(path), text, fields, is_html=is_html, raw_hash=raw_hash)
+    return RawRecord(_doc_id(path, root), where, text, fields, is_html=is_html, raw_hash=raw_hash)
 
 
-def read_jsonl(path: Path, data: bytes, known: Mapping[str, str] | None = None
+def open_file(path: Path) -> IO[bytes]:
+    """Open a regular file for reading, never through a link nor blocking on a pipe.
+
+    The walk resolved links already: a path that is a link now was swapped in
+    since (by whoever writes the corpus), and is not followed.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DocumentReadError(path_text(path), "not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _cannot_read(path: Path, e: OSError) -> Skipped:
+    if e.errno in (errno.ELOOP, errno.EMLINK):
+        return Skipped(path_text(path), "became a symlink while the corpus was read: not followed", keep=True)
+    return Skipped(path_text(path), f"cannot read: {e.strerror or e}", keep=True)
+
+
+def file_digest(path: Path) -> str | Skipped:
+    """sha1 of a file's bytes, read in chunks (a crawl dump of any size)."""
+    h = hashlib.sha1()
+    try:
+        with open_file(path) as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+    except DocumentReadError as e:
+        return Skipped(e.path, e.reason, keep=True)
+    except OSError as e:
+        return _cannot_read(path, e)
+    return h.hexdigest()
+
+
+class _Utf8Stream:
+    """A UTF-16 stream read as UTF-8 bytes, so that every JSONL file splits the same way."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.text = io.TextIOWrapper(raw, encoding="utf-16", newline="\n")
+
+    def read(self, n: int) -> bytes:
+        return self.text.read(n // 3 or 1).encode("utf-8")
+
+
+class _Bounded:
+    """A decompressing stream that stops at ``GZIP_MAX_RATIO`` times the compressed size."""
+
+    def __init__(self, raw: IO[bytes], compressed: int) -> None:
+        self.raw, self.left = raw, max(compressed, 1) * GZIP_MAX_RATIO
+        self.exceeded = False
+
+    def read(self, n: int) -> bytes:
+        if self.left <= 0:
+            self.exceeded = bool(self.raw.read(1))
+            return b""
+        data = self.raw.read(min(n, self.left))
+        self.left -= len(data)
+        return data
+
+
+def _lines(stream: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """``(line number, bytes)`` for every non-blank line split on ``\\n`` only; ``None``
+    for a line over ``max_bytes``, whose bytes are dropped as they are read.
+
+    ``str.splitlines`` would also split on U+2028 or U+0085 inside a record's text.
+    """
+    lineno = 1
+    parts: list[bytes] = []
+    size = 0
+    over = False
+    while chunk := stream.read(_CHUNK):
+        start = 0
+        while (nl := chunk.find(b"\n", start)) >= 0:
+            if over:
+                yield lineno, None
+            elif parts or nl > start:
+                line = b"".join(parts) + chunk[start:nl]
+                if len(line) > max_bytes:
+                    yield lineno, None
+                elif line.strip():
+                    yield lineno, line
+            parts, size, over = [], 0, False
+            lineno += 1
+            start = nl + 1
+            # Runs of blank lines are passed over in C, not one by one.
+            if (run := _NEWLINES.match(chunk, start)) is not None:
+                lineno += run.end() - start
+                start = run.end()
+        if not over and start < len(chunk):
+            size += len(chunk) - start
+            if size > max_bytes:
+                parts, over = [], True
+            else:
+                parts.append(chunk[start:])
+    if over:
+        yield lineno, None
+    elif parts and (line := b"".join(parts)).strip():
+        yield lineno, line
+
+
+def _decode_line(raw: bytes, where: str, first: bool) -> str:
+    if first and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(raw, where)  # a GBK crawl dump, line by line
+
+
+def _record(obj: Any, where: str, lineno: int, raw_hash: str) -> RawRecord | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(where, "not a JSON object", lineno)
+    doc_id, body = obj.get("id"), obj.get("text")
+    if doc_id is None or isinstance(doc_id, (dict, list)) or str(doc_id).strip() == "":
+        return Skipped(where, "record has no id", lineno)
+    if not isinstance(body, str):
+        return Skipped(where, "record has no text", lineno)
+    if not body.strip():
+        return Skipped(where, "record has empty text", lineno)
+    fields = {scrub(str(k)): _scrubbed(v) for k, v in obj.items() if k not in ("id", "text") and v not in (None, "")}
+    body = scrub(body)
+    is_html = looks_like_html(body)
+    if is_html:
+        body, _ = html_to_text(body)
+    return RawRecord(scrub(str(doc_id)), where, body, fields, line=lineno, is_html=is_html, raw_hash=raw_hash)
+
+
+def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[str, str] | None = None
                ) -> Iterator[RawRecord | KnownRecord | Skipped]:
     """One record per line: ``id``, ``title``, ``date``, ``url``, ``text`` (+ place, topic, source).
 
+    Read as a stream (a dump of any size, gzip'd or not); a line that is too long,
+    malformed or undecodable is skipped with its number and the other lines go in.
     ``known`` maps the sha1 of lines the caller already has to their ids: those
-    lines come back as :class:`KnownRecord` without being parsed (a reindex of a
-    big crawl file with a few changed lines).
+    lines come back as :class:`KnownRecord` without being parsed.
     """
-    if path.name.lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            yield Skipped(str(path), f"corrupt gzip file ({e})")
-            return
+    where = path_text(path)
     try:
-        text = decode_bytes(data, str(path))
+        raw = open_file(path)
     except DocumentReadError as e:
-        yield Skipped(str(path), e.reason)
+        yield Skipped(e.path, e.reason, keep=True)
         return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        raw_hash = hashlib.sha1(line.encode("utf-8")).hexdigest()
-        if known and raw_hash in known:
-            yield KnownRecord(known[raw_hash], str(path), lineno, raw_hash)
-            continue
+    except OSError as e:
+        yield _cannot_read(path, e)
+        return
+    lineno = 0
+    with raw:
+        stream: Any = raw
+        bounded = None
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield Skipped(str(path), f"malformed JSON ({e.msg})", lineno)
-            continue
-        if not isinstance(obj, dict):
-            yield Skipped(str(path), "not a JSON object", lineno)
-            continue
-        doc_id, body = obj.get("id"), obj.get("text")
-        if doc_id is None or str(doc_id).strip() == "":
-            yield Skipped(str(path), "record has no id", lineno)
-            continue
-        if not isinstance(body, str):
-            yield Skipped(str(path), "record has no text", lineno)
-            continue
-        fields = {k: v for k, v in obj.items() if k not in ("id", "text") and v not in (None, "")}
-        is_html = looks_like_html(body)
-        if is_html:
-            body, _ = html_to_text(body)
-        yield RawRecord(str(doc_id), str(path), body, fields, line=lineno, is_html=is_html, raw_hash=raw_hash)
+            if path.name.lower().endswith(".gz"):
+                bounded = stream = _Bounded(gzip.GzipFile(fileobj=raw, mode="rb"), os.fstat(raw.fileno()).st_size)
+            head = stream.read(2)
+            if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                stream = _Utf8Stream(io.BufferedReader(_Prefixed(head, stream)))  # type: ignore[arg-type]
+            else:
+                stream = _Prefixed(head, stream)
+            for lineno, line in _lines(stream, max_bytes):
+                if line is None:
+                    yield Skipped(where, f"record larger than the {max_bytes / 1e6:g} MB limit", lineno)
+                    continue
+                raw_hash = hashlib.sha1(line).hexdigest()
+                if known and raw_hash in known:
+                    yield KnownRecord(known[raw_hash], where, lineno, raw_hash)
+                    continue
+                try:
+                    obj = json.loads(_decode_line(line, where, lineno == 1))
+                except DocumentReadError as e:
+                    yield Skipped(where, e.reason, lineno)
+                    continue
+                except (json.JSONDecodeError, RecursionError) as e:
+                    msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+                    yield Skipped(where, f"malformed JSON ({msg})", lineno)
+                    continue
+                yield _record(obj, where, lineno, raw_hash)
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
+            after = f" after line {lineno}" if lineno else ""
+            yield Skipped(where, f"corrupt or unreadable data{after} ({type(e).__name__}: {e})", keep=True)
+            return
+        if bounded is not None and bounded.exceeded:
+            yield Skipped(where, f"inflates to more than {GZIP_MAX_RATIO} times its size (a decompression bomb?): "
+                                 f"read up to line {lineno}", keep=True)
+
+
+class _Prefixed:
+    """A stream with bytes already read put back in front."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            head, self.head = self.head, b""
+            return head + self.stream.read(max(n - len(head), 0)) if n >= 0 else head + self.stream.read()
+        return self.stream.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    @property
+    def closed(self) -> bool:
+        return False
 
 
 def load_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skipped:
-    """The bytes of one file, or a :class:`Skipped` saying why they cannot be had."""
+    """The bytes of one text file, or a :class:`Skipped` saying why they cannot be had."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return Skipped(str(path), f"larger than the {max_bytes / 1e6:g} MB limit ({size} bytes)")
-        data = path.read_bytes()
+        with open_file(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit ({size} bytes)")
+            data = f.read(max_bytes + 1)
+    except DocumentReadError as e:
+        return Skipped(e.path, e.reason, keep=True)
     except OSError as e:
-        return Skipped(str(path), f"cannot read: {e.strerror or e}")
+        return _cannot_read(path, e)
+    if len(data) > max_bytes:
+        return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit (it grew while read)")
     if not data.strip():
-        return Skipped(str(path), "empty file")
+        return Skipped(path_text(path), "empty file")
     return data
 
 
-def parse_bytes(path: Path, root: Path, data: bytes, known: Mapping[str, str] | None = None
-                ) -> Iterator[RawRecord | KnownRecord | Skipped]:
-    """Every record in one file's bytes, or a :class:`Skipped` for what cannot be read
-    (``known``: see :func:`read_jsonl`)."""
-    if path.name.lower().endswith(JSONL_SUFFIXES):
-        yield from read_jsonl(path, data, known)
-        return
+def parse_bytes(path: Path, root: Path, data: bytes) -> Iterator[RawRecord | Skipped]:
+    """The record in one text file's bytes, or a :class:`Skipped` for why it cannot be read."""
     try:
         yield read_text_file(path, root, data)
     except DocumentReadError as e:
-        yield Skipped(str(path), e.reason)
+        yield Skipped(path_text(path), e.reason)
 
 
-def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[RawRecord | Skipped]:
+def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+              known: Mapping[str, str] | None = None) -> Iterator[RawRecord | KnownRecord | Skipped]:
     """Every record in one file, or a :class:`Skipped` saying why it could not be read."""
+    if is_jsonl(path):
+        yield from read_jsonl(path, max_bytes, known)
+        return
     data = load_bytes(path, max_bytes)
     if isinstance(data, Skipped):
         yield data

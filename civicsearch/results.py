@@ -68,6 +68,8 @@ class SearchResults:
     also_searched: list[str] = field(default_factory=list)
     #: True when reposts were folded into the hit they repeat.
     collapsed: bool = True
+    #: What the query parser forgave (a stray quote, a dangling OR …).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +81,7 @@ class SearchResults:
             "relaxed": self.relaxed,
             "also_searched": self.also_searched,
             "collapsed": self.collapsed,
+            "notes": self.notes,
             "hits": [h.to_dict() for h in self.hits],
             "facets": {k: [asdict(v) for v in vs] for k, vs in self.facets.items()},
         }
@@ -125,6 +128,8 @@ class IndexReport:
     skipped: list[SkippedInput] = field(default_factory=list)
     seconds: float = 0.0
     documents: int = 0
+    #: Documents that cleaning would have emptied (or nearly), indexed as read.
+    uncleaned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

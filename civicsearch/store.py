@@ -5,13 +5,21 @@
     index/
       CURRENT             the name of the live generation (replaced atomically)
       reindex.lock        held (flock) by the one process that writes
+      pending-roots.json  the roots of a first build until it is live
       gen-…/              a Whoosh index + civicsearch.json (schema version, roots,
-                          file manifest, last run)
+                          file manifest, last run) + readers.lock
 
 Incremental runs commit a new Whoosh generation inside the live folder (Whoosh
 swaps its table of contents atomically). A full rebuild writes a new ``gen-…``
 folder and switches ``CURRENT`` to it with one rename, so readers see either the
-old index or the new one, never a half-built one.
+old index or the new one, never a half-built one. Every searcher holds a shared
+``flock`` on its generation's ``readers.lock``; an old generation is removed only
+when its exclusive lock can be taken, so a search that opened it finishes on it
+(otherwise the next run removes it).
+
+A damaged folder (a missing or garbled ``CURRENT``, a missing segment or column
+file, a malformed ``civicsearch.json``) is an :class:`IndexDamagedError`, never
+taken for "no index": that would rebuild from scratch or add every document twice.
 """
 
 from __future__ import annotations
@@ -29,41 +37,116 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
-from civicsearch.errors import IndexNotFoundError, IndexVersionError, ReindexRunningError
+from civicsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError, ReindexRunningError
 from civicsearch.schema import META_FILE, SCHEMA_VERSION, make_schema
 
 INDEX_NAME = "MAIN"
 POINTER = "CURRENT"
 LOCK_FILE = "reindex.lock"
 GEN_PREFIX = "gen-"
+READERS_LOCK = "readers.lock"
+PENDING_ROOTS = "pending-roots.json"
+#: Files every segment has (every document has an id, a path and a hash).
+SEGMENT_FILES = (".trm", ".pst", "._stored.col", ".id.col", ".path.col", ".hash.col")
 
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def current_generation(index_dir: Path) -> Path | None:
-    """The live generation folder, or None when there is no index."""
+def _damaged(index_dir: Path, what: str) -> IndexDamagedError:
+    return IndexDamagedError(f"the index at {index_dir} is damaged ({what}); "
+                             f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
+
+
+def current_generation_name(index_dir: Path) -> str | None:
+    """What ``CURRENT`` says, unchecked (None when it cannot be read)."""
     try:
-        name = (index_dir / POINTER).read_text("utf-8").strip()
-    except OSError:
+        return (index_dir / POINTER).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
+
+
+def live_generation(index_dir: Path, *, damaged_ok: bool = False) -> Path | None:
+    """The live generation folder, or None when there is no index.
+
+    Raises :class:`IndexDamagedError` for a damaged folder (None with ``damaged_ok``).
+    """
+    try:
+        return _live(index_dir)
+    except IndexDamagedError:
+        if damaged_ok:
+            return None
+        raise
+
+
+def _live(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / POINTER).read_bytes().decode("utf-8").strip()
+    except FileNotFoundError:
+        gens = [g for g in index_dir.glob(GEN_PREFIX + "*") if g.is_dir()] if index_dir.is_dir() else []
+        if gens and not (index_dir / PENDING_ROOTS).exists():
+            raise _damaged(index_dir, f"{POINTER} is missing beside {len(gens)} index generation(s)") from None
+        return None  # none yet, or only the debris of a first build that died
+    except UnicodeDecodeError:
+        raise _damaged(index_dir, f"{POINTER} is garbled") from None
+    except OSError as e:
+        raise _damaged(index_dir, f"{POINTER} cannot be read: {e.strerror or e}") from None
+    if not name:
+        raise _damaged(index_dir, f"{POINTER} is empty")
+    if not name.startswith(GEN_PREFIX) or "/" in name or "\x00" in name or len(name) > 200:
+        raise _damaged(index_dir, f"{POINTER} is garbled")
     gen = index_dir / name
-    return gen if name.startswith(GEN_PREFIX) and gen.is_dir() else None
+    if not gen.is_dir():
+        raise _damaged(index_dir, f"{POINTER} names {name}, which is missing")
+    if not whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
+        raise _damaged(index_dir, f"{name} has no table of contents")
+    return gen
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation folder, or None when there is no index (damage raises)."""
+    return live_generation(index_dir)
 
 
 def exists(index_dir: Path) -> bool:
-    gen = current_generation(index_dir)
-    return gen is not None and whoosh_index.exists_in(str(gen), indexname=INDEX_NAME)
+    return current_generation(index_dir) is not None
 
 
 def read_meta(gen: Path | None) -> dict[str, Any]:
+    """A generation's ``civicsearch.json`` ({} without a generation)."""
     if gen is None:
         return {}
     try:
-        return json.loads((gen / META_FILE).read_text("utf-8"))
+        meta = json.loads((gen / META_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} is missing") from None
+    except (OSError, ValueError) as e:
+        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} cannot be read: {e}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("roots", []), list) \
+            or not isinstance(meta.get("files", {}), dict):
+        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} is malformed")
+    return meta
+
+
+def remember_pending_roots(index_dir: Path, roots: list[str]) -> None:
+    """Remember a first build's roots before it starts (a build that dies keeps them)."""
+    _replace_file(index_dir / PENDING_ROOTS, json.dumps(roots, ensure_ascii=False))
+
+
+def pending_roots(index_dir: Path) -> list[str]:
+    try:
+        roots = json.loads((index_dir / PENDING_ROOTS).read_text("utf-8"))
     except (OSError, ValueError):
-        return {}
+        return []
+    return [r for r in roots if isinstance(r, str)] if isinstance(roots, list) else []
+
+
+def forget_pending_roots(index_dir: Path) -> None:
+    try:
+        (index_dir / PENDING_ROOTS).unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _replace_file(path: Path, text: str) -> None:
@@ -87,10 +170,11 @@ def _rebuild_message(index_dir: Path, found: object) -> str:
     )
 
 
-def open_index(index_dir: Path) -> FileIndex:
-    """Open the live index, refusing one written by another schema version."""
-    gen = current_generation(index_dir)
-    if gen is None or not whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
+def open_index(index_dir: Path, gen: Path | None = None) -> FileIndex:
+    """Open the live index (or ``gen``), refusing one written by another schema
+    version and one whose segment files are missing."""
+    gen = gen or current_generation(index_dir)
+    if gen is None:
         raise IndexNotFoundError(
             f"no index at {index_dir}; build one with `civicsearch --index {index_dir} index PATH`"
         )
@@ -98,10 +182,18 @@ def open_index(index_dir: Path) -> FileIndex:
     if found != SCHEMA_VERSION:
         raise IndexVersionError(_rebuild_message(index_dir, found if found is not None else "unknown"))
     try:
-        return whoosh_index.open_dir(str(gen), indexname=INDEX_NAME)
+        ix = whoosh_index.open_dir(str(gen), indexname=INDEX_NAME)
     except (pickle.UnpicklingError, ImportError, AttributeError, EOFError, TypeError) as e:
         # The pickled schema names an analyzer this version does not have.
         raise IndexVersionError(_rebuild_message(index_dir, f"unreadable: {e}")) from None
+    except (OSError, ValueError) as e:
+        raise _damaged(index_dir, f"{gen.name}: {e}") from None
+    for segment in ix._segments():
+        for ext in SEGMENT_FILES:
+            name = segment.make_filename(ext)
+            if not ix.storage.file_exists(name):
+                raise _damaged(index_dir, f"{gen.name}/{name} is missing")
+    return ix
 
 
 def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
@@ -110,6 +202,7 @@ def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     gen = index_dir / f"{GEN_PREFIX}{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
     gen.mkdir()
+    (gen / READERS_LOCK).touch()
     ix = whoosh_index.create_in(str(gen), make_schema(), indexname=INDEX_NAME)
     write_meta(gen, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None,
                      "roots": [], "files": {}})
@@ -127,11 +220,67 @@ def switch(index_dir: Path, gen: Path) -> None:
 
 
 def remove_other_generations(index_dir: Path) -> None:
-    """Delete every generation folder but the live one (old or left by a crash)."""
-    live = current_generation(index_dir)
+    """Delete every generation folder but the live one (old or left by a crash),
+    except one a searcher still holds: the next run removes that one."""
+    live = live_generation(index_dir)
     for child in index_dir.glob(GEN_PREFIX + "*"):
-        if child.is_dir() and child != live:
+        if not child.is_dir() or child == live:
+            continue
+        try:
+            fd = os.open(child / READERS_LOCK, os.O_RDONLY)
+        except OSError:
+            shutil.rmtree(child, ignore_errors=True)  # never opened by a searcher
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a search is reading it
+        else:
             shutil.rmtree(child, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+class ReaderHold:
+    """A searcher's shared lock on the generation it reads, so it is not removed meanwhile."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.fd: int | None = None
+        self.gen: Path | None = None
+
+    def acquire(self) -> Path:
+        """Hold the live generation and return it (retrying while a switch removes one)."""
+        for _ in range(50):
+            gen = current_generation(self.index_dir)
+            if gen is None:
+                raise IndexNotFoundError(
+                    f"no index at {self.index_dir}; build one with `civicsearch --index {self.index_dir} index PATH`"
+                )
+            try:
+                fd = os.open(gen / READERS_LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError:
+                if gen.is_dir() and whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
+                    return gen  # built before reader locks: nothing to hold
+                time.sleep(0.01)
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # being removed: CURRENT names another by now
+                time.sleep(0.01)
+                continue
+            if (gen / READERS_LOCK).exists():
+                self.release()
+                self.fd, self.gen = fd, gen
+                return gen
+            os.close(fd)  # removed between open and lock
+        raise _damaged(self.index_dir, f"{POINTER} keeps naming a generation that is being removed")
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = self.gen = None
 
 
 def size_on_disk(index_dir: Path) -> int:
@@ -175,14 +324,20 @@ class WriterLock:
         previous = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
         if previous and previous[0].isdigit() and int(previous[0]) != os.getpid() and not _pid_alive(int(previous[0])):
             self.stale_pid = int(previous[0])
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {now_iso()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {now_iso()}\n".encode(), 0)
+        except OSError:
+            pass  # a full disk: the flock is the lock, the pid only informs
         self.fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
-            os.ftruncate(self.fd, 0)
+            try:
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None

@@ -80,7 +80,7 @@ def test_incremental_add_change_delete_then_noop(tmp_path, corpus):
     first = cli(ix, "reindex", str(corpus), "--json")
     assert first.returncode == 0, first.stderr
     assert report(first)["added"] == 8
-    assert set(report(first)) == {"added", "updated", "deleted", "unchanged", "skipped", "seconds"}
+    assert set(report(first)) == {"added", "updated", "deleted", "unchanged", "uncleaned", "skipped", "seconds"}
 
     change_corpus(corpus)
     second = cli(ix, "reindex", "--json")  # no PATH: the remembered root
