@@ -361,8 +361,7 @@ class _Run:
 
 def _write_error(e: OSError, index_dir: Path) -> IndexWriteError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return IndexWriteError(f"no space left on the disk of {index_dir} ({path_text(e.filename or index_dir)}): "
-                               "the index was left as it was")
+        return IndexWriteError(f"no space left on the disk of {index_dir}: the index was left as it was")
     return IndexWriteError(f"cannot write the index at {index_dir}: {e.strerror or e} "
                            f"({path_text(e.filename or index_dir)}); the index was left as it was")
 
@@ -400,20 +399,28 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
     if live is not None or not full:
         store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
     fresh = full or live is None
-    if fresh:
+    if live is None:
         # Remembered before anything is built: a first build that dies must not
         # leave the nightly job without its roots.
         store.remember_pending_roots(index_dir, [str(r) for r in roots])
+    if fresh:
         gen, ix = store.new_generation(index_dir)
     else:
         assert live is not None
         ix = store.open_index(index_dir)
+        store.remove_debris(ix)  # of a run that was killed
         gen = live
     try:
         return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started)
     except BaseException:
+        # Nothing a failed run wrote stays behind (on a full disk, least of all).
         if fresh and store.current_generation_name(index_dir) != gen.name:
-            shutil.rmtree(gen, ignore_errors=True)  # a partial generation never stays behind
+            shutil.rmtree(gen, ignore_errors=True)
+        elif not fresh:
+            try:
+                store.remove_debris(ix)
+            except OSError:
+                pass
         raise
 
 

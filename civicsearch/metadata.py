@@ -65,19 +65,25 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
     return fields, "\n".join(keep)
 
 
+_SENTENCE = re.compile(r"[，。；！？]")
+
+
 def _cut_value(label: str, value: str) -> tuple[str, str]:
-    """The last value on a header line, and the body text run onto it (if any)."""
-    if len(value) <= HEADER_VALUE_MAX:
-        return value, ""
+    """The last value on a header line, and the body text run onto it (if any).
+
+    A value is a name, a number or a date: one that runs on past a space into
+    sentences, or far past any header value's length, is the body glued on.
+    """
     if label in DATE_FIELDS or label == "生效日期":
         m = _YMD.match(value)
-        if m:
-            return m.group(0), value[m.end():].strip()
-    head, _, rest = value.partition(" ") if " " in value[: HEADER_VALUE_MAX + 1] else ("", "", value)
-    if not head:
-        # No break to cut at: the line is body text that starts with a label.
-        return "", value
-    return head, rest.strip()
+        if m and value[m.end():].strip():
+            return m.group(0).strip(), value[m.end():].strip()
+    parts = value.split(None, 1)
+    if len(parts) == 2 and (len(value) > HEADER_VALUE_MAX or _SENTENCE.search(parts[1])):
+        return parts[0], parts[1]
+    if len(value) > HEADER_VALUE_MAX:
+        return "", value  # no break to cut at: the line is body text that starts with a label
+    return value, ""
 
 
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4,

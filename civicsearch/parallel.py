@@ -18,6 +18,7 @@ The writers' ``_finalize_segment``, ``_close_segment``, ``_commit_toc`` and
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import queue
@@ -127,9 +128,11 @@ class ParallelBuild:
     def _receive(self) -> None:
         while len(self.done) < len(self.workers):
             try:
-                k, segments, skipped, uncleaned, error = self.results.get(timeout=POLL_SECONDS)
+                k, segments, skipped, uncleaned, error, code = self.results.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 return
+            if code in (errno.ENOSPC, errno.EDQUOT):
+                raise OSError(code, os.strerror(code))  # a full disk, not a bug: the caller says which
             if error is not None:
                 raise IndexBuildError(f"indexing process {self.workers[k].name} failed", error)
             self.done[k] = segments
@@ -206,7 +209,7 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                     writer = None
         if writer is not None:
             segments.append(writer._finalize_segment())
-    except Exception:
-        results.put((k, [], [], 0, traceback.format_exc()))
+    except Exception as e:
+        results.put((k, [], [], 0, traceback.format_exc(), getattr(e, "errno", None)))
         sys.exit(1)  # after the queue has sent the traceback; SystemExit prints nothing
-    results.put((k, segments, skipped, uncleaned, None))
+    results.put((k, segments, skipped, uncleaned, None, None))

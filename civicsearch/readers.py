@@ -33,12 +33,16 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 #: A document (a text file, or one JSONL record decompressed) larger than this is skipped.
 DEFAULT_MAX_BYTES = 50_000_000
-#: YAML front matter longer than this is refused: front matter is a few fields.
-FRONT_MATTER_MAX = 64 * 1024
+#: YAML front matter longer than this many characters is refused: front matter is a few fields.
+FRONT_MATTER_MAX = 65_536
 #: A .gz that inflates to more than this many times its size is a decompression
 #: bomb (crawl dumps compress 4-10 times); what it held up to there is kept.
 GZIP_MAX_RATIO = 200
+#: After this many unreadable lines in a row a gzip stream is garbage from there
+#: on (deflate has no resync point): the rest of the file is one skipped entry.
+GZIP_BAD_RUN = 20
 _CHUNK = 1 << 20
+_GZIP_CHUNK = 1 << 15
 _NEWLINES = re.compile(rb"\n+")
 
 
@@ -206,7 +210,8 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
             found += [Skipped(path_text(e.filename or root), f"cannot read folder: {e.strerror or e}", keep=True)
                       for e in errors]
     # A link inside the corpus is read once: not at all when its target is read anyway.
-    direct = {item[0] for n, item in enumerate(found) if not isinstance(item, Skipped)} - {t for _, t in links}
+    linked = {n for n, _ in links}
+    direct = {item[0] for n, item in enumerate(found) if not isinstance(item, Skipped) and n not in linked}
     dropped = set()
     for n, target in links:
         if target in direct:
@@ -365,7 +370,7 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
     end = stripped.find("\n---", first_nl, first_nl + FRONT_MATTER_MAX + 1)
     if end < 0:
         if stripped.find("\n---", first_nl) >= 0:
-            raise DocumentReadError(path, f"YAML front matter longer than {FRONT_MATTER_MAX // 1024} KB")
+            raise DocumentReadError(path, f"YAML front matter longer than {FRONT_MATTER_MAX:,} characters")
         raise DocumentReadError(path, "malformed YAML front matter: no closing ---")
     block = stripped[first_nl + 1 : end]
     rest = stripped[end + 4 :]
@@ -488,7 +493,7 @@ class _Bounded:
         return data
 
 
-def _lines(stream: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+def _lines(stream: Any, max_bytes: int, chunk_size: int = _CHUNK) -> Iterator[tuple[int, bytes | None]]:
     """``(line number, bytes)`` for every non-blank line split on ``\\n`` only; ``None``
     for a line over ``max_bytes``, whose bytes are dropped as they are read.
 
@@ -498,7 +503,7 @@ def _lines(stream: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     parts: list[bytes] = []
     size = 0
     over = False
-    while chunk := stream.read(_CHUNK):
+    while chunk := stream.read(chunk_size):
         start = 0
         while (nl := chunk.find(b"\n", start)) >= 0:
             if over:
@@ -555,6 +560,23 @@ def _record(obj: Any, where: str, lineno: int, raw_hash: str) -> RawRecord | Ski
     return RawRecord(scrub(str(doc_id)), where, body, fields, line=lineno, is_html=is_html, raw_hash=raw_hash)
 
 
+def _parse_line(line: bytes | None, where: str, lineno: int, max_bytes: int, known: Mapping[str, str] | None
+                ) -> RawRecord | KnownRecord | Skipped:
+    if line is None:
+        return Skipped(where, f"record larger than the {max_bytes / 1e6:g} MB limit", lineno)
+    raw_hash = hashlib.sha1(line).hexdigest()
+    if known and raw_hash in known:
+        return KnownRecord(known[raw_hash], where, lineno, raw_hash)
+    try:
+        obj = json.loads(_decode_line(line, where, lineno == 1))
+    except DocumentReadError as e:
+        return Skipped(where, e.reason, lineno)
+    except (json.JSONDecodeError, RecursionError) as e:
+        msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+        return Skipped(where, f"malformed JSON ({msg})", lineno)
+    return _record(obj, where, lineno, raw_hash)
+
+
 def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[str, str] | None = None
                ) -> Iterator[RawRecord | KnownRecord | Skipped]:
     """One record per line: ``id``, ``title``, ``date``, ``url``, ``text`` (+ place, topic, source).
@@ -577,6 +599,7 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[st
     with raw:
         stream: Any = raw
         bounded = None
+        pending: list[Skipped] = []
         try:
             if path.name.lower().endswith(".gz"):
                 bounded = stream = _Bounded(gzip.GzipFile(fileobj=raw, mode="rb"), os.fstat(raw.fileno()).st_size)
@@ -585,25 +608,25 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[st
                 stream = _Utf8Stream(io.BufferedReader(_Prefixed(head, stream)))  # type: ignore[arg-type]
             else:
                 stream = _Prefixed(head, stream)
-            for lineno, line in _lines(stream, max_bytes):
-                if line is None:
-                    yield Skipped(where, f"record larger than the {max_bytes / 1e6:g} MB limit", lineno)
-                    continue
-                raw_hash = hashlib.sha1(line).hexdigest()
-                if known and raw_hash in known:
-                    yield KnownRecord(known[raw_hash], where, lineno, raw_hash)
-                    continue
-                try:
-                    obj = json.loads(_decode_line(line, where, lineno == 1))
-                except DocumentReadError as e:
-                    yield Skipped(where, e.reason, lineno)
-                    continue
-                except (json.JSONDecodeError, RecursionError) as e:
-                    msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
-                    yield Skipped(where, f"malformed JSON ({msg})", lineno)
-                    continue
-                yield _record(obj, where, lineno, raw_hash)
+            # A gzip stream is inflated a little at a time: corrupt data further on
+            # costs the lines from there, not the ones before.
+            for lineno, line in _lines(stream, max_bytes, _GZIP_CHUNK if bounded is not None else _CHUNK):
+                item = _parse_line(line, where, lineno, max_bytes, known)
+                if bounded is None:
+                    yield item
+                elif isinstance(item, Skipped):
+                    pending.append(item)  # reported one by one unless the run turns out to be garbage
+                    if len(pending) >= GZIP_BAD_RUN:
+                        yield Skipped(where, f"corrupt data from line {pending[0].line} on: {len(pending)} unreadable "
+                                             "lines in a row; the rest of the file was not read", keep=True)
+                        return
+                else:
+                    yield from pending
+                    pending.clear()
+                    yield item
+            yield from pending
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
+            yield from pending
             after = f" after line {lineno}" if lineno else ""
             yield Skipped(where, f"corrupt or unreadable data{after} ({type(e).__name__}: {e})", keep=True)
             return

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.index import FileIndex
+from whoosh.index import FileIndex, clean_files
 
 from civicsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError, ReindexRunningError
 from civicsearch.schema import META_FILE, SCHEMA_VERSION, make_schema
@@ -152,11 +152,18 @@ def forget_pending_roots(index_dir: Path) -> None:
 def _replace_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file, fsync, rename."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 def write_meta(gen: Path, meta: dict[str, Any]) -> None:
@@ -202,10 +209,14 @@ def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     gen = index_dir / f"{GEN_PREFIX}{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
     gen.mkdir()
-    (gen / READERS_LOCK).touch()
-    ix = whoosh_index.create_in(str(gen), make_schema(), indexname=INDEX_NAME)
-    write_meta(gen, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None,
-                     "roots": [], "files": {}})
+    try:
+        (gen / READERS_LOCK).touch()
+        ix = whoosh_index.create_in(str(gen), make_schema(), indexname=INDEX_NAME)
+        write_meta(gen, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None,
+                         "roots": [], "files": {}})
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
     return gen, ix
 
 
@@ -281,6 +292,13 @@ class ReaderHold:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = self.gen = None
+
+
+def remove_debris(ix: FileIndex) -> None:
+    """Delete what a failed or killed run left in a live generation: the files of
+    segments its table of contents does not list, and the writer's temporary folder."""
+    clean_files(ix.storage, INDEX_NAME, ix.latest_generation(), ix._segments())
+    shutil.rmtree(Path(ix.storage.folder) / f"{INDEX_NAME}.tmp", ignore_errors=True)
 
 
 def size_on_disk(index_dir: Path) -> int:

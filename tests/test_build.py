@@ -15,6 +15,7 @@ from civicsearch import SearchEngine, indexer
 from civicsearch.analysis import CivicCharacters, CivicTokenizer
 from civicsearch.errors import IndexBuildError
 from civicsearch.readers import RawRecord
+from civicsearch.writer import CivicWriter
 from conftest import SEEDS
 
 real_prepare = indexer.prepare
@@ -79,7 +80,7 @@ def test_parallel_build_matches_serial_build(corpus_copy: Path, tmp_path: Path,
 
 def _on_extra07(action: Any) -> Any:
     """``prepare`` that does ``action()`` on the document extra07 (in a worker)."""
-    def prepare(rec: RawRecord) -> dict:
+    def prepare(rec: RawRecord) -> Any:
         if rec.doc_id.startswith("extra07"):
             action()
         return real_prepare(rec)
@@ -94,22 +95,51 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-@pytest.mark.parametrize("prepare, message", [
-    (_on_extra07(_raise), "failed: ValueError: cannot clean this one"),
-    (_on_extra07(_die), "ended with exit code -9"),
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_document_that_fails_is_skipped_and_the_rest_goes_in(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, procs: int
+) -> None:
+    corpus = _with_extra_documents(corpus_copy)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer, "prepare", _on_extra07(_raise))
+    engine = SearchEngine(tmp_path / "index")
+    report = engine.index([corpus], procs=procs)
+    (skipped,) = report.skipped
+    assert skipped.path.endswith("extra07.md")
+    assert skipped.reason == "cannot index (ValueError: cannot clean this one)"
+    assert report.added == report.documents == len(SEEDS) + 39
+    assert not multiprocessing.active_children()
+    engine.close()
+
+
+def _writer_fails_on_extra07(real: Any) -> Any:
+    def add_document(self: Any, **fields: Any) -> None:
+        if fields["id"].startswith("extra07"):
+            raise ValueError("the writer broke")
+        real(self, **fields)
+    return add_document
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("writer", "failed: ValueError: the writer broke"),
+    ("kill", "ended with exit code -9"),
 ])
 def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepare: Any, message: str
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str, message: str
 ) -> None:
     engine = SearchEngine(tmp_path / "index")
     engine.index([corpus_copy])
     before = engine.search("加装电梯").total
     corpus = _with_extra_documents(corpus_copy)
     monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer, "prepare", prepare)
+    if fault == "kill":
+        monkeypatch.setattr(indexer, "prepare", _on_extra07(_die))
+    else:
+        monkeypatch.setattr(CivicWriter, "add_document", _writer_fails_on_extra07(CivicWriter.add_document))
     with pytest.raises(IndexBuildError, match=message):
         engine.index([corpus], full=True, procs=2)
     assert not multiprocessing.active_children()
     assert engine.search("加装电梯").total == before
     assert engine.stats().documents == len(SEEDS)
+    assert [p.name for p in engine.index_dir.glob("gen-*")] == [engine._gen_name]  # no partial generation
     engine.close()

@@ -102,9 +102,12 @@ def test_show_and_stats(runner, index_dir):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["search", '"未闭合'], "quotation mark"),
-        (["search", "OR"], "OR must stand"),
+        (["search", "，。"], "no words to search for"),
+        (["search", "OR"], "no words to search for"),
         (["search", "嘉定", "--since", "去年"], "--since"),
+        (["search", "嘉定", "--since", "0000"], "outside 0001-9999"),
+        (["search", "嘉定", "--until", "2023-02-30"], "not a date of the calendar"),
+        (["show", "00"], "ambiguous"),
         (["show", "no-such-doc"], "no document with id"),
     ],
 )

@@ -8,7 +8,7 @@ import pytest
 
 from civicsearch.documents import build_document
 from civicsearch.errors import DocumentReadError
-from civicsearch.readers import KnownRecord, RawRecord, Skipped, decode_bytes, iter_files, parse_bytes, read_path
+from civicsearch.readers import KnownRecord, RawRecord, Skipped, decode_bytes, iter_files, read_jsonl, read_path
 
 from conftest import seed
 
@@ -120,11 +120,11 @@ def test_jsonl_lines_the_caller_knows_are_not_parsed_again(tmp_path):
              json.dumps({"id": "b", "text": "<p>垃圾分类</p>"}, ensure_ascii=False)]
     f = tmp_path / "crawl.jsonl"
     f.write_text("\n".join(lines) + "\n", "utf-8")
-    first = list(parse_bytes(f, tmp_path, f.read_bytes()))
+    first = list(read_jsonl(f))
     assert [type(r) for r in first] == [RawRecord, RawRecord]
     known = {first[1].raw_hash: "b"}
     lines[0] = json.dumps({"id": "a", "text": "加装电梯竣工"}, ensure_ascii=False)
     f.write_text("\n".join(lines) + "\n", "utf-8")
-    changed, same = parse_bytes(f, tmp_path, f.read_bytes(), known)
+    changed, same = read_jsonl(f, known=known)
     assert isinstance(changed, RawRecord) and changed.text == "加装电梯竣工"
     assert same == KnownRecord("b", str(f), 2, first[1].raw_hash)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from civicsearch import SearchEngine, indexer
+from typing import Any
+
+from civicsearch import SearchEngine, indexer, readers
 from civicsearch.indexer import CRASH_ENV, _Run
 from civicsearch.readers import Skipped, load_bytes
 from civicsearch.store import WriterLock, current_generation
@@ -113,11 +115,13 @@ def test_full_rebuild_switches_atomically_while_a_searcher_holds_the_old_index(t
     full = cli(ix, "reindex", "--full", "--json")
     assert full.returncode == 0, full.stderr
     new_gen = current_generation(ix)
-    assert new_gen != old_gen and not old_gen.exists()
-    assert [p.name for p in ix.glob("gen-*")] == [new_gen.name]
+    # The engine still holds the old generation: it stays until nobody reads it.
+    assert new_gen != old_gen and old_gen.exists()
     after = engine.search("加装电梯")  # the same engine notices the switch
     assert {h.doc_id for h in after.hits} == {"000_7c9bfc895c904976.txt", "001_cde9a71d8de4f3a8.txt", "r1"}
     assert engine.stats().last_run["full"] is True and engine.stats().roots == [str(corpus)]
+    assert cli(ix, "reindex", "--quiet").returncode == 0  # the next run removes what nobody holds
+    assert [p.name for p in ix.glob("gen-*")] == [new_gen.name]
     engine.close()
 
 
@@ -230,14 +234,14 @@ def test_a_file_that_cannot_be_read_keeps_what_it_gave_before(tmp_path, corpus, 
     SearchEngine(ix).index([corpus])
     victim = corpus / "001_cde9a71d8de4f3a8.txt"
     victim.write_text(victim.read_text("utf-8") + "\n补充。", "utf-8")  # changed, so it must be read
-    real = Path.read_bytes
+    real = readers.open_file
 
-    def denied(self: Path) -> bytes:
-        if self.name == victim.name:
+    def denied(path: Path) -> Any:
+        if path.name == victim.name:
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(readers, "open_file", denied)
     with SearchEngine(ix) as engine:
         rep = engine.index()
         assert [(Path(s.path).name, s.reason) for s in rep.skipped] == [(victim.name, "cannot read: Permission denied")]

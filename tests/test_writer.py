@@ -18,7 +18,7 @@ from conftest import SEEDS
 
 
 def _documents() -> list[dict[str, Any]]:
-    docs = [prepare(rec) for path in SEEDS for rec in read_path(path, path.parent)]
+    docs = [prepare(rec).fields for path in SEEDS for rec in read_path(path, path.parent)]
     # Frequent words fill several 128-posting blocks; rare ones give single postings.
     docs += [prepare_text(f"extra{i:03d}", f"第{i}号通知：老旧小区加装电梯，第{i % 7}批申请受理。" * (1 + i % 5))
              for i in range(300)]

@@ -1,0 +1,111 @@
+"""Properties that hold for any input: a query gives results or a CivicSearchError;
+bytes through the readers give documents or skipped entries, never another exception."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from civicsearch.errors import CivicSearchError
+from civicsearch.indexer import Prepared, index_record
+from civicsearch.query import parse
+from civicsearch.readers import KnownRecord, RawRecord, Skipped, read_path
+
+# Deterministic in CI (no example database, a fixed sequence): a failure here is
+# reproducible, never a flake.
+CHECKS = settings(derandomize=True, database=None, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+# The pieces the query syntax and civic text are made of, so that random strings
+# reach the interesting paths (quotes, fields, OR, minus, numbers) often.
+SYNTAX = ['"', "“", "”", "「", "」", "『", "＂", "-", "－", "OR", "AND", "|", "｜", "标题:", "title:", "正文：",
+          "文号:", "docno:", "〔2024〕", "国办发", "1号", " ", "\u3000", "\t", "\n", "\x1b", "\x00", "\ud83d",
+          "\u2028", "加装电梯", "老旧小区", "嘉定", "服务中心", "，", "。", "？", "怎么", "a", "Z", "５", "1", "[", "]", ":"]
+query_text = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(SYNTAX), max_size=14).map("".join),
+    st.lists(st.one_of(st.sampled_from(SYNTAX), st.text(max_size=4)), max_size=10).map(" ".join),
+)
+
+
+@CHECKS
+@given(text=query_text)
+def test_any_string_parses_or_is_a_query_error(text: str) -> None:
+    try:
+        parsed = parse(text)
+    except CivicSearchError:
+        return
+    assert parsed.groups or parsed.excluded
+
+
+@settings(CHECKS, max_examples=150)
+@given(text=query_text, since=st.one_of(st.none(), st.sampled_from(["2023", "0000", "2023-02-30", "9999", "x"])))
+def test_any_string_searches_or_is_a_civicsearch_error(seed_index, text: str, since: str | None) -> None:
+    try:
+        results = seed_index.search(text, since=since)
+    except CivicSearchError:
+        return
+    assert results.total >= len(results.hits)
+    for hit in results.hits:
+        assert all(0 <= s < e <= len(hit.snippet) for s, e in hit.highlights)
+
+
+CIVIC = ["关于加装电梯的通知", "各居委会", "2023年5月4日", "索引号：1 发布机构：嘉定镇 发文日期：2023-01-04 ", "文章图片",
+         "推荐阅读", "来源：新华网", "国办发〔2024〕1号", "<p>", "</p>", "<a ", "<!--", "   ", "\n", "\r\n", "\u2028",
+         "\x1b[2J", "---\n", "title: x\n", "date: 9999-99-99\n", "a: &a [1]\nb: *a\n", "：", "。", "\ufeff"]
+text_bytes = st.one_of(
+    st.binary(max_size=400),
+    st.lists(st.sampled_from(CIVIC), max_size=20).map(lambda parts: "".join(parts).encode("utf-8")),
+    st.lists(st.sampled_from(CIVIC), max_size=20).map(lambda parts: "".join(parts).encode("gb18030")),
+    st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+json_value = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+                                    st.text(max_size=20), st.sampled_from(CIVIC)),
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                       max_size=3), max_leaves=8)
+record = st.fixed_dictionaries({}, optional={
+    "id": json_value, "text": st.one_of(json_value, st.lists(st.sampled_from(CIVIC), max_size=12).map("".join)),
+    "title": json_value, "date": st.one_of(json_value, st.sampled_from(["0001-01-01T00:00:00+08:00", "2023-02-30",
+                                                                       "9999-12-31", "Thu, 23 Dec 2021"])),
+    "place": json_value, "topic": json_value, "source": json_value, "url": json_value,
+})
+jsonl_bytes = st.one_of(
+    st.binary(max_size=400),
+    st.lists(st.one_of(record.map(lambda r: json.dumps(r, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+                       record.map(lambda r: json.dumps(r).encode()), st.binary(max_size=30)), max_size=6)
+    .map(b"\n".join),
+)
+
+
+def _check(path: Path) -> None:
+    for item in read_path(path, path.parent, max_bytes=2_000):
+        assert isinstance(item, (RawRecord, KnownRecord, Skipped))
+        if isinstance(item, RawRecord):
+            assert isinstance(index_record(item), (Prepared, Skipped))
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html"])
+@settings(CHECKS, max_examples=120)
+@given(data=text_bytes)
+def test_any_bytes_in_a_text_file_give_documents_or_skipped_entries(tmp_path: Path, suffix: str, data: bytes) -> None:
+    path = tmp_path / f"doc{suffix}"
+    path.write_bytes(data)
+    _check(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@settings(CHECKS, max_examples=120)
+@given(data=jsonl_bytes, cut=st.integers(min_value=0, max_value=60))
+def test_any_bytes_in_a_crawl_dump_give_documents_or_skipped_entries(tmp_path: Path, compress: bool, data: bytes,
+                                                                      cut: int) -> None:
+    path = tmp_path / ("dump.jsonl.gz" if compress else "dump.jsonl")
+    if compress:
+        packed = gzip.compress(data)
+        data = packed[: len(packed) - cut] if cut % 3 else packed  # truncated now and then
+    path.write_bytes(data)
+    _check(path)
