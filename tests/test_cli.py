@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -167,3 +168,23 @@ def test_search_start_up_leaves_the_indexing_stack_unimported(index_dir: Path) -
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^\d+ documents? match '加装电梯'", out, re.M), out
     assert "LOADED []" in out
+
+
+def _search_examples() -> list[str]:
+    """Every ``civicsearch search …`` line of the README's code blocks and of ``search --help``."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```(?:sh)?\n(.*?)```", readme, re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    lines += re.findall(r"`(civicsearch search [^`]+)`", readme)
+    help_text = CliRunner().invoke(cli, ["search", "--help"]).output
+    lines += [line.strip() for line in help_text.splitlines()]
+    return sorted({line for line in lines if line.startswith("civicsearch search ") and "QUERY" not in line})
+
+
+def test_the_readme_and_help_search_examples_run_as_written(runner, index_dir):
+    examples = _search_examples()
+    assert len(examples) >= 5
+    for line in examples:
+        args = shlex.split(line)[1:]
+        result = run(runner, index_dir, *args)
+        assert result.exit_code == 0, (line, result.output)
