@@ -97,8 +97,11 @@ def pick_title(lines: list[str]) -> tuple[str, set[int]]:
     return "", set()
 
 
+_NOT_LETTER = re.compile(r"[\W_]+")
+
+
 def _letters(text: str) -> int:
-    return sum(1 for c in text if c.isalnum())
+    return len(_NOT_LETTER.sub("", text))
 
 
 def build_document(record: RawRecord) -> Document:
@@ -110,7 +113,9 @@ def build_document(record: RawRecord) -> Document:
     text = strip_controls(record.text.replace("\r\n", "\n").replace("\r", "\n"))
     header, text = split_header(text)
     cleaned = clean(text)
-    uncleaned = _letters(cleaned.text) < CLEAN_KEEPS_AT_LEAST * _letters(text)
+    # Counting letters costs: only when cleaning cut much is it worth a look.
+    uncleaned = len(cleaned.text) < 2 * CLEAN_KEEPS_AT_LEAST * len(text) and \
+        _letters(cleaned.text) < CLEAN_KEEPS_AT_LEAST * _letters(text)
     lines = ("\n".join(line.strip() for line in text.split("\n")).strip() if uncleaned else cleaned.text).split("\n")
 
     title = strip_controls(str(fields.get("title") or header.get("标题") or header.get("名称") or "")).strip()

@@ -14,7 +14,6 @@ import codecs
 import errno
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -470,11 +469,16 @@ def file_digest(path: Path) -> str | Skipped:
 class _Utf8Stream:
     """A UTF-16 stream read as UTF-8 bytes, so that every JSONL file splits the same way."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.text = io.TextIOWrapper(raw, encoding="utf-16", newline="\n")
+    def __init__(self, head: bytes, raw: Any) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        self.head, self.raw = head, raw
 
     def read(self, n: int) -> bytes:
-        return self.text.read(n // 3 or 1).encode("utf-8")
+        while True:
+            data, self.head = self.head + self.raw.read(n), b""
+            text = self.decoder.decode(data, final=not data)
+            if text or not data:
+                return text.encode("utf-8")
 
 
 class _Bounded:
@@ -605,7 +609,7 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[st
                 bounded = stream = _Bounded(gzip.GzipFile(fileobj=raw, mode="rb"), os.fstat(raw.fileno()).st_size)
             head = stream.read(2)
             if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                stream = _Utf8Stream(io.BufferedReader(_Prefixed(head, stream)))  # type: ignore[arg-type]
+                stream = _Utf8Stream(head, stream)
             else:
                 stream = _Prefixed(head, stream)
             # A gzip stream is inflated a little at a time: corrupt data further on
@@ -641,23 +645,9 @@ class _Prefixed:
     def __init__(self, head: bytes, stream: Any) -> None:
         self.head, self.stream = head, stream
 
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            head, self.head = self.head, b""
-            return head + self.stream.read(max(n - len(head), 0)) if n >= 0 else head + self.stream.read()
-        return self.stream.read(n)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    @property
-    def closed(self) -> bool:
-        return False
+    def read(self, n: int) -> bytes:
+        head, self.head = self.head, b""
+        return head + self.stream.read(n - len(head)) if head else self.stream.read(n)
 
 
 def load_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skipped:

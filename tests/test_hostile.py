@@ -208,6 +208,17 @@ def test_jsonl_splits_on_newline_only_and_a_bad_byte_costs_one_line(tmp_path, co
         assert engine.search("井盖缺失").hits[0].doc_id == "sep"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "gb18030"])
+def test_a_dump_in_another_encoding_with_crlf_lines_is_read_line_by_line(tmp_path, corpus, encoding):
+    rows = [{"id": f"e{i}", "text": f"第{i}条来信：垃圾清运\u2028不及时。"} for i in range(3)]
+    text = "\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r\n"
+    (corpus / "dump.jsonl").write_bytes(text.encode(encoding, "replace"))
+    with SearchEngine(tmp_path / "ix") as engine:
+        report = engine.index([corpus])
+        assert not report.skipped and report.added == 4
+        assert engine.get("e2").line == 3 and engine.search("垃圾清运").total == 3
+
+
 NOTICE = ["关于开展电动自行车安全检查的通知", "各居委会", "请于本周五前完成辖区自查", "检查结果报街道平安办",
           "安亭镇人民政府", "2023年6月12日"]
 

@@ -79,6 +79,10 @@ jsonl_bytes = st.one_of(
     st.lists(st.one_of(record.map(lambda r: json.dumps(r, ensure_ascii=False).encode("utf-8", "surrogatepass")),
                        record.map(lambda r: json.dumps(r).encode()), st.binary(max_size=30)), max_size=6)
     .map(b"\n".join),
+    # UTF-16 (with its BOM), GB18030 and UTF-8 with a BOM and CRLF: whole dumps in another encoding.
+    st.tuples(st.lists(record.map(lambda r: json.dumps(r, ensure_ascii=False)), max_size=4),
+              st.sampled_from(["utf-16", "gb18030", "utf-8-sig"]), st.sampled_from(["\n", "\r\n"]))
+    .map(lambda t: t[2].join(t[0]).encode(t[1], "replace")),
 )
 
 
