@@ -359,9 +359,17 @@ class _Run:
                     pass
 
 
+def _mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _write_error(e: OSError, index_dir: Path) -> IndexWriteError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return IndexWriteError(f"no space left on the disk of {index_dir}: the index was left as it was")
+        return IndexWriteError(f"no space left on the disk of {index_dir} (mounted at {_mount_point(index_dir)}): "
+                               "the index was left as it was")
     return IndexWriteError(f"cannot write the index at {index_dir}: {e.strerror or e} "
                            f"({path_text(e.filename or index_dir)}); the index was left as it was")
 

@@ -295,7 +295,8 @@ def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
 
 
 _FILTER_DATE = re.compile(
-    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*(?P<m>\d{1,2})(?:\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|\s*月)?|\s*年)?$"
+    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*(?P<m>\d{1,2})(?:\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|\s*月)?|\s*年"
+    r"|(?P<cm>\d{2})(?P<cd>\d{2})?)?$"  # or compact: 202306, 20230612
 )
 
 
@@ -308,7 +309,7 @@ def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
         raise InvalidArgumentError(
             f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
         )
-    year, month, day = int(m.group("y")), m.group("m"), m.group("d")
+    year, month, day = int(m.group("y")), m.group("m") or m.group("cm"), m.group("d") or m.group("cd")
     if not 1 <= year <= 9999:
         raise InvalidArgumentError(f"{option}: the year {m.group('y')} is outside 0001-9999")
     try:

@@ -81,27 +81,39 @@ def live_generation(index_dir: Path, *, damaged_ok: bool = False) -> Path | None
 
 
 def _live(index_dir: Path) -> Path | None:
+    name = _pointer(index_dir)
+    for _ in range(3):
+        if name is None:
+            gens = [g for g in index_dir.glob(GEN_PREFIX + "*") if g.is_dir()] if index_dir.is_dir() else []
+            if gens and not (index_dir / PENDING_ROOTS).exists():
+                raise _damaged(index_dir, f"{POINTER} is missing beside {len(gens)} index generation(s)")
+            return None  # none yet, or only the debris of a first build that died
+        if not name:
+            raise _damaged(index_dir, f"{POINTER} is empty")
+        if not name.startswith(GEN_PREFIX) or "/" in name or "\x00" in name or len(name) > 200:
+            raise _damaged(index_dir, f"{POINTER} is garbled")
+        gen = index_dir / name
+        if gen.is_dir() and whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
+            return gen
+        # A generation is removed only after CURRENT names another: read it again.
+        again = _pointer(index_dir)
+        if again == name:
+            what = "which is missing" if not gen.is_dir() else "which has no table of contents"
+            raise _damaged(index_dir, f"{POINTER} names {name}, {what}")
+        name = again
+    raise _damaged(index_dir, f"{POINTER} keeps changing")
+
+
+def _pointer(index_dir: Path) -> str | None:
+    """What CURRENT says (None when there is no such file)."""
     try:
-        name = (index_dir / POINTER).read_bytes().decode("utf-8").strip()
+        return (index_dir / POINTER).read_bytes().decode("utf-8").strip()
     except FileNotFoundError:
-        gens = [g for g in index_dir.glob(GEN_PREFIX + "*") if g.is_dir()] if index_dir.is_dir() else []
-        if gens and not (index_dir / PENDING_ROOTS).exists():
-            raise _damaged(index_dir, f"{POINTER} is missing beside {len(gens)} index generation(s)") from None
-        return None  # none yet, or only the debris of a first build that died
+        return None
     except UnicodeDecodeError:
         raise _damaged(index_dir, f"{POINTER} is garbled") from None
     except OSError as e:
         raise _damaged(index_dir, f"{POINTER} cannot be read: {e.strerror or e}") from None
-    if not name:
-        raise _damaged(index_dir, f"{POINTER} is empty")
-    if not name.startswith(GEN_PREFIX) or "/" in name or "\x00" in name or len(name) > 200:
-        raise _damaged(index_dir, f"{POINTER} is garbled")
-    gen = index_dir / name
-    if not gen.is_dir():
-        raise _damaged(index_dir, f"{POINTER} names {name}, which is missing")
-    if not whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
-        raise _damaged(index_dir, f"{name} has no table of contents")
-    return gen
 
 
 def current_generation(index_dir: Path) -> Path | None:

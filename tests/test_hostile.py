@@ -405,15 +405,15 @@ def test_a_full_disk_is_exit_2_on_the_command_line(tmp_path, corpus, full_disk):
     (corpus / "new.txt").write_text("新文档：楼道堆物清理。" * 50, "utf-8")
     full_disk[0] = 100
     result = CliRunner().invoke(cli, ["--index", str(ix), "reindex", "--quiet"])
-    assert result.exit_code == 2 and result.output == f"Error: no space left on the disk of {ix}: " \
-                                                      "the index was left as it was\n"
+    assert result.exit_code == 2 and result.output.startswith(f"Error: no space left on the disk of {ix} (mounted at ")
+    assert result.output.endswith("): the index was left as it was\n") and result.output.count("\n") == 1
 
 
 # -- readers outlive a switch ---------------------------------------------------------------
 
 
 def test_searches_in_fresh_processes_never_fail_during_full_rebuilds(tmp_path, corpus_copy):
-    for i in range(300):
+    for i in range(600):
         (corpus_copy / f"extra{i:03d}.txt").write_text(f"第{i}号通知：老旧小区加装电梯第{i % 9}批。" * 30, "utf-8")
     ix = tmp_path / "ix"
     assert reindex(ix, str(corpus_copy), "--quiet").returncode == 0
@@ -441,7 +441,7 @@ def test_searches_in_fresh_processes_never_fail_during_full_rebuilds(tmp_path, c
             answered += 1
     thread.join()
     assert rebuilds == [0, 0, 0]
-    assert failures == [] and answered >= 6
+    assert failures == [] and answered >= 3
     assert reindex(ix, "--quiet").returncode == 0
     assert len(list(ix.glob("gen-*"))) == 1  # once nobody reads them, old generations go
 
@@ -507,9 +507,12 @@ def test_impossible_dates_are_a_clear_error(seed_index, since, until, message):
         seed_index.search("电梯", since=since, until=until)
 
 
-def test_dates_at_the_ends_of_the_calendar_are_fine(seed_index):
-    assert seed_index.search("电梯", since="0001", until="9999").total == seed_index.search("电梯").total
-    assert seed_index.search("电梯", until="9999-12-31").total == seed_index.search("电梯").total
+def test_dates_at_the_ends_of_the_calendar_and_in_other_forms_are_fine(seed_index):
+    every = seed_index.search("电梯").total
+    assert seed_index.search("电梯", since="0001", until="9999").total == every
+    assert seed_index.search("电梯", until="9999-12-31").total == every
+    assert seed_index.search("电梯", since="2023年1月").total == seed_index.search("电梯", since="2023-01").total
+    assert seed_index.search("电梯", since="20230104").total == seed_index.search("电梯", since="2023-01-04").total
 
 
 @pytest.mark.parametrize("call", [
