@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
@@ -231,7 +232,7 @@ class SearchEngine:
         filt = build_filter(place=place, topic=topic, since=since, until=until)
         searcher = self._current_searcher()
         ranker, columns = self._ranker, self._columns
-        allowed = self._allowed(searcher, parsed, filt)
+        allowed = self._allowed(searcher, parsed, filt, ranker.size)
         concepts = parsed.concepts()
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
@@ -249,12 +250,12 @@ class SearchEngine:
                 full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
                 ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),
                                       depth=depth, sort_key=sort_key)
-            if not ranking.matched and parsed.term_count() >= 2 and concepts:
+            if not len(ranking.matched) and parsed.term_count() >= 2 and concepts:
                 # No document holds every word: rank those holding any of them.
                 relaxed = True
                 ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key)
-        facets = count_facets(columns, ranking.matched, place, single_year(since, until))
+        facets = count_facets(columns, ranking.matched.tolist(), place, single_year(since, until))
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
             (d, []) for d in ranking.order[:wanted]]
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)
@@ -269,16 +270,17 @@ class SearchEngine:
                              notes=list(parsed.notes))
 
     @staticmethod
-    def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None) -> Callable[[int], bool] | None:
-        """The filter and the excluded words as a test on docnums (None when nothing is ruled out)."""
-        keep = set(searcher.docs_for_query(filt)) if filt is not None else None
-        drop = set(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded]))) \
-            if parsed.excluded else set()
-        if keep is None and not drop:
+    def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None, size: int) -> np.ndarray | None:
+        """The filter and the excluded words as a boolean array by docnum (None when nothing is ruled out)."""
+        if filt is None and not parsed.excluded:
             return None
-        if keep is None:
-            return lambda d: d not in drop
-        return lambda d: d in keep and d not in drop
+        allowed = np.ones(size, dtype=bool)
+        if filt is not None:
+            allowed[:] = False
+            allowed[list(searcher.docs_for_query(filt))] = True
+        if parsed.excluded:
+            allowed[list(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded])))] = False
+        return allowed
 
     @staticmethod
     def _hit(searcher: Searcher, docnum: int, score: float, clauses: list, occurrences: Occurrences) -> Hit:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from heapq import nlargest
 from typing import Callable
 
+import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
@@ -65,9 +66,11 @@ _CACHE_TERMS = 512
 
 @dataclass
 class Scored:
-    """A concept's evidence: document → saturated-tf input, and the concept's idf."""
+    """A concept's evidence: the documents holding it (sorted docnums) with each
+    one's saturated-tf input, and the concept's idf."""
 
-    tf: dict[int, float]
+    docs: np.ndarray
+    tf: np.ndarray
     idf: float
     weight: float
     terms: tuple[str, ...] = ()
@@ -76,11 +79,15 @@ class Scored:
 
 @dataclass
 class Ranking:
-    """Matching documents with scores; ``order`` is best first (as deep as asked)."""
+    """Matching documents (sorted docnums) with scores; ``order`` is best first
+    (as deep as asked) and ``scores`` holds the score of each document in it."""
 
-    matched: set[int]
+    matched: np.ndarray
     scores: dict[int, float] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
+
+
+_EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 
 
 class Ranker:
@@ -89,7 +96,10 @@ class Ranker:
     def __init__(self, searcher: Searcher) -> None:
         self.reader: IndexReader = searcher.reader()
         self.n_docs = max(1, self.reader.doc_count())
-        self._inverse: dict[str, list[float]] = {}
+        #: Docnums run up to here (deleted documents keep theirs until a merge).
+        self.size = self.reader.doc_count_all()
+        self._inverse: dict[str, np.ndarray] = {}
+        self._arrays: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings: OrderedDict[tuple[str, str], tuple] = OrderedDict()
         self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
         # Postings with their encoded positions, for the ranking under way only
@@ -98,15 +108,29 @@ class Ranker:
 
     # -- statistics ------------------------------------------------------------
 
-    def inverse_norm(self, fieldname: str) -> list[float]:
+    def inverse_norm(self, fieldname: str) -> np.ndarray:
         """Per document: field weight / BM25 length normalisation (0 for an empty field)."""
         if fieldname not in self._inverse:
             lengths = field_lengths(self.reader, fieldname)
             present = [n for n in lengths if n]
             avg = (sum(present) / len(present)) if present else 1.0
             b, w = B[fieldname], FIELD_WEIGHT[fieldname]
-            self._inverse[fieldname] = [w / (1 - b + b * n / avg) if n else 0.0 for n in lengths]
+            self._inverse[fieldname] = np.array([w / (1 - b + b * n / avg) if n else 0.0 for n in lengths],
+                                                dtype=np.float64)
         return self._inverse[fieldname]
+
+    def arrays(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`postings` as numpy arrays: docnums, and frequencies as float64."""
+        key = (fieldname, term)
+        if key not in self._arrays:
+            ids, weights = self.postings(fieldname, term)
+            self._arrays[key] = (np.frombuffer(ids, dtype=np.int32).astype(np.int64),
+                                 np.frombuffer(weights, dtype=np.float32).astype(np.float64))
+            if len(self._arrays) > _CACHE_TERMS:
+                self._arrays.popitem(last=False)
+        else:
+            self._arrays.move_to_end(key)
+        return self._arrays[key]
 
     def postings(self, fieldname: str, term: str) -> tuple[array, array]:
         """(docnums, term frequencies); within one ranking, the encoded positions are kept too."""
@@ -166,21 +190,31 @@ class Ranker:
     # -- evidence --------------------------------------------------------------
 
     def score_concept(self, concept: Concept, weight: float = 1.0) -> Scored:
-        tf: dict[int, float] = {}
-        get = tf.get
+        # Each form in each field adds to the documents that hold it, in the order
+        # the forms and fields come (np.bincount adds in input order).
+        ids_parts, tf_parts = [], []
         for i, form in enumerate(concept.forms):
             form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
             for f in concept.fields:
                 inverse = self.inverse_norm(f)
                 if len(form) == 1:
-                    ids, weights = self.postings(f, form[0])
-                    for d, w in zip(ids, weights):
-                        tf[d] = get(d, 0.0) + form_weight * w * inverse[d]
+                    ids, weights = self.arrays(f, form[0])
+                    ids_parts.append(ids)
+                    tf_parts.append(form_weight * weights * inverse[ids])
                 else:
-                    for d in self.form_docs(f, form, concept.phrase or i > 0):
-                        tf[d] = get(d, 0.0) + form_weight * inverse[d]
-        return Scored(tf, self.idf(len(tf)), weight, concept.own if len(concept.forms[0]) == 1 else (),
-                      informative=len(tf) <= max(COMMON * self.n_docs, MIN_COMMON_DOCS))
+                    docs = np.asarray(self.form_docs(f, form, concept.phrase or i > 0), dtype=np.int64)
+                    ids_parts.append(docs)
+                    tf_parts.append(form_weight * inverse[docs])
+        parts = [k for k, ids in enumerate(ids_parts) if len(ids)]
+        if not parts:
+            docs, tf = _EMPTY_DOCS, np.zeros(0)
+        elif len(parts) == 1:
+            docs, tf = ids_parts[parts[0]], tf_parts[parts[0]]
+        else:
+            docs, where = np.unique(np.concatenate([ids_parts[k] for k in parts]), return_inverse=True)
+            tf = np.bincount(where, weights=np.concatenate([tf_parts[k] for k in parts]), minlength=len(docs))
+        return Scored(docs, tf, self.idf(len(docs)), weight, concept.own if len(concept.forms[0]) == 1 else (),
+                      informative=len(docs) <= max(COMMON * self.n_docs, MIN_COMMON_DOCS))
 
     def evidence(self, concepts: list[Concept], subwords: bool) -> list[Scored]:
         scored = [self.score_concept(c) for c in concepts]
@@ -204,7 +238,7 @@ class Ranker:
         *,
         matched: set[int] | None = None,
         every: bool = False,
-        allowed: Callable[[int], bool] | None = None,
+        allowed: np.ndarray | None = None,
         coverage: float = COVERAGE,
         depth: int = 10,
         sort_key: Callable[[int], float] | None = None,
@@ -213,48 +247,58 @@ class Ranker:
 
         Those are ``matched`` when given (a set Whoosh found); with ``every``, the
         documents holding every concept (all-words mode); otherwise every document
-        holding ``coverage`` of the query's information (ranked mode).
+        holding ``coverage`` of the query's information (ranked mode). ``allowed``
+        (a boolean array by docnum) rules documents out. Scores add up in a dense
+        array, one vectorised step per concept; ties rank by docnum.
         """
         long = matched is None and not every
         self._query.clear()
         evidence = self.evidence(concepts, subwords=long)
-        if every:
-            matched = set(evidence[0].tf) if evidence else set()
-            for ev in evidence[1: len(concepts)]:
-                matched.intersection_update(ev.tf)
-        scores: dict[int, float] = {}
-        get = scores.get
+        keep: np.ndarray | None = None  # a boolean mask of the documents that can match
+        if matched is not None:
+            keep = np.zeros(self.size, dtype=bool)
+            keep[np.fromiter(matched, dtype=np.int64, count=len(matched))] = True
+        elif every:
+            keep = np.zeros(self.size, dtype=bool)
+            if evidence:
+                keep[evidence[0].docs] = True
+                for ev in evidence[1: len(concepts)]:
+                    holds = np.zeros(self.size, dtype=bool)
+                    holds[ev.docs] = True
+                    keep &= holds
+        scores = np.zeros(self.size)
+        found = np.zeros(self.size, dtype=bool)  # documents the telling concepts found
         # Common concepts only add to documents the telling ones found.
         for ev in sorted(evidence, key=lambda e: not e.informative):
             factor = ev.weight * ev.idf
-            if matched is not None and len(matched) < len(ev.tf):
-                tf = {d: ev.tf[d] for d in matched if d in ev.tf}
-            elif long and not ev.informative:
-                tf = {d: x for d, x in ev.tf.items() if d in scores}
-            else:
-                tf = ev.tf
-            for d, x in tf.items():
-                scores[d] = get(d, 0.0) + factor * x / (x + K1)
+            docs, x = ev.docs, ev.tf
+            if long and not ev.informative:
+                inside = found[docs]
+                docs, x = docs[inside], x[inside]
+            scores[docs] += factor * x / (x + K1)
+            found[docs] = True
         if long:
             total = sum(ev.weight * ev.idf for ev in evidence if ev.informative) or 1.0
-            held: dict[int, float] = {}
+            held = np.zeros(self.size)
             for ev in evidence:
                 if ev.informative:
-                    for d in ev.tf:
-                        held[d] = held.get(d, 0.0) + ev.weight * ev.idf
-            matched = {d for d, h in held.items() if h >= coverage * total}
-            if not matched:
-                matched = set(held)
+                    held[ev.docs] += ev.weight * ev.idf
+            keep = held >= coverage * total
+            keep &= held > 0
+            if not keep.any():
+                keep = held > 0
+        assert keep is not None
         if allowed is not None:
-            matched = {d for d in matched if allowed(d)}
-        scores = {d: scores.get(d, 0.0) for d in matched}
+            keep &= allowed
+        docs = np.flatnonzero(keep)
         if sort_key is not None:
-            order = nlargest(depth, matched, key=lambda d: (sort_key(d), scores[d]))
-            return Ranking(matched, scores, order)
-        head = nlargest(max(depth, RERANK_DEPTH), matched, key=scores.__getitem__)
-        self._proximity(head, concepts, evidence, scores)
-        order = sorted(head, key=lambda d: -scores[d])[:depth]
-        return Ranking(matched, scores, order)
+            order = nlargest(depth, docs.tolist(), key=lambda d: (sort_key(d), scores[d]))
+            return Ranking(docs, {d: float(scores[d]) for d in order}, order)
+        head = _top(docs, scores, max(depth, RERANK_DEPTH))
+        head_scores = {d: float(scores[d]) for d in head}
+        self._proximity(head, concepts, evidence, head_scores)
+        order = sorted(head, key=lambda d: -head_scores[d])[:depth]
+        return Ranking(docs, head_scores, order)
 
     def _proximity(self, docs: list[int], concepts: list[Concept], evidence: list[Scored],
                    scores: dict[int, float]) -> None:
@@ -275,3 +319,13 @@ class Ranker:
                         bonus += weight
                 scores[d] += PROXIMITY * bonus
 
+
+
+def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
+    """The ``k`` best of ``docs`` by score, best first, ties by docnum."""
+    if len(docs) > k:
+        values = scores[docs]
+        cut = np.partition(values, len(values) - k)[len(values) - k]
+        docs = docs[values >= cut]  # every document tied with the k-th stays a candidate
+    values = scores[docs]
+    return docs[np.lexsort((docs, -values))][:k].tolist()
