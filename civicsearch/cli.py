@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
@@ -65,6 +66,10 @@ def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing more to say, and nowhere to say it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
         except Exception as e:  # noqa: BLE001 - nothing reaches the user as a traceback
             if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
                 raise
@@ -329,7 +334,7 @@ def search(ctx: click.Context, query: tuple[str, ...], place: str | None, topic:
     engine: SearchEngine = ctx.obj["engine"]
     if not engine.exists() and ctx.obj["default_index"]:
         corpus = default_corpus()
-        err.print(f"No index at {engine.index_dir} yet: building it from {corpus} …")
+        err.print(Text(_safe(f"No index at {engine.index_dir} yet: building it from {corpus} …")))
         _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
     res = engine.search(text, place=place, topic=topic, since=since, until=until, sort=sort,
                         limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,

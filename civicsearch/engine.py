@@ -306,8 +306,8 @@ class SearchEngine:
             if len(found) > 1:
                 ids = sorted(searcher.stored_fields(d)["id"] for d in found[:AMBIGUOUS_LISTED])
                 more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
-                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: it starts "
-                                       f"{', '.join(map(repr, ids))}{more}; give more of the id")
+                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
+                                       "all start with it; give more of the id")
             stored = searcher.stored_fields(found[0])
         info = stored.get("info") or {}
         return DocumentRecord(

@@ -244,3 +244,61 @@ def test_cli_says_what_was_also_searched(seed_index):
     assert "Also searched: " in out.output and "加装电梯" in out.output
     off = runner.invoke(cli, ["--index", str(seed_index.index_dir), "search", "加梯", "--no-synonyms"])
     assert "Also searched" not in off.output
+
+
+def _reference_scores(ranker, concepts, long: bool) -> dict[int, float]:
+    """BM25F as the ranker computed it before it used arrays: per document, in dicts,
+    evidence in the same order (common concepts last, only where telling ones found)."""
+    from civicsearch.rank import COMMON, K1, MIN_COMMON_DOCS, SYNONYM_WEIGHT
+
+    evidence = []
+    for concept, weight in [(c, 1.0) for c in concepts]:
+        tf: dict[int, float] = {}
+        for i, form in enumerate(concept.forms):
+            form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
+            for f in concept.fields:
+                inverse = ranker.inverse_norm(f)
+                if len(form) == 1:
+                    ids, weights = ranker.postings(f, form[0])
+                    for d, w in zip(ids, weights):
+                        tf[d] = tf.get(d, 0.0) + form_weight * w * float(inverse[d])
+                else:
+                    for d in ranker.form_docs(f, form, concept.phrase or i > 0):
+                        tf[d] = tf.get(d, 0.0) + form_weight * float(inverse[d])
+        informative = len(tf) <= max(COMMON * ranker.n_docs, MIN_COMMON_DOCS)
+        evidence.append((tf, ranker.idf(len(tf)) * weight, informative))
+    scores: dict[int, float] = {}
+    for tf, factor, informative in sorted(evidence, key=lambda e: not e[2]):
+        for d, x in tf.items():
+            if long and not informative and d not in scores:
+                continue
+            scores[d] = scores.get(d, 0.0) + factor * x / (x + K1)
+    return scores
+
+
+@pytest.mark.parametrize("query", ["加装电梯", "党群服务中心 社区", "嘉定镇街道 2023年 规划计划 城市更新 重点工作",
+                                   "嘉定 规划"])
+def test_array_scores_equal_the_per_document_computation(seed_index, monkeypatch, query):
+    from civicsearch import rank
+    from civicsearch.query import parse
+
+    monkeypatch.setattr(rank, "PROXIMITY", 0.0)  # the word-order bonus apart: BM25F alone
+    seed_index.search(query)  # opens the searcher
+    ranker = seed_index._ranker
+    concepts = parse(query).concepts()
+    ranking = ranker.rank(concepts, every=True, depth=100)
+    expected = _reference_scores(ranker, concepts, long=False)
+    assert ranking.order, query
+    assert [ranking.scores[d] for d in ranking.order] == [expected[d] for d in ranking.order]
+    # Every document holding every concept, and no other, is matched.
+    holding = set.intersection(*[set(_reference_scores(ranker, [c], False)) for c in concepts])
+    assert set(ranking.matched.tolist()) == holding
+    assert ranking.order == sorted(holding, key=lambda d: (-expected[d], d))
+
+
+def test_documents_with_equal_scores_rank_by_docnum(tmp_path):
+    text = "社区食堂试营业，老年居民用餐享受优惠。"
+    engine = build(tmp_path, [record(f"copy{i}", text + FILLER * (i % 2)) for i in range(6)])
+    first = [h.doc_id for h in engine.search("社区食堂", collapse=False).hits]
+    assert first == sorted(first, key=lambda d: (int(d[-1]) % 2, int(d[-1])))  # equal lengths tie
+    engine.close()
