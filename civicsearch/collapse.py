@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from civicsearch.fingerprint import THRESHOLD, set_similarity, values
+from civicsearch.fingerprint import is_repost, values
 
 #: How many folded ids a hit lists (the count is exact within the window looked at).
 SIMILAR_LISTED = 5
@@ -24,7 +24,7 @@ def collapse_similar(order: Sequence[int], sketches: Sequence[bytes | None], wan
         home = None
         if mine:
             for (rep, similar), theirs in zip(kept, kept_values):
-                if theirs and set_similarity(mine, theirs) >= THRESHOLD:
+                if is_repost(mine, theirs):
                     home = similar
                     break
         if home is not None:

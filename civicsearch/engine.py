@@ -12,7 +12,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from civicsearch import store
+from civicsearch import snippets, store
 from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidArgumentError
 from civicsearch.collapse import SIMILAR_LISTED, collapse_similar
 from civicsearch.facets import Columns, count_facets
@@ -259,6 +259,8 @@ class SearchEngine:
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
             (d, []) for d in ranking.order[:wanted]]
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)
+        ranker.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
+                                   [d for d, _ in groups[offset:wanted]])
         hits = []
         for d, similar in groups[offset:wanted]:
             hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, ranker.characters)

@@ -56,6 +56,21 @@ def set_similarity(sa: frozenset[int], sb: frozenset[int]) -> float:
     return sum(1 for h in union if h in sa and h in sb) / len(union)
 
 
+def is_repost(sa: frozenset[int], sb: frozenset[int]) -> bool:
+    """Whether ``set_similarity(sa, sb) >= THRESHOLD``, deciding most pairs without sorting.
+
+    The estimate counts shared values among the union's ``SKETCH`` smallest, so it
+    is at most (shared values) / min(SKETCH, union size): when that bound is
+    under the threshold (as for almost every pair) the answer is no at once.
+    """
+    if not sa or not sb:
+        return False
+    common = len(sa & sb)
+    if common < THRESHOLD * min(SKETCH, len(sa) + len(sb) - common):
+        return False
+    return set_similarity(sa, sb) >= THRESHOLD
+
+
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the texts behind two sketches (0 when either is empty)."""
     return set_similarity(values(a), values(b)) if a and b else 0.0

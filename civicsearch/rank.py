@@ -105,6 +105,8 @@ class Ranker:
         # Postings with their encoded positions, for the ranking under way only
         # (positions are large; the LRU above keeps docnums and frequencies).
         self._query: dict[tuple[str, str], tuple[array, array, list[bytes]]] = {}
+        # Where the words stand in the hits of the page under way (for snippets).
+        self._chars: dict[tuple[str, str], tuple[set[int], dict[int, list]]] = {}
 
     # -- statistics ------------------------------------------------------------
 
@@ -163,8 +165,18 @@ class Ranker:
                 out[d] = decode(values[i])
         return out
 
+    def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int]) -> None:
+        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term,
+        so that :meth:`characters` answers from memory."""
+        wanted = sorted(docs)
+        for term in terms:
+            self._chars[(fieldname, term)] = (set(wanted), self.positions(fieldname, term, wanted, chars=True))
+
     def characters(self, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
         """(position, startchar, endchar) of ``term`` in one document."""
+        read = self._chars.get((fieldname, term))
+        if read is not None and docnum in read[0]:
+            return read[1].get(docnum, [])
         return self.positions(fieldname, term, [docnum], chars=True).get(docnum, [])
 
     def form_docs(self, fieldname: str, form: tuple[str, ...], phrase: bool) -> list[int]:
@@ -253,6 +265,7 @@ class Ranker:
         """
         long = matched is None and not every
         self._query.clear()
+        self._chars.clear()
         evidence = self.evidence(concepts, subwords=long)
         keep: np.ndarray | None = None  # a boolean mask of the documents that can match
         if matched is not None:

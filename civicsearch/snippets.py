@@ -12,6 +12,8 @@ from typing import Callable
 from civicsearch.postings import phrase_starts
 from civicsearch.query import Clause
 
+#: The field snippets are cut from.
+FIELD = "body"
 WINDOW = 120
 LEAD = 24
 _BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
@@ -21,7 +23,7 @@ Occurrences = Callable[[str, str, int], "list[tuple[int, int, int]]"]
 
 
 def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
-                fieldname: str = "body") -> list[tuple[int, int, str]]:
+                fieldname: str = FIELD) -> list[tuple[int, int, str]]:
     """Character spans (start, end, key) where the query matched ``fieldname``.
 
     A phrase counts only where its words stand in order; ``key`` names the clause

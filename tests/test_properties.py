@@ -113,3 +113,17 @@ def test_any_bytes_in_a_crawl_dump_give_documents_or_skipped_entries(tmp_path: P
         data = packed[: len(packed) - cut] if cut % 3 else packed  # truncated now and then
     path.write_bytes(data)
     _check(path)
+
+
+sketch_values = st.frozensets(st.integers(min_value=0, max_value=200), max_size=24)
+
+
+@CHECKS
+@given(a=sketch_values, b=sketch_values, shared=sketch_values)
+def test_the_quick_repost_test_decides_as_the_similarity_does(a: frozenset, b: frozenset, shared: frozenset) -> None:
+    from civicsearch.fingerprint import SKETCH, THRESHOLD, is_repost, set_similarity
+
+    # Sketches of overlapping sets: the common values plus each one's own, SKETCH at most.
+    sa = frozenset(sorted(shared | a)[:SKETCH])
+    sb = frozenset(sorted(shared | b)[:SKETCH])
+    assert is_repost(sa, sb) == (set_similarity(sa, sb) >= THRESHOLD)
