@@ -11,7 +11,7 @@ in this run: the 60 short queries (all words), every 4th dev title and the 200
 dev titles with the most words (any word, by bm25). civicsearch answers with
 facets and snippets on; FTS5 gives ten ids and nothing else. Prints a table and
 the growth factors from one size to the next; writes
-benchmarks/results/scaling.json. Skips (exit 0) when the bench corpus is absent.
+benchmarks/results/scaling.json (or ``--results``). Skips (exit 0) when the bench corpus is absent.
 """
 
 from __future__ import annotations
@@ -146,6 +146,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     ap.add_argument("--sizes", default="0.25,0.5,1,3")
+    ap.add_argument("--results", type=Path, default=HERE / "results" / "scaling.json")
     opts = ap.parse_args()
     if not (opts.bench / "corpus").is_dir():
         print(f"no bench corpus at {opts.bench}: skipped")
@@ -174,9 +175,8 @@ def main() -> int:
             print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
             shutil.rmtree(folder)
     table(rows, list(queries))
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "scaling.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")
+    opts.results.parent.mkdir(parents=True, exist_ok=True)
+    opts.results.write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")
     return 0
 
 
@@ -189,11 +189,14 @@ def table(rows: list[dict], names: list[str]) -> None:
               f"{r['segments']:>4} " + " ".join(f"{c:>30}" for c in cells))
     print("growth from one size to the next (p95 latency; build time per MB):")
     for a, b in zip(rows, rows[1:]):
-        grow = ", ".join(f"{n} ours ×{b['ours'][n]['p95_ms'] / a['ours'][n]['p95_ms']:.2f} "
-                         f"fts5 ×{b['fts5'][n]['p95_ms'] / a['fts5'][n]['p95_ms']:.2f}" for n in names)
-        per_mb = (b["build_s"] / b["mb"]) / (a["build_s"] / a["mb"])
-        print(f"  {a['size']:g} → {b['size']:g} (docs ×{b['docs'] / a['docs']:.2f}): {grow}; build s/MB ×{per_mb:.2f}")
+        grow = ", ".join(f"{n} ours ×{_ratio(b['ours'][n]['p95_ms'], a['ours'][n]['p95_ms'])} "
+                         f"fts5 ×{_ratio(b['fts5'][n]['p95_ms'], a['fts5'][n]['p95_ms'])}" for n in names)
+        per_mb = _ratio(b["build_s"] * a["mb"], a["build_s"] * b["mb"])
+        print(f"  {a['size']:g} → {b['size']:g} (docs ×{b['docs'] / a['docs']:.2f}): {grow}; build s/MB ×{per_mb}")
 
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
 
 if __name__ == "__main__":
     sys.exit(main())

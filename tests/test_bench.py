@@ -69,3 +69,20 @@ def test_paired_queries_measure_both_engines_on_the_same_queries(tiny_bench: Pat
         assert 0 < out[name]["dev"]["p50_ms"] <= out[name]["dev"]["max_ms"]
     # civicsearch finds both replies first: the answers came back in step with their queries.
     assert out["civicsearch"]["ranking"] == {"n": 2, "mrr@10": 1.0, "recall@10": 1.0}
+
+
+def test_scaling_skips_cleanly_without_the_bench_folder(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "scaling.py"), "--bench", str(tmp_path / "absent")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("no bench corpus")
+
+
+def test_scaling_builds_every_size_and_both_engines_answer(tiny_bench: Path, tmp_path: Path) -> None:
+    results = tmp_path / "scaling.json"
+    subprocess.run([sys.executable, str(BENCHMARKS / "scaling.py"), "--bench", str(tiny_bench), "--sizes", "0.5,1,3",
+                    "--results", str(results)], check=True, capture_output=True, text=True)
+    rows = json.loads(results.read_text("utf-8"))
+    assert [r["docs"] for r in rows] == [2, 3, 9]  # a sample, the whole, three copies
+    for r in rows:
+        for engine in ("ours", "fts5"):
+            assert r[engine]["short"]["n"] == 2 and r[engine]["long"]["n"] == 1 and r[engine]["longest 200"]["n"] == 2
