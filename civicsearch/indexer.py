@@ -232,7 +232,9 @@ class _Run:
         # compound=False: Whoosh copies a compound segment's files into memory
         # whenever a reader opens; plain files are opened in place.
         if self._writer is None:
-            self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=self._codec())
+            # keep_files: a search opening the old table of contents must still find it.
+            self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=self._codec(),
+                                       keep_files=True)
         return self._writer
 
     @property
@@ -345,6 +347,7 @@ class _Run:
                 self.report.uncleaned += self._build.uncleaned
             if self._writer is not None:
                 self._writer.commit()
+                store.remove_unused_files(self.ix)
             checkpoint("after-commit")
 
     def cancel(self) -> None:
@@ -416,7 +419,7 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
     else:
         assert live is not None
         ix = store.open_index(index_dir)
-        store.remove_debris(ix)  # of a run that was killed
+        store.remove_unused_files(ix)  # left by a run that was killed, or while searches read
         gen = live
     try:
         return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started)
@@ -426,7 +429,7 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
             shutil.rmtree(gen, ignore_errors=True)
         elif not fresh:
             try:
-                store.remove_debris(ix)
+                store.remove_unused_files(ix)
             except OSError:
                 pass
         raise

@@ -15,7 +15,9 @@ folder and switches ``CURRENT`` to it with one rename, so readers see either the
 old index or the new one, never a half-built one. Every searcher holds a shared
 ``flock`` on its generation's ``readers.lock``; an old generation is removed only
 when its exclusive lock can be taken, so a search that opened it finishes on it
-(otherwise the next run removes it).
+(otherwise the next run removes it). Likewise the files an incremental commit
+leaves unlisted (the previous table of contents, merged segments) are deleted
+only while no searcher holds the generation.
 
 A damaged folder (a missing or garbled ``CURRENT``, a missing segment or column
 file, a malformed ``civicsearch.json``) is an :class:`IndexDamagedError`, never
@@ -306,11 +308,28 @@ class ReaderHold:
             self.fd = self.gen = None
 
 
-def remove_debris(ix: FileIndex) -> None:
-    """Delete what a failed or killed run left in a live generation: the files of
-    segments its table of contents does not list, and the writer's temporary folder."""
-    clean_files(ix.storage, INDEX_NAME, ix.latest_generation(), ix._segments())
-    shutil.rmtree(Path(ix.storage.folder) / f"{INDEX_NAME}.tmp", ignore_errors=True)
+def remove_unused_files(ix: FileIndex) -> bool:
+    """Delete the files of a live generation that its table of contents no longer
+    lists (older tables, merged segments, what a failed or killed run left) and the
+    writer's temporary folder: only while no searcher holds the generation, since
+    one that is opening it may be about to read them. False when deferred."""
+    folder = Path(ix.storage.folder)
+    try:
+        fd = os.open(folder / READERS_LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        fd = None  # built before reader locks
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # the next run cleans up
+        clean_files(ix.storage, INDEX_NAME, ix.latest_generation(), ix._segments())
+        shutil.rmtree(folder / f"{INDEX_NAME}.tmp", ignore_errors=True)
+        return True
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def size_on_disk(index_dir: Path) -> int:

@@ -20,6 +20,7 @@ from pickle import dumps
 from typing import Any, Iterator
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter
+from whoosh.index import TOC
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
@@ -98,11 +99,20 @@ class CivicWriter(SegmentWriter):
     """
 
     def __init__(self, ix: Any, block_protocol: int = BLOCK_PROTOCOL, min_compress: int = MIN_COMPRESS_BYTES,
-                 **kwargs: Any) -> None:
+                 keep_files: bool = False, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.pool = TermPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
         self.block_protocol = block_protocol
         self.min_compress = min_compress
+        #: Leave the files the new table of contents no longer lists (the old one,
+        #: merged segments) to the caller, who removes them once no reader needs them.
+        self.keep_files = keep_files
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        if not self.keep_files:
+            super()._commit_toc(segments)
+            return
+        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
     def _flush_segment(self) -> None:
         fieldwriter = self.fieldwriter

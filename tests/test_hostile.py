@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from whoosh.filedb.structfile import StructFile
 
-from civicsearch import SearchEngine, budget, cleaning, indexer
+from civicsearch import SearchEngine, budget, cleaning, indexer, store
 from civicsearch.cli import cli
 from civicsearch.errors import CivicSearchError, IndexDamagedError, IndexWriteError
 from civicsearch.readers import html_to_text
@@ -444,6 +444,25 @@ def test_searches_in_fresh_processes_never_fail_during_full_rebuilds(tmp_path, c
     assert failures == [] and answered >= 3
     assert reindex(ix, "--quiet").returncode == 0
     assert len(list(ix.glob("gen-*"))) == 1  # once nobody reads them, old generations go
+
+
+def test_an_incremental_commit_keeps_the_files_a_search_may_still_open(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    engine = SearchEngine(ix)
+    engine.index([corpus])
+    gen = store.current_generation(ix)
+    before = sorted(gen.glob("_MAIN_*.toc"))
+    hold = store.ReaderHold(ix)
+    assert hold.acquire() == gen  # a search in another process, opening the index
+    (corpus / "new.txt").write_text("新增文档：垃圾箱房改造完成。", "utf-8")
+    assert engine.index().added == 1
+    assert all(p.exists() for p in before)  # the table of contents it may be reading stays
+    hold.release()
+    (corpus / "newer.txt").write_text("又一篇新增文档：楼道灯修好了。", "utf-8")
+    assert engine.index().added == 1
+    assert not any(p.exists() for p in before)  # once nobody holds it, it goes
+    assert ids(engine) == {"good.md", "new.txt", "newer.txt"}
+    engine.close()
 
 
 # -- symlinks stay inside ---------------------------------------------------------------------
