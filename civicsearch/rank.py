@@ -320,10 +320,22 @@ class Ranker:
         pairs = [(a, b, min(ia, ib)) for (a, ia), (b, ib) in zip(singles, singles[1:]) if a != b]
         if not pairs or not docs or PROXIMITY <= 0:
             return
-        wanted = sorted(docs)
+        wanted = np.array(sorted(docs), dtype=np.int64)
+        terms = {t for p in pairs for t in p[:2]}
         for fieldname in ("body", "title"):
-            where = {t: self.positions(fieldname, t, wanted)
-                     for t in {t for p in pairs for t in p[:2]}}
+            # Positions are read only where both words of a pair are: the postings say where.
+            holds = {}
+            for t in terms:
+                ids = self.arrays(fieldname, t)[0]
+                at = np.searchsorted(ids, wanted)
+                inside = at < len(ids)
+                holds[t] = set(wanted[inside][ids[at[inside]] == wanted[inside]].tolist())
+            need: dict[str, set[int]] = {t: set() for t in terms}
+            for a, b, _ in pairs:
+                both = holds[a] & holds[b]
+                need[a] |= both
+                need[b] |= both
+            where = {t: self.positions(fieldname, t, sorted(need[t])) if need[t] else {} for t in terms}
             for d in docs:
                 bonus = 0.0
                 for a, b, weight in pairs:
