@@ -47,6 +47,9 @@ def _safe(value: object) -> str:
 
 
 def _error(e: Exception) -> click.ClickException:
+    """The one-line error for ``e`` (re-raised instead under ``$CIVICSEARCH_DEBUG``, unless foreseen)."""
+    if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
+        raise e
     if isinstance(e, CivicSearchError):
         error = click.ClickException(_safe(e))
         error.exit_code = e.exit_code
@@ -71,8 +74,6 @@ def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(1) from None
         except Exception as e:  # noqa: BLE001 - nothing reaches the user as a traceback
-            if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
-                raise
             raise _error(e) from None
 
     return wrapper
@@ -204,8 +205,6 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
     try:
         report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet)
     except Exception as e:  # noqa: BLE001 - the nightly job: any failure is exit 2, one line
-        if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
-            raise
         click.echo(f"Error: {_error(e).message}", err=True)
         ctx.exit(2)
     if as_json:

@@ -12,7 +12,7 @@ from civicsearch.dates import date_from_text
 from civicsearch.docno import find_docnos
 from civicsearch.errors import DocumentReadError
 from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
-from civicsearch.normalize import strip_controls
+from civicsearch.normalize import letters_only, strip_controls
 from civicsearch.places import Place, resolve
 from civicsearch.topics import assign_topics, document_type
 from civicsearch.readers import RawRecord
@@ -97,11 +97,8 @@ def pick_title(lines: list[str]) -> tuple[str, set[int]]:
     return "", set()
 
 
-_NOT_LETTER = re.compile(r"[\W_]+")
-
-
 def _letters(text: str) -> int:
-    return len(_NOT_LETTER.sub("", text))
+    return len(letters_only(text))
 
 
 def build_document(record: RawRecord) -> Document:

@@ -182,7 +182,7 @@ class SearchEngine:
 
     def remembered_roots(self) -> list[str]:
         """The corpus roots the index was built from (or a first build that died was given)."""
-        gen = store.live_generation(self.index_dir)
+        gen = store.current_generation(self.index_dir)
         roots = store.read_meta(gen).get("roots") if gen is not None else None
         return list(roots or store.pending_roots(self.index_dir))
 

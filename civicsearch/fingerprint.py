@@ -12,9 +12,10 @@ news item (under 0.5 ms a document).
 
 from __future__ import annotations
 
-import re
 from array import array
 from heapq import nsmallest
+
+from civicsearch.normalize import letters_only
 
 SKETCH = 24
 SPAN = 1000
@@ -22,14 +23,13 @@ SPAN = 1000
 THRESHOLD = 0.6
 #: Shorter texts are too little evidence (a two-line notice is not a repost of another).
 MIN_CHARS = 40
-_NOT_WORD = re.compile(r"[\W_]+")
 _MASK = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads the shingles' raw bytes
 
 
 def sketch(text: str) -> bytes:
     """The fingerprint of ``text`` (empty when the text is too short to judge)."""
-    chars = _NOT_WORD.sub("", text[: SPAN * 2].lower())[:SPAN]
+    chars = letters_only(text[: SPAN * 2].lower())[:SPAN]
     if len(chars) < MIN_CHARS:
         return b""
     data = chars.encode("utf-16-le")

@@ -26,7 +26,7 @@ from whoosh.codec.whoosh3 import W3Codec
 
 from civicsearch import parallel, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
-from civicsearch.errors import DocumentReadError, IndexDamagedError, IndexWriteError
+from civicsearch.errors import DocumentReadError, IndexWriteError
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.normalize import fold
@@ -187,8 +187,8 @@ def _existing(ix: Any) -> dict[str, tuple[str, str]]:
                 columns = (c for n, c in enumerate(columns) if not leaf.is_deleted(n))
             existing.update((doc_id, (raw_hash, path)) for doc_id, raw_hash, path in columns)
     if len(existing) != count or "" in existing:
-        raise IndexDamagedError(f"the index's id column accounts for {len(existing)} of its {count} documents; "
-                                "run `civicsearch index --full` to rebuild it")
+        raise store.damaged(Path(ix.storage.folder).parent,
+                            f"its id column accounts for {len(existing)} of its {count} documents")
     return existing
 
 
@@ -245,9 +245,9 @@ class _Run:
                                                  lock_fds=(self.lock_fd,) if self.lock_fd is not None else ())
         return self._build
 
-    def skip(self, item: Skipped, keep: bool = False) -> None:
+    def skip(self, item: Skipped) -> None:
         self.report.skipped.append(SkippedInput(item.path, item.reason, item.line))
-        if item.keep or keep:
+        if item.keep:
             # Not readable this time (a file, a folder, the rest of a file): keep
             # what it gave before.
             self.kept_paths.add(item.path)
@@ -274,7 +274,7 @@ class _Run:
             # A crawl dump of any size: hashed, then read, as streams.
             digest = file_digest(path)
             if isinstance(digest, Skipped):
-                self.skip(digest, keep=True)
+                self.skip(digest)
                 return
             # Lines this path gave before, byte for byte, need no parsing.
             known = {self.existing[doc_id][0]: doc_id for doc_id in self.by_path.get(key, [])}
@@ -282,7 +282,7 @@ class _Run:
         else:
             data = load_bytes(path, max_bytes)
             if isinstance(data, Skipped):
-                self.skip(data, keep=True)
+                self.skip(data)
                 return
             digest = hashlib.sha1(data).hexdigest()
             records = parse_bytes(path, root, data)
@@ -299,7 +299,7 @@ class _Run:
                 self.skip(Skipped(key, f"cannot read ({type(e).__name__}: {e})"[:300], keep=True))
                 break
             if isinstance(rec, Skipped):
-                self.skip(rec, keep=rec.line is None)
+                self.skip(rec)
             else:
                 self.record(rec)
 
@@ -353,13 +353,16 @@ class _Run:
     def cancel(self) -> None:
         """Undo what is not committed. Its own failures (a full disk again) are
         swallowed: the error that made the run fail is the one to report."""
-        for undo in (self._build.cancel if self._build is not None else None,
-                     self._writer.cancel if self._writer is not None and not self._writer.is_closed else None):
-            if undo is not None:
-                try:
-                    undo()
-                except Exception:  # noqa: BLE001,S110 - see the docstring
-                    pass
+        steps = []
+        if self._build is not None:
+            steps.append(self._build.cancel)
+        if self._writer is not None and not self._writer.is_closed:  # not yet committed
+            steps.append(self._writer.cancel)
+        for step in steps:
+            try:
+                step()
+            except Exception:  # noqa: BLE001,S110 - see the docstring
+                pass
 
 
 def _mount_point(path: Path) -> Path:
@@ -406,7 +409,7 @@ def index_paths(
 
 def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, full: bool,
                   progress: Progress | None, max_bytes: int, procs: int | None, started: float) -> IndexReport:
-    live = store.live_generation(index_dir, damaged_ok=full)
+    live = store.current_generation(index_dir, damaged_ok=full)
     if live is not None or not full:
         store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
     fresh = full or live is None

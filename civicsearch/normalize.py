@@ -82,3 +82,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def scrub(text: str) -> str:
     """Text that encodes as UTF-8: a lone surrogate (a cut emoji in a JSON string) becomes U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+_NOT_LETTER = re.compile(r"[\W_]+")
+
+
+def letters_only(text: str) -> str:
+    """``text`` with everything but letters and digits (Han included) removed."""
+    return _NOT_LETTER.sub("", text)

@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, Sequence
 
 from civicsearch.errors import IndexBuildError
 from civicsearch.readers import RawRecord, Skipped
@@ -46,6 +46,17 @@ POLL_SECONDS = 1.0
 #: Turns a record into an object with ``fields`` (its Whoosh field values) and
 #: ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
 Prepare = Callable[[RawRecord], Any]
+
+
+class _Result(NamedTuple):
+    """What a worker sends back when it ends: its segments, or the error it failed with."""
+
+    worker: int
+    segments: Sequence[Any] = ()
+    skipped: Sequence[Skipped] = ()
+    uncleaned: int = 0
+    error: str | None = None  # the traceback
+    errno: int | None = None
 
 
 def available() -> bool:
@@ -128,16 +139,16 @@ class ParallelBuild:
     def _receive(self) -> None:
         while len(self.done) < len(self.workers):
             try:
-                k, segments, skipped, uncleaned, error, code = self.results.get(timeout=POLL_SECONDS)
+                result: _Result = self.results.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 return
-            if code in (errno.ENOSPC, errno.EDQUOT):
-                raise OSError(code, os.strerror(code))  # a full disk, not a bug: the caller says which
-            if error is not None:
-                raise IndexBuildError(f"indexing process {self.workers[k].name} failed", error)
-            self.done[k] = segments
-            self.skipped += skipped
-            self.uncleaned += uncleaned
+            if result.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise OSError(result.errno, os.strerror(result.errno))  # a full disk, not a bug: the caller says which
+            if result.error is not None:
+                raise IndexBuildError(f"indexing process {self.workers[result.worker].name} failed", result.error)
+            self.done[result.worker] = result.segments
+            self.skipped += result.skipped
+            self.uncleaned += result.uncleaned
 
     def commit(self) -> None:
         """Wait for the workers and make their segments the index's table of contents."""
@@ -210,6 +221,6 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
         if writer is not None:
             segments.append(writer._finalize_segment())
     except Exception as e:
-        results.put((k, [], [], 0, traceback.format_exc(), getattr(e, "errno", None)))
+        results.put(_Result(k, error=traceback.format_exc(), errno=getattr(e, "errno", None)))
         sys.exit(1)  # after the queue has sent the traceback; SystemExit prints nothing
-    results.put((k, segments, skipped, uncleaned, None, None))
+    results.put(_Result(k, segments, skipped, uncleaned))

@@ -29,10 +29,9 @@ half, never tuned on, scores as the even half does (see README, Performance).
 from __future__ import annotations
 
 import math
-from array import array
-from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import reduce
 from heapq import nlargest
 from typing import Callable
 
@@ -99,12 +98,11 @@ class Ranker:
         #: Docnums run up to here (deleted documents keep theirs until a merge).
         self.size = self.reader.doc_count_all()
         self._inverse: dict[str, np.ndarray] = {}
-        self._arrays: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._postings: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
         # Postings with their encoded positions, for the ranking under way only
         # (positions are large; the LRU above keeps docnums and frequencies).
-        self._query: dict[tuple[str, str], tuple[array, array, list[bytes]]] = {}
+        self._query: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
         # Where the words stand in the hits of the page under way (for snippets).
         self._chars: dict[tuple[str, str], tuple[set[int], dict[int, list]]] = {}
 
@@ -121,21 +119,9 @@ class Ranker:
                                                 dtype=np.float64)
         return self._inverse[fieldname]
 
-    def arrays(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`postings` as numpy arrays: docnums, and frequencies as float64."""
-        key = (fieldname, term)
-        if key not in self._arrays:
-            ids, weights = self.postings(fieldname, term)
-            self._arrays[key] = (np.frombuffer(ids, dtype=np.int32).astype(np.int64),
-                                 np.frombuffer(weights, dtype=np.float32).astype(np.float64))
-            if len(self._arrays) > _CACHE_TERMS:
-                self._arrays.popitem(last=False)
-        else:
-            self._arrays.move_to_end(key)
-        return self._arrays[key]
-
-    def postings(self, fieldname: str, term: str) -> tuple[array, array]:
-        """(docnums, term frequencies); within one ranking, the encoded positions are kept too."""
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, term frequencies as float64), cached; within one ranking the
+        encoded positions are kept too."""
         key = (fieldname, term)
         if key in self._query:
             return self._query[key][:2]
@@ -143,7 +129,9 @@ class Ranker:
             self._postings.move_to_end(key)
             return self._postings[key]
         values: list[bytes] = []
-        ids, weights = read_postings(self.reader, fieldname, term, values)
+        raw_ids, raw_weights = read_postings(self.reader, fieldname, term, values)
+        ids = np.frombuffer(raw_ids, dtype=np.int32).astype(np.int64)
+        weights = np.frombuffer(raw_weights, dtype=np.float32).astype(np.float64)
         self._query[key] = (ids, weights, values)
         self._postings[key] = (ids, weights)
         if len(self._postings) > _CACHE_TERMS:
@@ -158,12 +146,7 @@ class Ranker:
             return read_positions(self.reader, fieldname, term, docs, chars)
         ids, _, values = kept
         decode = value_decoder(self.reader, fieldname, chars)
-        out: dict[int, list] = {}
-        for d in docs:
-            i = bisect_left(ids, d)
-            if i < len(ids) and ids[i] == d:
-                out[d] = decode(values[i])
-        return out
+        return {docs[k]: decode(values[i]) for k, i in _where(ids, docs)}
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int]) -> None:
         """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term,
@@ -186,7 +169,7 @@ class Ranker:
             self._forms.move_to_end(key)
             return self._forms[key]
         lists = sorted((self.postings(fieldname, t)[0] for t in form), key=len)
-        found = sorted(set(lists[0]).intersection(*lists[1:]))
+        found = reduce(np.intersect1d, lists).tolist()
         if phrase and found:
             # Only the documents holding every word have their positions decoded.
             at = [self.positions(fieldname, t, found) for t in form]
@@ -210,7 +193,7 @@ class Ranker:
             for f in concept.fields:
                 inverse = self.inverse_norm(f)
                 if len(form) == 1:
-                    ids, weights = self.arrays(f, form[0])
+                    ids, weights = self.postings(f, form[0])
                     ids_parts.append(ids)
                     tf_parts.append(form_weight * weights * inverse[ids])
                 else:
@@ -320,16 +303,12 @@ class Ranker:
         pairs = [(a, b, min(ia, ib)) for (a, ia), (b, ib) in zip(singles, singles[1:]) if a != b]
         if not pairs or not docs or PROXIMITY <= 0:
             return
-        wanted = np.array(sorted(docs), dtype=np.int64)
+        docs_wanted = sorted(docs)
         terms = {t for p in pairs for t in p[:2]}
         for fieldname in ("body", "title"):
             # Positions are read only where both words of a pair are: the postings say where.
-            holds = {}
-            for t in terms:
-                ids = self.arrays(fieldname, t)[0]
-                at = np.searchsorted(ids, wanted)
-                inside = at < len(ids)
-                holds[t] = set(wanted[inside][ids[at[inside]] == wanted[inside]].tolist())
+            holds = {t: {docs_wanted[k] for k, _ in _where(self.postings(fieldname, t)[0], docs_wanted)}
+                     for t in terms}
             need: dict[str, set[int]] = {t: set() for t in terms}
             for a, b, _ in pairs:
                 both = holds[a] & holds[b]
@@ -354,3 +333,14 @@ def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
         docs = docs[values >= cut]  # every document tied with the k-th stays a candidate
     values = scores[docs]
     return docs[np.lexsort((docs, -values))][:k].tolist()
+
+
+def _where(ids: np.ndarray, docs: list[int]) -> list[tuple[int, int]]:
+    """``(k, i)`` for each ``docs[k]`` (sorted) found at ``ids[i]`` (a sorted posting list)."""
+    if not len(ids) or not docs:
+        return []
+    wanted = np.asarray(docs, dtype=np.int64)
+    at = np.searchsorted(ids, wanted)
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == wanted[hit]
+    return [(k, int(at[k])) for k in np.flatnonzero(hit).tolist()]

@@ -75,7 +75,8 @@ class Skipped:
     """An input that was passed over, and why.
 
     ``keep``: the path could not be read this time (a file, a folder, the rest of
-    a corrupt file), so the documents it gave before stay in the index.
+    a corrupt file, a text file too big, empty or malformed now), so the documents
+    it gave before stay in the index.
     """
 
     path: str
@@ -117,10 +118,8 @@ def check_roots(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         root = Path(given).resolve()
         try:
-            if root.is_dir():
-                os.listdir(root)
-            else:
-                os.close(os.open(root, os.O_RDONLY | os.O_NONBLOCK))
+            # Opening is the test, for a folder as for a file: nothing is listed twice.
+            os.close(os.open(root, os.O_RDONLY | os.O_NONBLOCK))
         except FileNotFoundError:
             raise CorpusRootError(f"corpus root {path_text(given)} does not exist: nothing was changed") from None
         except OSError as e:
@@ -158,7 +157,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
     """
     roots = [Path(p).resolve() for p in paths]
     found: list[tuple[Path, Path] | Skipped] = []
-    links: list[tuple[int, Path]] = []  # (place in found, resolved target)
+    linked: set[int] = set()  # places in found of files reached through a link
     for root in roots:
         if root.is_file():
             found.append((root, root.parent))
@@ -168,9 +167,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
             continue
         errors: list[OSError] = []
         for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
-            found += [Skipped(path_text(e.filename or dirpath), f"cannot read folder: {e.strerror or e}", keep=True)
-                      for e in errors]
-            errors.clear()
+            found += _folder_errors(errors)
             here = Path(dirpath)
             walked = []
             for d in sorted(dirnames):
@@ -199,26 +196,30 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
                     elif (why := _not_a_file(p)) is not None:
                         found.append(Skipped(path_text(p), why))
                     else:
-                        links.append((len(found), target))
+                        linked.add(len(found))
                         found.append((target, root))
                 elif stat.S_ISREG(mode):
                     found.append((p, root))
                 else:
                     found.append(Skipped(path_text(p), "not a regular file"))
-        if errors:
-            found += [Skipped(path_text(e.filename or root), f"cannot read folder: {e.strerror or e}", keep=True)
-                      for e in errors]
+        found += _folder_errors(errors)  # the root's own, reported after the walk
     # A link inside the corpus is read once: not at all when its target is read anyway.
-    linked = {n for n, _ in links}
-    direct = {item[0] for n, item in enumerate(found) if not isinstance(item, Skipped) and n not in linked}
-    dropped = set()
-    for n, target in links:
-        if target in direct:
-            dropped.add(n)
-        direct.add(target)
+    seen = {item[0] for n, item in enumerate(found) if not isinstance(item, Skipped) and n not in linked}
     for n, item in enumerate(found):
-        if n not in dropped:
-            yield item
+        if n in linked:
+            if item[0] in seen:  # type: ignore[index]
+                continue
+            seen.add(item[0])  # type: ignore[index]
+        yield item
+
+
+def _folder_errors(errors: list[OSError]) -> list[Skipped]:
+    """The folders ``os.walk`` could not list, as skipped entries that keep their documents
+    (taken out of ``errors``)."""
+    skipped = [Skipped(path_text(e.filename or "?"), f"cannot read folder: {e.strerror or e}", keep=True)
+               for e in errors]
+    errors.clear()
+    return skipped
 
 
 # -- encodings ---------------------------------------------------------------
@@ -656,16 +657,18 @@ def load_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skippe
         with open_file(path) as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
-                return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit ({size} bytes)")
+                return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit ({size} bytes)",
+                               keep=True)
             data = f.read(max_bytes + 1)
     except DocumentReadError as e:
         return Skipped(e.path, e.reason, keep=True)
     except OSError as e:
         return _cannot_read(path, e)
     if len(data) > max_bytes:
-        return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit (it grew while read)")
+        return Skipped(path_text(path), f"larger than the {max_bytes / 1e6:g} MB limit (it grew while read)",
+                       keep=True)
     if not data.strip():
-        return Skipped(path_text(path), "empty file")
+        return Skipped(path_text(path), "empty file", keep=True)
     return data
 
 
@@ -674,7 +677,7 @@ def parse_bytes(path: Path, root: Path, data: bytes) -> Iterator[RawRecord | Ski
     try:
         yield read_text_file(path, root, data)
     except DocumentReadError as e:
-        yield Skipped(path_text(path), e.reason)
+        yield Skipped(path_text(path), e.reason, keep=True)
 
 
 def read_path(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,

@@ -32,9 +32,10 @@ import os
 import pickle
 import shutil
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, clean_files
@@ -56,20 +57,33 @@ def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _damaged(index_dir: Path, what: str) -> IndexDamagedError:
+def damaged(index_dir: Path, what: str) -> IndexDamagedError:
+    """The error for a damaged index folder, naming the way out."""
     return IndexDamagedError(f"the index at {index_dir} is damaged ({what}); "
                              f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
+
+
+def _pointer(index_dir: Path) -> str | None:
+    """What CURRENT says (None when there is no such file)."""
+    try:
+        return (index_dir / POINTER).read_bytes().decode("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise damaged(index_dir, f"{POINTER} is garbled") from None
+    except OSError as e:
+        raise damaged(index_dir, f"{POINTER} cannot be read: {e.strerror or e}") from None
 
 
 def current_generation_name(index_dir: Path) -> str | None:
     """What ``CURRENT`` says, unchecked (None when it cannot be read)."""
     try:
-        return (index_dir / POINTER).read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        return _pointer(index_dir)
+    except IndexDamagedError:
         return None
 
 
-def live_generation(index_dir: Path, *, damaged_ok: bool = False) -> Path | None:
+def current_generation(index_dir: Path, *, damaged_ok: bool = False) -> Path | None:
     """The live generation folder, or None when there is no index.
 
     Raises :class:`IndexDamagedError` for a damaged folder (None with ``damaged_ok``).
@@ -88,12 +102,12 @@ def _live(index_dir: Path) -> Path | None:
         if name is None:
             gens = [g for g in index_dir.glob(GEN_PREFIX + "*") if g.is_dir()] if index_dir.is_dir() else []
             if gens and not (index_dir / PENDING_ROOTS).exists():
-                raise _damaged(index_dir, f"{POINTER} is missing beside {len(gens)} index generation(s)")
+                raise damaged(index_dir, f"{POINTER} is missing beside {len(gens)} index generation(s)")
             return None  # none yet, or only the debris of a first build that died
         if not name:
-            raise _damaged(index_dir, f"{POINTER} is empty")
+            raise damaged(index_dir, f"{POINTER} is empty")
         if not name.startswith(GEN_PREFIX) or "/" in name or "\x00" in name or len(name) > 200:
-            raise _damaged(index_dir, f"{POINTER} is garbled")
+            raise damaged(index_dir, f"{POINTER} is garbled")
         gen = index_dir / name
         if gen.is_dir() and whoosh_index.exists_in(str(gen), indexname=INDEX_NAME):
             return gen
@@ -101,26 +115,9 @@ def _live(index_dir: Path) -> Path | None:
         again = _pointer(index_dir)
         if again == name:
             what = "which is missing" if not gen.is_dir() else "which has no table of contents"
-            raise _damaged(index_dir, f"{POINTER} names {name}, {what}")
+            raise damaged(index_dir, f"{POINTER} names {name}, {what}")
         name = again
-    raise _damaged(index_dir, f"{POINTER} keeps changing")
-
-
-def _pointer(index_dir: Path) -> str | None:
-    """What CURRENT says (None when there is no such file)."""
-    try:
-        return (index_dir / POINTER).read_bytes().decode("utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except UnicodeDecodeError:
-        raise _damaged(index_dir, f"{POINTER} is garbled") from None
-    except OSError as e:
-        raise _damaged(index_dir, f"{POINTER} cannot be read: {e.strerror or e}") from None
-
-
-def current_generation(index_dir: Path) -> Path | None:
-    """The live generation folder, or None when there is no index (damage raises)."""
-    return live_generation(index_dir)
+    raise damaged(index_dir, f"{POINTER} keeps changing")
 
 
 def exists(index_dir: Path) -> bool:
@@ -134,12 +131,12 @@ def read_meta(gen: Path | None) -> dict[str, Any]:
     try:
         meta = json.loads((gen / META_FILE).read_text("utf-8"))
     except FileNotFoundError:
-        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} is missing") from None
+        raise damaged(gen.parent, f"{gen.name}/{META_FILE} is missing") from None
     except (OSError, ValueError) as e:
-        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} cannot be read: {e}") from None
+        raise damaged(gen.parent, f"{gen.name}/{META_FILE} cannot be read: {e}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("roots", []), list) \
             or not isinstance(meta.get("files", {}), dict):
-        raise _damaged(gen.parent, f"{gen.name}/{META_FILE} is malformed")
+        raise damaged(gen.parent, f"{gen.name}/{META_FILE} is malformed")
     return meta
 
 
@@ -208,12 +205,12 @@ def open_index(index_dir: Path, gen: Path | None = None) -> FileIndex:
         # The pickled schema names an analyzer this version does not have.
         raise IndexVersionError(_rebuild_message(index_dir, f"unreadable: {e}")) from None
     except (OSError, ValueError) as e:
-        raise _damaged(index_dir, f"{gen.name}: {e}") from None
+        raise damaged(index_dir, f"{gen.name}: {e}") from None
     for segment in ix._segments():
         for ext in SEGMENT_FILES:
             name = segment.make_filename(ext)
             if not ix.storage.file_exists(name):
-                raise _damaged(index_dir, f"{gen.name}/{name} is missing")
+                raise damaged(index_dir, f"{gen.name}/{name} is missing")
     return ix
 
 
@@ -244,26 +241,36 @@ def switch(index_dir: Path, gen: Path) -> None:
         os.close(fd)
 
 
-def remove_other_generations(index_dir: Path) -> None:
-    """Delete every generation folder but the live one (old or left by a crash),
-    except one a searcher still holds: the next run removes that one."""
-    live = live_generation(index_dir)
-    for child in index_dir.glob(GEN_PREFIX + "*"):
-        if not child.is_dir() or child == live:
-            continue
-        try:
-            fd = os.open(child / READERS_LOCK, os.O_RDONLY)
-        except OSError:
-            shutil.rmtree(child, ignore_errors=True)  # never opened by a searcher
-            continue
+@contextmanager
+def _unheld(gen: Path) -> Iterator[bool]:
+    """Whether no searcher holds ``gen`` (its ``readers.lock`` taken exclusively for
+    the ``with`` block, so none starts meanwhile); True for a generation no searcher
+    ever opened."""
+    try:
+        fd = os.open(gen / READERS_LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        yield True
+        return
+    try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            continue  # a search is reading it
+            yield False
         else:
-            shutil.rmtree(child, ignore_errors=True)
-        finally:
-            os.close(fd)
+            yield True
+    finally:
+        os.close(fd)
+
+
+def remove_other_generations(index_dir: Path) -> None:
+    """Delete every generation folder but the live one (old or left by a crash),
+    except one a searcher still holds: the next run removes that one."""
+    live = current_generation(index_dir)
+    for child in index_dir.glob(GEN_PREFIX + "*"):
+        if child.is_dir() and child != live:
+            with _unheld(child) as unheld:
+                if unheld:
+                    shutil.rmtree(child, ignore_errors=True)
 
 
 class ReaderHold:
@@ -300,7 +307,7 @@ class ReaderHold:
                 self.fd, self.gen = fd, gen
                 return gen
             os.close(fd)  # removed between open and lock
-        raise _damaged(self.index_dir, f"{POINTER} keeps naming a generation that is being removed")
+        raise damaged(self.index_dir, f"{POINTER} keeps naming a generation that is being removed")
 
     def release(self) -> None:
         if self.fd is not None:
@@ -314,22 +321,11 @@ def remove_unused_files(ix: FileIndex) -> bool:
     writer's temporary folder: only while no searcher holds the generation, since
     one that is opening it may be about to read them. False when deferred."""
     folder = Path(ix.storage.folder)
-    try:
-        fd = os.open(folder / READERS_LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        fd = None  # built before reader locks
-    try:
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # the next run cleans up
-        clean_files(ix.storage, INDEX_NAME, ix.latest_generation(), ix._segments())
-        shutil.rmtree(folder / f"{INDEX_NAME}.tmp", ignore_errors=True)
-        return True
-    finally:
-        if fd is not None:
-            os.close(fd)
+    with _unheld(folder) as unheld:
+        if unheld:
+            clean_files(ix.storage, INDEX_NAME, ix.latest_generation(), ix._segments())
+            shutil.rmtree(folder / f"{INDEX_NAME}.tmp", ignore_errors=True)
+        return unheld
 
 
 def size_on_disk(index_dir: Path) -> int:

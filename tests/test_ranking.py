@@ -246,27 +246,43 @@ def test_cli_says_what_was_also_searched(seed_index):
     assert "Also searched" not in off.output
 
 
-def _reference_scores(ranker, concepts, long: bool) -> dict[int, float]:
+def _whoosh_postings(searcher, fieldname: str, form: tuple[str, ...], phrase: bool) -> dict[int, float]:
+    """docnum → frequency of a word (1.0 for a form of several words), read through
+    Whoosh's own matchers and queries rather than the ranker's block reader."""
+    from whoosh import query as wq
+    from whoosh.reading import TermNotFound
+
+    if len(form) > 1:
+        query = wq.Phrase(fieldname, list(form)) if phrase else wq.And([wq.Term(fieldname, t) for t in form])
+        return {d: 1.0 for d in searcher.docs_for_query(query)}
+    try:
+        m = searcher.reader().postings(fieldname, form[0])
+    except TermNotFound:
+        return {}
+    out = {}
+    while m.is_active():
+        out[m.id()] = m.weight()
+        m.next()
+    return out
+
+
+def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float]:
     """BM25F as the ranker computed it before it used arrays: per document, in dicts,
     evidence in the same order (common concepts last, only where telling ones found)."""
     from civicsearch.rank import COMMON, K1, MIN_COMMON_DOCS, SYNONYM_WEIGHT
 
     evidence = []
-    for concept, weight in [(c, 1.0) for c in concepts]:
+    for concept in concepts:
         tf: dict[int, float] = {}
         for i, form in enumerate(concept.forms):
             form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
             for f in concept.fields:
                 inverse = ranker.inverse_norm(f)
-                if len(form) == 1:
-                    ids, weights = ranker.postings(f, form[0])
-                    for d, w in zip(ids, weights):
-                        tf[d] = tf.get(d, 0.0) + form_weight * w * float(inverse[d])
-                else:
-                    for d in ranker.form_docs(f, form, concept.phrase or i > 0):
-                        tf[d] = tf.get(d, 0.0) + form_weight * float(inverse[d])
+                for d, w in _whoosh_postings(searcher, f, form, concept.phrase or i > 0).items():
+                    # A form of several words adds its form weight alone, as the ranker does.
+                    tf[d] = tf.get(d, 0.0) + (form_weight * w if len(form) == 1 else form_weight) * float(inverse[d])
         informative = len(tf) <= max(COMMON * ranker.n_docs, MIN_COMMON_DOCS)
-        evidence.append((tf, ranker.idf(len(tf)) * weight, informative))
+        evidence.append((tf, ranker.idf(len(tf)), informative))
     scores: dict[int, float] = {}
     for tf, factor, informative in sorted(evidence, key=lambda e: not e[2]):
         for d, x in tf.items():
@@ -287,11 +303,12 @@ def test_array_scores_equal_the_per_document_computation(seed_index, monkeypatch
     ranker = seed_index._ranker
     concepts = parse(query).concepts()
     ranking = ranker.rank(concepts, every=True, depth=100)
-    expected = _reference_scores(ranker, concepts, long=False)
+    searcher = seed_index._current_searcher()
+    expected = _reference_scores(searcher, ranker, concepts, long=False)
     assert ranking.order, query
     assert [ranking.scores[d] for d in ranking.order] == [expected[d] for d in ranking.order]
     # Every document holding every concept, and no other, is matched.
-    holding = set.intersection(*[set(_reference_scores(ranker, [c], False)) for c in concepts])
+    holding = set.intersection(*[set(_reference_scores(searcher, ranker, [c], False)) for c in concepts])
     assert set(ranking.matched.tolist()) == holding
     assert ranking.order == sorted(holding, key=lambda d: (-expected[d], d))
 
