@@ -14,6 +14,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from typing import Callable, Iterator
 
+import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 
@@ -41,15 +42,16 @@ def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...]
 
 
 def read_postings(reader: IndexReader, fieldname: str, term: str,
-                  values: list[bytes] | None = None) -> tuple[array, array]:
-    """Global docnums and term frequencies of ``term`` in ``fieldname`` (deleted docs left out).
+                  values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Global docnums (int64) and term frequencies (float64) of ``term`` in ``fieldname``,
+    deleted documents left out.
 
     Given a ``values`` list, it is filled, in step with the docnums, with each
     posting's encoded positions (decode with :func:`value_decoder`): the same pass
     serves a phrase check or a proximity bonus later.
     """
-    ids, weights = array("i"), array("f")
     want = values is not None
+    id_parts, weight_parts = [], []
     for leaf, offset in reader.leaf_readers():
         try:
             m = leaf.postings(fieldname, term)
@@ -59,20 +61,33 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
         if isinstance(m, FilterMatcher):
             deleted = getattr(leaf, "deleted_docs_set", frozenset())
             m = m.child
+        # Blocks are gathered with C-level extends; the segment's offset and its
+        # deletions are applied to the whole list at once.
+        ids, weights = array("i"), array("f")
+        leaf_values: list[bytes] = []
         for block_ids, block_weights, block_values in _raw_blocks(m, want):
-            if deleted or offset:
-                for i, (d, w) in enumerate(zip(block_ids, block_weights)):
-                    if d not in deleted:
-                        ids.append(d + offset)
-                        weights.append(w)
-                        if want:
-                            values.append(block_values[i])  # type: ignore[union-attr, index]
-            else:
-                ids.extend(block_ids)
-                weights.extend(block_weights)
-                if want:
-                    values.extend(block_values)  # type: ignore[union-attr, arg-type]
-    return ids, weights
+            ids.extend(block_ids)
+            weights.extend(block_weights)
+            if want:
+                leaf_values.extend(block_values)  # type: ignore[arg-type]
+        leaf_ids = np.frombuffer(ids, dtype=np.int32).astype(np.int64)
+        leaf_weights = np.frombuffer(weights, dtype=np.float32).astype(np.float64)
+        if deleted:
+            live = ~np.isin(leaf_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+            leaf_ids, leaf_weights = leaf_ids[live], leaf_weights[live]
+            if want:
+                leaf_values = [v for v, keep in zip(leaf_values, live.tolist()) if keep]
+        if offset:
+            leaf_ids += offset
+        id_parts.append(leaf_ids)
+        weight_parts.append(leaf_weights)
+        if want:
+            values.extend(leaf_values)  # type: ignore[union-attr]
+    if not id_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    if len(id_parts) == 1:
+        return id_parts[0], weight_parts[0]
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> array:

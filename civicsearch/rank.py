@@ -129,9 +129,7 @@ class Ranker:
             self._postings.move_to_end(key)
             return self._postings[key]
         values: list[bytes] = []
-        raw_ids, raw_weights = read_postings(self.reader, fieldname, term, values)
-        ids = np.frombuffer(raw_ids, dtype=np.int32).astype(np.int64)
-        weights = np.frombuffer(raw_weights, dtype=np.float32).astype(np.float64)
+        ids, weights = read_postings(self.reader, fieldname, term, values)
         self._query[key] = (ids, weights, values)
         self._postings[key] = (ids, weights)
         if len(self._postings) > _CACHE_TERMS:
