@@ -63,18 +63,26 @@ def percentiles(seconds: list[float]) -> dict:
             "max_ms": round(s[-1] * 1000, 1)}
 
 
-def known_item(ranked: list[list[str]], queries: list[dict]) -> dict:
-    """MRR@10 and Recall@10 of ranked id lists against the queries' relevant ids."""
-    rr = found = 0.0
-    for ids, q in zip(ranked, queries):
-        relevant = set(q["relevant"])
-        for rank, doc_id in enumerate(ids[:10], 1):
-            if doc_id in relevant:
-                rr += 1 / rank
-                found += 1
-                break
+def known_item(ranked: list[list], queries: list[dict]) -> dict:
+    """MRR@10 and Recall@10 of ranked hits against the queries' relevant ids.
+
+    A hit is an id, or a list: the id shown, then the ids of the reposts folded
+    under it. Strictly (``mrr@10``) only the id shown counts; ``folded`` also
+    counts a hit that folds a relevant document (the user sees it as ``+N similar``).
+    """
     n = max(1, len(queries))
-    return {"n": len(queries), "mrr@10": round(rr / n, 4), "recall@10": round(found / n, 4)}
+    out: dict = {"n": len(queries)}
+    for name, ids_of in (("", lambda hit: hit[:1]), ("folded_", lambda hit: hit)):
+        rr = found = 0.0
+        for hits, q in zip(ranked, queries):
+            relevant = set(q["relevant"])
+            for rank, hit in enumerate(hits[:10], 1):
+                if relevant.intersection(ids_of([hit] if isinstance(hit, str) else hit)):
+                    rr += 1 / rank
+                    found += 1
+                    break
+        out[f"{name}mrr@10"], out[f"{name}recall@10"] = round(rr / n, 4), round(found / n, 4)
+    return out
 
 
 def timed(run: Callable[[str], list[str]], text: str) -> tuple[float, list[str]]:

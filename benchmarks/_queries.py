@@ -21,8 +21,9 @@ from _corpus import WARM_UP, dev_queries, known_item, percentiles, serve, short_
 from civicsearch import SearchEngine, rank  # noqa: E402
 
 
-def searcher(index_dir: str, plain: bool = False) -> Callable[[str], list[str]]:
-    """A warmed-up search, facets and snippets on, giving the first ten ids."""
+def searcher(index_dir: str, plain: bool = False) -> Callable[[str], list[list[str]]]:
+    """A warmed-up search, facets and snippets on, giving the first ten hits, each as
+    its id followed by the ids of the reposts folded under it."""
     options: dict = {}
     if plain:
         rank.LONG_QUERY = 10**9
@@ -30,10 +31,10 @@ def searcher(index_dir: str, plain: bool = False) -> Callable[[str], list[str]]:
         options = {"collapse": False, "synonyms": False}
     engine = SearchEngine(index_dir)
 
-    def run(text: str) -> list[str]:
+    def run(text: str) -> list[list[str]]:
         res = engine.search(text, limit=10, **options)
         assert res.facets, "facets are part of every search"
-        return [h.doc_id for h in res.hits]
+        return [[h.doc_id, *h.similar_ids] for h in res.hits]
 
     for text in WARM_UP:
         run(text)

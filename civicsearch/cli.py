@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from civicsearch import __version__
+from civicsearch.collapse import SIMILAR_LISTED
 from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError
 from civicsearch.normalize import strip_controls
@@ -237,7 +238,7 @@ def _render_hits(res: SearchResults) -> None:
         out.print(Text.assemble((f"{n}. ", "bold"), (_safe(hit.title or hit.doc_id), "bold cyan")))
         out.print(Text(_safe(f"   {hit.doc_id}" + (f"  {meta}" if meta else "")), style="dim"))
         if hit.similar:
-            shown = ", ".join(hit.similar_ids) + (" …" if hit.similar > len(hit.similar_ids) else "")
+            shown = ", ".join(hit.similar_ids[:SIMILAR_LISTED]) + (" …" if hit.similar > SIMILAR_LISTED else "")
             out.print(Text(_safe(f"   +{hit.similar} similar: {shown}"), style="dim"))
         snippet_text = _safe(hit.snippet)  # one character for one: the highlights stay in place
         if out.is_terminal:

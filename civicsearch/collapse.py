@@ -6,7 +6,7 @@ from typing import Sequence
 
 from civicsearch.fingerprint import is_repost, values
 
-#: How many folded ids a hit lists (the count is exact within the window looked at).
+#: How many folded ids the terminal shows under a hit (JSON lists them all).
 SIMILAR_LISTED = 5
 
 

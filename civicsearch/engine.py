@@ -14,7 +14,7 @@ from whoosh.searching import Searcher
 
 from civicsearch import snippets, store
 from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidArgumentError
-from civicsearch.collapse import SIMILAR_LISTED, collapse_similar
+from civicsearch.collapse import collapse_similar
 from civicsearch.facets import Columns, count_facets
 from civicsearch.query import ParsedQuery, clause_query, build_filter, parse, single_year, synonym_clauses, to_whoosh
 from civicsearch.rank import LONG_QUERY, Ranker
@@ -32,6 +32,7 @@ COLLAPSE_WINDOW = 100
 MAX_LIMIT = 1000
 #: How many of the documents an ambiguous id prefix names are listed.
 AMBIGUOUS_LISTED = 5
+FUSE_SHORT = True
 
 
 def _check(name: str, value: object, kind: type | tuple[type, ...], optional: bool = False) -> None:
@@ -239,13 +240,16 @@ class SearchEngine:
         datekeys = columns["datekey"]
         sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
         relaxed = False
+        grams = parsed.grams()
         if parsed.is_natural() and len(concepts) >= LONG_QUERY:
-            ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key)
+            ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key,
+                                  grams=grams, required=parsed.quoted())
         else:
             if concepts and parsed.is_conjunction():
                 # Every clause is words or a phrase: the ranker's own postings say which
                 # documents hold them all, without Whoosh's slower span matching.
-                ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key)
+                ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key,
+                                      grams=grams if FUSE_SHORT else None)
             else:
                 full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
                 ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),
@@ -254,7 +258,7 @@ class SearchEngine:
                 # No document holds every word: rank those holding any of them.
                 relaxed = True
                 ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
-                                      depth=depth, sort_key=sort_key)
+                                      depth=depth, sort_key=sort_key, grams=grams)
         facets = count_facets(columns, ranking.matched.tolist(), place, single_year(since, until))
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
             (d, []) for d in ranking.order[:wanted]]
@@ -265,7 +269,7 @@ class SearchEngine:
         for d, similar in groups[offset:wanted]:
             hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, ranker.characters)
             hit.similar = len(similar)
-            hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar[:SIMILAR_LISTED]]
+            hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar]
             hits.append(hit)
         return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
                              also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,

@@ -89,6 +89,7 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
         "path": doc.path,
         "title": doc.title,
         "body": doc.body,
+        "grams": doc.body,
         "hash": raw_hash,
         "info": {
             "date_precision": doc.date_precision,

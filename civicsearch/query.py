@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 
 from civicsearch.analysis import query_terms
+from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
 from civicsearch.normalize import fold, scrub, strip_controls
@@ -126,10 +127,22 @@ class ParsedQuery:
         return [k if c.phrase else replace(k, phrase=False) for c in self.positive_clauses() for k in c.concepts]
 
     def is_natural(self) -> bool:
-        """Plain words only: no quotes, fields, exclusions or OR (a sentence someone typed)."""
-        return not self.excluded and all(
-            len(g) == 1 and not g[0].phrase and g[0].field is None for g in self.groups
-        )
+        """Words and quoted phrases in no field, with no OR: a sentence someone typed
+        (a quoted term in it, or a word excluded, still leaves it a sentence)."""
+        return all(len(g) == 1 and g[0].field is None for g in self.groups)
+
+    def quoted(self) -> list[int]:
+        """The indexes, in :meth:`concepts`, of the concepts the user quoted."""
+        out, i = [], 0
+        for c in self.positive_clauses():
+            if c.phrase:
+                out.extend(range(i, i + len(c.concepts)))
+            i += len(c.concepts)
+        return out
+
+    def grams(self) -> list[str]:
+        """The bigram tokens of the query's positive text (for the fused ranking)."""
+        return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != "docno"))
 
     def is_conjunction(self) -> bool:
         """No OR and no document-number clause: a document matches by holding every concept."""

@@ -11,7 +11,9 @@ Whoosh's scorer has no place for:
 * synonyms from data/synonyms.txt count as the word they stand for, a little less;
 * documents where two of the query's words stand together and in order gain a
   bonus (``PROXIMITY``), so the quoted title in an official reply outranks a
-  long text that scatters the same words.
+  long text that scatters the same words;
+* the body's character bigrams rank beside the words (``GRAM_*``), so a word
+  jieba cuts differently in the query and in the document still meets it.
 
 BM25F parameters, and why: K1 = 1.2, the usual saturation; body b = 0.75
 (lengths run from 30 to 200,000 characters, so length must be normalised, but
@@ -24,6 +26,18 @@ queries, collapsing off): as set 0.496; PROXIMITY 0.15 → 0.493, 0.5 → 0.482;
 K1 0.8 → 0.487, 2.0 → 0.488; title weight 1.0 → 0.501, 0.5 → 0.501 (within
 noise of 2.0, which is kept so that a short query's title match leads). The odd
 half, never tuned on, scores as the even half does (see README, Performance).
+
+Bigrams (``civicsearch.bigrams``) fuse in: each side divided by its best score
+among the matching documents, then summed with ``GRAM_WEIGHT``. Tuned on the
+whole even half (704 queries, collapsing on, strict MRR@10) on 2026-12-01:
+words alone 0.512; + bigrams at weight 2.0 0.530, 1.0 0.532, 3.0 0.532; a title
+bigram field beside the body's 0.526 (dropped); GRAM_COVERAGE 0.5 → 0.533, 0.3 →
+0.536, 0.2 → 0.541, 0.1 → 0.545, 0 → 0.545 (slower); bigram b 0.5 / 0.75 / 0.9 /
+1.0 → 0.534 / 0.536 / 0.540 / 0.546; no proximity bonus in a fused long query
++0.004; question words weighing nothing (not only left out of the mass) 0.552 →
+0.561 at b 0.9 and k1 1.2. Kept: weight 1.0, k1 0.8, b 0.75 (0.556), because
+b 0.9 / k1 1.2 (0.561) ranks the five seeds' news article above their work plan
+for the README's own question.
 """
 
 from __future__ import annotations
@@ -31,7 +45,8 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import lru_cache, reduce
+from importlib import resources
 from heapq import nlargest
 from typing import Callable
 
@@ -44,8 +59,18 @@ from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
 K1 = 1.2
-B = {"title": 0.3, "body": 0.75}
-FIELD_WEIGHT = {"title": 2.0, "body": 1.0}
+B = {"title": 0.3, "body": 0.75, "grams": 0.75}
+FIELD_WEIGHT = {"title": 2.0, "body": 1.0, "grams": 1.0}
+#: The bigram BM25's saturation, and its weight beside the words' (each first
+#: divided by the best score among the matching documents).
+GRAM_K1 = 0.8
+GRAM_WEIGHT = 1.0
+#: A long query also matches documents holding this share of its bigrams' idf mass.
+GRAM_COVERAGE = 0.1
+#: Bigrams rank only in an index of this many documents or more: in a handful (the
+#: five seeds) a place name's four bigrams, repeated in one article, outweigh the
+#: document the words say is the answer.
+MIN_GRAM_DOCS = 100
 SYNONYM_WEIGHT = 0.8
 #: A long query's words are also looked for by their parts (农民工 → 农民, 民工).
 SUBWORD_WEIGHT = 0.5
@@ -61,6 +86,19 @@ COMMON = 0.2
 #: every word is in a fifth of the documents, and idf alone weighs them.
 MIN_COMMON_DOCS = 100
 _CACHE_TERMS = 512
+
+
+@lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    """Words that ask rather than tell (data/question_words.txt): in a long question
+    they weigh nothing, neither as words nor as the bigrams inside them (a short
+    query's 如何 is what the user asked for)."""
+    text = resources.files("civicsearch.data").joinpath("question_words.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if (w := line.split("#")[0].strip()))
+
+
+def _asks(concept: Concept) -> bool:
+    return len(concept.own) == 1 and concept.own[0] in question_words()
 
 
 @dataclass
@@ -119,18 +157,19 @@ class Ranker:
                                                 dtype=np.float64)
         return self._inverse[fieldname]
 
-    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def postings(self, fieldname: str, term: str, positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, term frequencies as float64), cached; within one ranking the
-        encoded positions are kept too."""
+        encoded positions are kept too (unless ``positions`` is false)."""
         key = (fieldname, term)
         if key in self._query:
             return self._query[key][:2]
         if key in self._postings:
             self._postings.move_to_end(key)
             return self._postings[key]
-        values: list[bytes] = []
+        values: list[bytes] | None = [] if positions else None
         ids, weights = read_postings(self.reader, fieldname, term, values)
-        self._query[key] = (ids, weights, values)
+        if values is not None:
+            self._query[key] = (ids, weights, values)
         self._postings[key] = (ids, weights)
         if len(self._postings) > _CACHE_TERMS:
             self._postings.popitem(last=False)
@@ -207,15 +246,17 @@ class Ranker:
             docs, where = np.unique(np.concatenate([ids_parts[k] for k in parts]), return_inverse=True)
             tf = np.bincount(where, weights=np.concatenate([tf_parts[k] for k in parts]), minlength=len(docs))
         return Scored(docs, tf, self.idf(len(docs)), weight, concept.own if len(concept.forms[0]) == 1 else (),
-                      informative=len(docs) <= max(COMMON * self.n_docs, MIN_COMMON_DOCS))
+                      informative=weight > 0 and len(docs) <= max(COMMON * self.n_docs, MIN_COMMON_DOCS))
 
-    def evidence(self, concepts: list[Concept], subwords: bool) -> list[Scored]:
-        scored = [self.score_concept(c) for c in concepts]
-        if subwords:
+    def evidence(self, concepts: list[Concept], question: bool) -> list[Scored]:
+        """Each concept's evidence, in order; for a long question (``question``) the
+        asking words weigh nothing and long words also count by their parts."""
+        scored = [self.score_concept(c, 0.0 if question and _asks(c) else 1.0) for c in concepts]
+        if question:
             seg = get_segmenter()
             seen = {c.own for c in concepts}
             for c in concepts:
-                if len(c.own) != 1 or len(c.own[0]) < 3:
+                if len(c.own) != 1 or len(c.own[0]) < 3 or _asks(c):
                     continue
                 for gram, _ in seg.subwords(c.own[0]):
                     if (gram,) not in seen:
@@ -224,6 +265,22 @@ class Ranker:
         return scored
 
     # -- ranking ---------------------------------------------------------------
+
+    def gram_evidence(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+        """Every document's bigram BM25 for ``grams`` (a dense array), the bigram idf
+        mass each holds, and the query's whole mass (bigrams no document holds carry none)."""
+        scores, held, total = np.zeros(self.size), np.zeros(self.size), 0.0
+        inverse = self.inverse_norm("grams")
+        for g in grams:
+            ids, weights = self.postings("grams", g, positions=False)
+            if not len(ids):
+                continue
+            idf = self.idf(len(ids))
+            x = weights * inverse[ids]
+            scores[ids] += idf * x / (x + GRAM_K1)
+            held[ids] += idf
+            total += idf
+        return scores, held, total
 
     def rank(
         self,
@@ -235,31 +292,30 @@ class Ranker:
         coverage: float = COVERAGE,
         depth: int = 10,
         sort_key: Callable[[int], float] | None = None,
+        grams: list[str] | None = None,
+        required: list[int] | None = None,
     ) -> Ranking:
         """Score ``concepts`` and rank the documents that match.
 
         Those are ``matched`` when given (a set Whoosh found); with ``every``, the
         documents holding every concept (all-words mode); otherwise every document
-        holding ``coverage`` of the query's information (ranked mode). ``allowed``
-        (a boolean array by docnum) rules documents out. Scores add up in a dense
-        array, one vectorised step per concept; ties rank by docnum.
+        holding ``coverage`` of the query's information (ranked mode), or
+        ``GRAM_COVERAGE`` of its bigrams' when ``grams`` are given, and each concept
+        whose index is in ``required`` (a quoted phrase). In ranked mode the score
+        fuses the words' BM25F with the bigrams' BM25. ``allowed`` (a boolean
+        array by docnum) rules documents out. Scores add up in dense arrays, one
+        vectorised step per concept; ties rank by docnum.
         """
         long = matched is None and not every
         self._query.clear()
         self._chars.clear()
-        evidence = self.evidence(concepts, subwords=long)
+        evidence = self.evidence(concepts, question=long)
         keep: np.ndarray | None = None  # a boolean mask of the documents that can match
         if matched is not None:
             keep = np.zeros(self.size, dtype=bool)
             keep[np.fromiter(matched, dtype=np.int64, count=len(matched))] = True
         elif every:
-            keep = np.zeros(self.size, dtype=bool)
-            if evidence:
-                keep[evidence[0].docs] = True
-                for ev in evidence[1: len(concepts)]:
-                    holds = np.zeros(self.size, dtype=bool)
-                    holds[ev.docs] = True
-                    keep &= holds
+            keep = self._holding(evidence[: len(concepts)])
         scores = np.zeros(self.size)
         found = np.zeros(self.size, dtype=bool)  # documents the telling concepts found
         # Common concepts only add to documents the telling ones found.
@@ -271,34 +327,68 @@ class Ranker:
                 docs, x = docs[inside], x[inside]
             scores[docs] += factor * x / (x + K1)
             found[docs] = True
+        fused = scores
+        scale = 1.0  # of the proximity bonus: in a fused score, the words' share
+        gram_scores = None
+        asked = [c.own[0] for c in concepts if long and _asks(c)]
+        grams = [g for g in grams or () if not any(g in w for w in asked)] if self.n_docs >= MIN_GRAM_DOCS else []
+        if grams:
+            gram_scores, gram_held, gram_total = self.gram_evidence(grams)
         if long:
-            total = sum(ev.weight * ev.idf for ev in evidence if ev.informative) or 1.0
+            telling = [ev for ev in evidence if ev.informative and len(ev.docs)]
+            total = sum(ev.weight * ev.idf for ev in telling) or 1.0
             held = np.zeros(self.size)
-            for ev in evidence:
-                if ev.informative:
-                    held[ev.docs] += ev.weight * ev.idf
+            for ev in telling:
+                held[ev.docs] += ev.weight * ev.idf
             keep = held >= coverage * total
             keep &= held > 0
             if not keep.any():
                 keep = held > 0
+            if gram_scores is not None and gram_total:
+                keep |= gram_held >= GRAM_COVERAGE * gram_total
+            if required:
+                keep &= self._holding([evidence[i] for i in required])
         assert keep is not None
+        if gram_scores is not None:
+            inside = keep if allowed is None else keep & allowed
+            if inside.any():
+                word_best = float(scores[inside].max()) or 1.0
+                gram_best = float(gram_scores[inside].max()) or 1.0
+                fused = scores / word_best + GRAM_WEIGHT * gram_scores / gram_best
+                scale = 1.0 / word_best
         if allowed is not None:
             keep &= allowed
         docs = np.flatnonzero(keep)
         if sort_key is not None:
-            order = nlargest(depth, docs.tolist(), key=lambda d: (sort_key(d), scores[d]))
-            return Ranking(docs, {d: float(scores[d]) for d in order}, order)
-        head = _top(docs, scores, max(depth, RERANK_DEPTH))
-        head_scores = {d: float(scores[d]) for d in head}
-        self._proximity(head, concepts, evidence, head_scores)
+            order = nlargest(depth, docs.tolist(), key=lambda d: (sort_key(d), fused[d]))
+            return Ranking(docs, {d: float(fused[d]) for d in order}, order)
+        head = _top(docs, fused, max(depth, RERANK_DEPTH))
+        head_scores = {d: float(fused[d]) for d in head}
+        if not (long and gram_scores is not None):
+            # A long question is typed as runs of text, and its bigrams that span two
+            # words already reward them standing together (a bonus on top measured worse);
+            # the words of a short query are typed apart, and only the bonus sees their order.
+            self._proximity(head, concepts, evidence, head_scores, scale)
         order = sorted(head, key=lambda d: -head_scores[d])[:depth]
         return Ranking(docs, head_scores, order)
 
+    def _holding(self, evidence: list[Scored]) -> np.ndarray:
+        """A boolean mask of the documents holding every one of ``evidence``."""
+        keep = np.zeros(self.size, dtype=bool)
+        if evidence:
+            keep[evidence[0].docs] = True
+            for ev in evidence[1:]:
+                holds = np.zeros(self.size, dtype=bool)
+                holds[ev.docs] = True
+                keep &= holds
+        return keep
+
     def _proximity(self, docs: list[int], concepts: list[Concept], evidence: list[Scored],
-                   scores: dict[int, float]) -> None:
+                   scores: dict[int, float], scale: float = 1.0) -> None:
         """Add the bonus for query words that stand together, in order, in a document."""
-        singles = [(ev.terms[0], ev.idf) for ev in evidence[: len(concepts)] if len(ev.terms) == 1]
-        pairs = [(a, b, min(ia, ib)) for (a, ia), (b, ib) in zip(singles, singles[1:]) if a != b]
+        # A question word (weight 0) pairs with nothing: 怎么申请 says nothing of the topic.
+        singles = [(ev.terms[0], ev.idf * (ev.weight > 0)) for ev in evidence[: len(concepts)] if len(ev.terms) == 1]
+        pairs = [(a, b, min(ia, ib)) for (a, ia), (b, ib) in zip(singles, singles[1:]) if a != b and ia and ib]
         if not pairs or not docs or PROXIMITY <= 0:
             return
         docs_wanted = sorted(docs)
@@ -319,7 +409,7 @@ class Ranker:
                     pa, pb = where[a].get(d), where[b].get(d)
                     if pa and pb and adjacent([pa, pb]):
                         bonus += weight
-                scores[d] += PROXIMITY * bonus
+                scores[d] += scale * PROXIMITY * bonus
 
 
 

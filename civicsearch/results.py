@@ -35,7 +35,7 @@ class Hit:
     place_code: str | None = None
     doc_type: str | None = None
     docnos: list[str] = field(default_factory=list)
-    #: Reposts of the same article folded under this hit, and the first of their ids.
+    #: Reposts of the same article folded under this hit, and their ids.
     similar: int = 0
     similar_ids: list[str] = field(default_factory=list)
 

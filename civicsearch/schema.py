@@ -6,10 +6,11 @@ from whoosh import fields
 from whoosh.columns import NumericColumn, VarBytesColumn
 
 from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
+from civicsearch.bigrams import GramField
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
@@ -30,6 +31,8 @@ def make_schema() -> fields.Schema:
         # The cleaned body: indexed with character offsets so snippets need no
         # second segmentation pass, and stored because snippets are cut from it.
         body=_text(analyzer),
+        # The body again as character bigrams (frequencies only, not stored), for the fused ranking (rank.py).
+        grams=GramField(),
         # The text as read, kept only where cleaning changed it (for `show`).
         original=fields.STORED(),
         date=fields.DATETIME(stored=True),

@@ -68,7 +68,20 @@ def test_paired_queries_measure_both_engines_on_the_same_queries(tiny_bench: Pat
         assert out[name]["short"]["n"] == 2
         assert 0 < out[name]["dev"]["p50_ms"] <= out[name]["dev"]["max_ms"]
     # civicsearch finds both replies first: the answers came back in step with their queries.
-    assert out["civicsearch"]["ranking"] == {"n": 2, "mrr@10": 1.0, "recall@10": 1.0}
+    assert out["civicsearch"]["ranking"] == {"n": 2, "mrr@10": 1.0, "recall@10": 1.0,
+                                             "folded_mrr@10": 1.0, "folded_recall@10": 1.0}
+
+
+def test_known_item_counts_a_folded_hit_only_when_asked() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from _corpus import known_item
+
+    queries = [{"relevant": ["r1"]}, {"relevant": ["r2"]}]
+    ranked = [[["x", "r1"], ["r1"]], [["y"], ["r2", "z"]]]
+    out = known_item(ranked, queries)
+    assert (out["mrr@10"], out["recall@10"]) == (0.5, 1.0)  # both found second, strictly
+    assert (out["folded_mrr@10"], out["folded_recall@10"]) == (0.75, 1.0)  # the first folds r1
+    assert known_item([["a", "r1"]], queries[:1])["mrr@10"] == 0.5  # plain ids (the baseline's)
 
 
 def test_scaling_skips_cleanly_without_the_bench_folder(tmp_path: Path) -> None:

@@ -1,0 +1,129 @@
+"""The bigram field and the fused ranking: found past jieba's word boundaries, and
+the coverage rule that counts what a question is about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+
+from civicsearch import SearchEngine, rank
+from civicsearch.bigrams import iter_grams, query_grams
+from test_ranking import FILLER, build, hit_ids, record
+
+
+@pytest.fixture(autouse=True)
+def bigrams_rank_in_small_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test indexes hold a dozen documents: let the bigrams rank there too."""
+    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 0)
+
+
+def test_bigrams_do_not_rank_below_the_minimum_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = build(tmp_path, [record("a", "居委会通知：居委会换届。"), record("b", "换届通知。")])
+    ranked = engine.search("居委 换届", collapse=False).hits
+    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 3)
+    unfused = engine.search("居委 换届", collapse=False).hits
+    assert [h.score for h in ranked] != [h.score for h in unfused]
+    engine.close()
+
+
+@pytest.mark.parametrize("text, grams", [
+    ("居委会", ["居委", "委会"]),
+    ("加裝電梯", ["加装", "装电", "电梯"]),  # folded as the words are
+    ("第3批 申请", ["第", "3", "批", "申请"]),  # a lone Han character is its own token
+    ("国办发〔2024〕1号", ["国办", "办发", "2024", "1", "号"]),
+    ("ＡＢＣ12路", ["abc12", "路"]),  # letters and digits stay whole
+    ("", []),
+])
+def test_bigram_tokens(text: str, grams: list[str]) -> None:
+    assert list(iter_grams(text)) == grams
+
+
+def test_query_grams_are_distinct_and_in_order() -> None:
+    assert query_grams("电梯 加装电梯") == ["电梯", "加装", "装电"]
+
+
+def test_the_index_holds_the_bigrams_with_frequencies(tmp_path: Path) -> None:
+    engine = build(tmp_path, [record("a", "居委会通知：居委会换届。")])
+    searcher = engine._current_searcher()
+    assert sorted(searcher.docs_for_query(wq.Term("grams", "委会"))) == [0]
+    assert searcher.reader().frequency("grams", "委会") == 2
+    assert searcher.reader().doc_field_length(0, "grams") == len(list(iter_grams("居委会通知：居委会换届。")))
+    engine.close()
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> SearchEngine:
+    """Two replies alike but for the place: the letter's 下泉塘 is 泉塘 in one of them."""
+    reply = "网友您好！经联系区规划局后得知，{}东四线以西的土地已规划为商住用地。感谢您对我们工作的关心和监督！"
+    records = [
+        record("reply-baishatang", reply.format("白沙塘")),  # first, so it wins a tie
+        record("reply-quantang", reply.format("泉塘")),
+        *[record(f"news-{i}", FILLER * (2 + i)) for i in range(6)],
+    ]
+    engine = build(tmp_path, records)
+    yield engine
+    engine.close()
+
+
+def test_a_word_jieba_cuts_differently_is_found_through_bigrams(places: SearchEngine,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # jieba's sub-words of 下泉塘 hold 泉塘 too: here the bigrams alone must find it.
+    monkeypatch.setattr(rank, "SUBWORD_WEIGHT", 0.0)
+    for question in ("咨询下泉塘片区土地规划用途", "下泉塘 规划"):
+        hits = places.search(question, collapse=False).hits
+        assert hits[0].doc_id == "reply-quantang" and hits[0].score > hits[1].score, question
+    # By the words alone the two replies tie: 下泉塘 is in no document.
+    monkeypatch.setattr(rank, "GRAM_WEIGHT", 0.0)
+    hits = places.search("咨询下泉塘片区土地规划用途", collapse=False).hits
+    assert [h.doc_id for h in hits[:2]] == ["reply-baishatang", "reply-quantang"]
+    assert hits[0].score == hits[1].score
+
+
+@pytest.fixture
+def questions(tmp_path: Path) -> SearchEngine:
+    records = [
+        record("notice-lift", "关于老旧小区加装电梯财政补贴的通知。对既有多层住宅加装电梯，"
+               "市区两级财政按每台二十万元给予补贴，业主提出申请后由街道审核。" + FILLER,
+               title="关于老旧小区加装电梯财政补贴的通知"),
+        # Pages full of the question's asking words, about something else.
+        *[record(f"faq-{i}", f"请问如何办理居住证？请问有哪些要求？怎么申请比较快呢？第{i}期问答：居住证办理。"
+                 + FILLER) for i in range(3)],
+        *[record(f"news-{i}", FILLER * (2 + i)) for i in range(6)],
+    ]
+    engine = build(tmp_path, records)
+    yield engine
+    engine.close()
+
+
+def test_a_long_question_finds_the_notice_that_answers_it(questions: SearchEngine,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "请问加装电梯有哪些要求怎么申请呢"
+    res = questions.search(question)
+    assert hit_ids(res)[0] == "notice-lift"
+    assert not res.relaxed
+    # Counted as what the question is about, 请问 / 哪些 / 怎么 … (in few documents here,
+    # so heavy) would put the pages that ask the same way first.
+    monkeypatch.setattr(rank, "question_words", lambda: frozenset())
+    assert hit_ids(questions.search(question))[0] != "notice-lift"
+
+
+def test_a_quoted_term_keeps_a_long_question_ranked(questions: SearchEngine) -> None:
+    # Not every word is in the notice (申请流程, 多少钱): a ranked question still finds it.
+    res = questions.search('"加装电梯" 老旧小区 补贴 申请流程 需要 多少钱')
+    assert hit_ids(res)[0] == "notice-lift"
+    assert not res.relaxed
+    # The quoted phrase is required: pages without it do not match, however many words they hold.
+    res = questions.search('"居住证" 老旧小区 加装电梯 补贴 申请 审核')
+    assert res.total == 0 or all("居住证" in questions.get(h.doc_id).body for h in res.hits)
+
+
+def test_a_short_query_keeps_every_word(questions: SearchEngine) -> None:
+    res = questions.search("加装电梯 居住证")
+    # No document holds both: the relaxed ranking says so.
+    assert res.relaxed
+    assert questions.search("加装电梯 补贴").total == 1
+    # In a short query an asking word is what the user typed: it must match, and it scores.
+    res = questions.search("请问 居住证")
+    assert res.total == 3 and all(h.score > 0 for h in res.hits)
