@@ -32,7 +32,6 @@ COLLAPSE_WINDOW = 100
 MAX_LIMIT = 1000
 #: How many of the documents an ambiguous id prefix names are listed.
 AMBIGUOUS_LISTED = 5
-FUSE_SHORT = True
 
 
 def _check(name: str, value: object, kind: type | tuple[type, ...], optional: bool = False) -> None:
@@ -249,7 +248,7 @@ class SearchEngine:
                 # Every clause is words or a phrase: the ranker's own postings say which
                 # documents hold them all, without Whoosh's slower span matching.
                 ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key,
-                                      grams=grams if FUSE_SHORT else None)
+                                      grams=grams)
             else:
                 full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
                 ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),

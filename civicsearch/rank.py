@@ -301,9 +301,10 @@ class Ranker:
         documents holding every concept (all-words mode); otherwise every document
         holding ``coverage`` of the query's information (ranked mode), or
         ``GRAM_COVERAGE`` of its bigrams' when ``grams`` are given, and each concept
-        whose index is in ``required`` (a quoted phrase). In ranked mode the score
-        fuses the words' BM25F with the bigrams' BM25. ``allowed`` (a boolean
-        array by docnum) rules documents out. Scores add up in dense arrays, one
+        whose index is in ``required`` (a quoted phrase). Given ``grams`` (in an
+        index of ``MIN_GRAM_DOCS`` documents or more), the score fuses the words'
+        BM25F with the bigrams' BM25; they widen only a ranked query's matches.
+        ``allowed`` (a boolean array by docnum) rules documents out. Scores add up in dense arrays, one
         vectorised step per concept; ties rank by docnum.
         """
         long = matched is None and not every
