@@ -11,6 +11,10 @@ cuts: 居委会 → 居委, 委会. So text is folded as for the words, each Han
 or more characters gives its overlapping bigrams, a lone Han character between
 non-Han characters is its own token, and runs of letters and digits stay whole.
 The field holds frequencies only: bigrams rank, they never decide a phrase.
+Only the first ``MAX_CHARS`` characters are read: text without repeats (a
+hostile or garbled record) gives a distinct bigram, and so a posting list, for
+every character, and beyond a long law's length more bigrams no longer change
+how a document ranks.
 """
 
 from __future__ import annotations
@@ -27,9 +31,13 @@ from civicsearch.analysis import TOKEN_RE
 from civicsearch.normalize import fold
 
 
+#: Characters of a text that give bigrams (the longest bench documents, laws, run to 200,000).
+MAX_CHARS = 200_000
+
+
 def iter_grams(text: str) -> Iterator[str]:
     """The bigram field's tokens of ``text``, in order (see the module doc)."""
-    for m in TOKEN_RE.finditer(fold(text)):
+    for m in TOKEN_RE.finditer(fold(text[:MAX_CHARS])):
         run = m.group("han")
         if run is None:
             yield m.group()
@@ -42,7 +50,7 @@ def iter_grams(text: str) -> Iterator[str]:
 def count_grams(text: str) -> Counter[str]:
     """Each token of :func:`iter_grams` with its frequency (C-level counting: indexing speed)."""
     counts: Counter[str] = Counter()
-    for m in TOKEN_RE.finditer(fold(text)):
+    for m in TOKEN_RE.finditer(fold(text[:MAX_CHARS])):
         run = m.group("han")
         if run is None:
             counts[m.group()] += 1

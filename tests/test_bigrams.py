@@ -3,12 +3,13 @@ the coverage rule that counts what a question is about."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from whoosh import query as wq
 
-from civicsearch import SearchEngine, rank
+from civicsearch import SearchEngine, bigrams, rank
 from civicsearch.bigrams import iter_grams, query_grams
 from test_ranking import FILLER, build, hit_ids, record
 
@@ -38,6 +39,12 @@ def test_bigrams_do_not_rank_below_the_minimum_index(tmp_path: Path, monkeypatch
 ])
 def test_bigram_tokens(text: str, grams: list[str]) -> None:
     assert list(iter_grams(text)) == grams
+
+
+def test_only_the_first_characters_give_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bigrams, "MAX_CHARS", 6)
+    assert list(iter_grams("一二三四五六七八")) == ["一二", "二三", "三四", "四五", "五六"]
+    assert bigrams.count_grams("一二三四五六七八") == Counter(iter_grams("一二三四五六七八"))
 
 
 def test_query_grams_are_distinct_and_in_order() -> None:
