@@ -1,7 +1,7 @@
 """The Whoosh analyzer for Chinese civic text.
 
 Whoosh pickles the analyzer's import path into every index: this module,
-``CivicTokenizer`` and ``CivicCharacters`` must never move or be renamed (bump ``SCHEMA_VERSION`` in
+``SpanTokenizer``, ``CivicTokenizer`` and ``CivicCharacters`` must never move or be renamed (bump ``SCHEMA_VERSION`` in
 ``civicsearch.schema`` when their output changes).
 
 Text is folded (traditional → simplified, width, case; one character to one, so
@@ -62,14 +62,19 @@ def query_terms(text: str) -> list[str]:
     return [w for w, _, _, _ in iter_words(text)]
 
 
-class CivicTokenizer(Tokenizer):
-    """Whoosh tokenizer: folding + jieba + our own digit/letter rules (see module doc)."""
+class SpanTokenizer(Tokenizer):
+    """A Whoosh tokenizer whose tokens are :meth:`spans` of the text; subclasses say
+    what the spans are (this class and its subclasses are pickled by import path)."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+    def spans(self, value: str, mode: str) -> Iterator[tuple[str, int, int, int]]:
+        """``(term, position, startchar, endchar)`` of each token of ``value``."""
+        raise NotImplementedError
 
     def __call__(  # type: ignore[override]
         self,
@@ -94,7 +99,7 @@ class CivicTokenizer(Tokenizer):
                 t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
-        for term, pos, start, end in iter_words(value, subwords=mode != "query"):
+        for term, pos, start, end in self.spans(value, mode):
             t.text = term
             t.boost = 1.0
             t.stopped = False
@@ -106,6 +111,13 @@ class CivicTokenizer(Tokenizer):
                 t.startchar = start_char + start
                 t.endchar = start_char + end
             yield t
+
+
+class CivicTokenizer(SpanTokenizer):
+    """Whoosh tokenizer: folding + jieba + our own digit/letter rules (see module doc)."""
+
+    def spans(self, value: str, mode: str) -> Iterator[tuple[str, int, int, int]]:
+        return iter_words(value, subwords=mode != "query")
 
 
 def CivicAnalyzer() -> CivicTokenizer:

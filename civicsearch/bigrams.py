@@ -23,11 +23,10 @@ from collections import Counter
 from operator import add
 from typing import Any, Iterator
 
-from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import TEXT
 from whoosh.system import pack_uint
 
-from civicsearch.analysis import TOKEN_RE
+from civicsearch.analysis import TOKEN_RE, SpanTokenizer
 from civicsearch.normalize import fold
 
 
@@ -35,16 +34,23 @@ from civicsearch.normalize import fold
 MAX_CHARS = 200_000
 
 
-def iter_grams(text: str) -> Iterator[str]:
-    """The bigram field's tokens of ``text``, in order (see the module doc)."""
+def gram_spans(text: str) -> Iterator[tuple[str, int, int, int]]:
+    """``(bigram token, position, startchar, endchar)`` of ``text``, in order (see the module doc)."""
+    pos = 0
     for m in TOKEN_RE.finditer(fold(text[:MAX_CHARS])):
-        run = m.group("han")
-        if run is None:
-            yield m.group()
-        elif len(run) == 1:
-            yield run
-        else:
-            yield from map(add, run, run[1:])
+        run, start = m.group("han"), m.start()
+        if run is None or len(run) == 1:
+            yield m.group(), pos, start, m.end()
+            pos += 1
+            continue
+        for i in range(len(run) - 1):
+            yield run[i : i + 2], pos, start + i, start + i + 2
+            pos += 1
+
+
+def iter_grams(text: str) -> Iterator[str]:
+    """The bigram field's tokens of ``text``, in order."""
+    return (term for term, _, _, _ in gram_spans(text))
 
 
 def count_grams(text: str) -> Counter[str]:
@@ -66,37 +72,11 @@ def query_grams(text: str) -> list[str]:
     return list(dict.fromkeys(iter_grams(text)))
 
 
-class BigramTokenizer(Tokenizer):
-    """Whoosh tokenizer: folding, then the tokens of :func:`iter_grams` (no positions)."""
+class BigramTokenizer(SpanTokenizer):
+    """Whoosh tokenizer: folding, then the tokens of :func:`gram_spans`."""
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        texts = iter_grams(value) if tokenize else iter([fold(value)])
-        for pos, text in enumerate(texts):
-            t.text = t.original = text
-            t.boost = 1.0
-            t.stopped = False
-            if positions:
-                t.pos = start_pos + pos
-            yield t
+    def spans(self, value: str, mode: str) -> Iterator[tuple[str, int, int, int]]:
+        return gram_spans(value)
 
 
 class GramField(TEXT):

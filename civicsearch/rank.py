@@ -149,12 +149,13 @@ class Ranker:
     def inverse_norm(self, fieldname: str) -> np.ndarray:
         """Per document: field weight / BM25 length normalisation (0 for an empty field)."""
         if fieldname not in self._inverse:
-            lengths = field_lengths(self.reader, fieldname)
-            present = [n for n in lengths if n]
-            avg = (sum(present) / len(present)) if present else 1.0
+            lengths = np.frombuffer(field_lengths(self.reader, fieldname), dtype=np.int32).astype(np.int64)
+            present = lengths[lengths > 0]
+            avg = (int(present.sum()) / len(present)) if len(present) else 1.0
             b, w = B[fieldname], FIELD_WEIGHT[fieldname]
-            self._inverse[fieldname] = np.array([w / (1 - b + b * n / avg) if n else 0.0 for n in lengths],
-                                                dtype=np.float64)
+            with np.errstate(divide="ignore"):
+                inverse = w / (1 - b + b * lengths / avg)
+            self._inverse[fieldname] = np.where(lengths > 0, inverse, 0.0)
         return self._inverse[fieldname]
 
     def postings(self, fieldname: str, term: str, positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
