@@ -22,7 +22,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from civicsearch import __version__
+from civicsearch import __version__, registry
 from civicsearch.collapse import SIMILAR_LISTED
 from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError
@@ -233,7 +233,7 @@ def _render_hits(res: SearchResults) -> None:
     if res.also_searched:
         out.print(Text(_safe("Also searched: " + ", ".join(res.also_searched)), style="dim"))
     for n, hit in enumerate(res.hits, first):
-        meta = " · ".join(x for x in (hit.date, hit.place, ", ".join(hit.topics[:2]), hit.doc_type, hit.source) if x)
+        meta = " · ".join(hit.summary)
         out.print()
         out.print(Text.assemble((f"{n}. ", "bold"), (_safe(hit.title or hit.doc_id), "bold cyan")))
         out.print(Text(_safe(f"   {hit.doc_id}" + (f"  {meta}" if meta else "")), style="dim"))
@@ -292,12 +292,17 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, marked)
 
 
+def _filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A click option for every metadata field's filter (``--place``, ``--type``, ``--in-force`` …)."""
+    for _, option in reversed(registry.options()):
+        fn = click.option(option.cli, option.name, is_flag=option.flag, default=None if not option.flag else False,
+                          help=option.help)(fn)
+    return fn
+
+
 @cli.command(cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@click.option("--place", help="Only documents from this place.")
-@click.option("--topic", help="Only documents with this topic.")
-@click.option("--since", help="Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("--until", help="Only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).")
+@_filter_options
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
@@ -306,9 +311,8 @@ class _QueryCommand(click.Command):
 @click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
 @click.pass_context
 @_fail_cleanly
-def search(ctx: click.Context, query: tuple[str, ...], place: str | None, topic: str | None, since: str | None,
-           until: str | None, sort: str, limit: int, page: int, no_collapse: bool, no_synonyms: bool,
-           as_json: bool) -> None:
+def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, page: int, no_collapse: bool,
+           no_synonyms: bool, as_json: bool, **filters: Any) -> None:
     """Search the index.
 
     \b
@@ -336,9 +340,8 @@ def search(ctx: click.Context, query: tuple[str, ...], place: str | None, topic:
         corpus = default_corpus()
         err.print(Text(_safe(f"No index at {engine.index_dir} yet: building it from {corpus} …")))
         _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
-    res = engine.search(text, place=place, topic=topic, since=since, until=until, sort=sort,
-                        limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
-                        synonyms=not no_synonyms)
+    res = engine.search(text, sort=sort, limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
+                        synonyms=not no_synonyms, **filters)
     if as_json:
         _dump(res.to_dict())
         return
@@ -361,12 +364,8 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
         _dump(doc.to_dict())
         return
     out.print(Text(_safe(doc.title or doc.doc_id), style="bold cyan"))
-    place = f"{doc.place} ({doc.place_code})" if doc.place_code else doc.place
-    date = f"{doc.date} (from {doc.date_source})" if doc.date else None
-    rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else "")), ("date", date),
-            ("place", place), ("topics", ", ".join(doc.topics)), ("type", doc.doc_type),
-            ("document numbers", ", ".join(doc.docnos)), ("source", doc.source), ("url", doc.url)]
-    rows += list(doc.meta.items())
+    rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else ""))]
+    rows += doc.rows + list(doc.meta.items())
     for k, v in rows:
         if v:
             out.print(Text.assemble((f"{_safe(k)}: ", "dim"), _safe(v)))

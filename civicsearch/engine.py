@@ -12,14 +12,15 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from civicsearch import snippets, store
+from civicsearch import registry, snippets, store
 from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidArgumentError
 from civicsearch.collapse import collapse_similar
-from civicsearch.facets import Columns, count_facets
-from civicsearch.query import ParsedQuery, clause_query, build_filter, parse, single_year, synonym_clauses, to_whoosh
+from civicsearch.facets import Columns
+from civicsearch.metafields.date import COLUMN as DATE_COLUMN
+from civicsearch.query import ParsedQuery, clause_query, parse, synonym_clauses, to_whoosh
 from civicsearch.rank import LONG_QUERY, Ranker
 from civicsearch.readers import DEFAULT_MAX_BYTES
-from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults, format_date
+from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
 from civicsearch.segment import get_segmenter
 from civicsearch.snippets import Occurrences, make_snippet, match_spans
 
@@ -55,24 +56,6 @@ def default_corpus() -> Path:
     if local.is_dir():
         return local
     return Path(str(resources.files("civicsearch").joinpath("sample_corpus")))
-
-
-def _described(stored: dict) -> dict:
-    """The fields a hit and a document record share, from a document's stored fields."""
-    info = stored.get("info") or {}
-    return {
-        "doc_id": stored["id"],
-        "title": stored.get("title", ""),
-        "path": stored.get("path", ""),
-        "date": format_date(stored.get("date"), info.get("date_precision")),
-        "place": info.get("place"),
-        "place_code": info.get("place_code"),
-        "doc_type": info.get("doc_type"),
-        "docnos": list(info.get("docnos") or []),
-        "topics": list(info.get("topics") or []),
-        "source": info.get("source"),
-        "url": info.get("url"),
-    }
 
 
 class SearchEngine:
@@ -195,28 +178,25 @@ class SearchEngine:
         self,
         query: str,
         *,
-        place: str | None = None,
-        topic: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
         sort: str = "relevance",
         limit: int = 10,
         offset: int = 0,
         collapse: bool = True,
         synonyms: bool = True,
+        **filters: str | bool | None,
     ) -> SearchResults:
-        """Run ``query``; facets (place, year, topic, type) always come back with the hits.
+        """Run ``query``; every field's facets (place, year, topic, type, org, validity …) come back with the hits.
 
-        Short queries need every word; long natural ones (``rank.LONG_QUERY`` words
-        or more) rank every document that holds enough of them. ``collapse`` folds
-        reposts of one article into one hit; ``synonyms`` widens words with civic
-        synonyms and abbreviations.
+        ``filters`` are the metadata fields' options (``registry.options()``):
+        ``place``, ``topic``, ``type``, ``org``, ``since``, ``until`` (strings),
+        ``in_force`` (a flag) … None leaves one unset. Short queries need every
+        word; long natural ones (``rank.LONG_QUERY`` words or more) rank every
+        document that holds enough of them. ``collapse`` folds reposts of one
+        article into one hit; ``synonyms`` widens words with civic synonyms and
+        abbreviations.
         """
         _check("query", query, str)
-        for name, value in (("place", place), ("topic", topic)):
-            _check(name, value, str, optional=True)
-        for name, value in (("since", since), ("until", until)):
-            _check(name, value, str, optional=True)
+        given = registry.check_filters(filters)
         _check("sort", sort, str)
         _check("limit", limit, int)
         _check("offset", offset, int)
@@ -229,14 +209,14 @@ class SearchEngine:
         if offset < 0:
             raise InvalidArgumentError("offset must not be negative")
         parsed = parse(query, synonyms=synonyms)
-        filt = build_filter(place=place, topic=topic, since=since, until=until)
         searcher = self._current_searcher()
+        filt = registry.build_filter(given, searcher.reader())
         ranker, columns = self._ranker, self._columns
         allowed = self._allowed(searcher, parsed, filt, ranker.size)
         concepts = parsed.concepts()
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
-        datekeys = columns["datekey"]
+        datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
         relaxed = False
         grams = parsed.grams()
@@ -258,7 +238,7 @@ class SearchEngine:
                 relaxed = True
                 ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key, grams=grams)
-        facets = count_facets(columns, ranking.matched.tolist(), place, single_year(since, until))
+        facets = registry.count_facets(columns, ranking.matched.tolist(), given)
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
             (d, []) for d in ranking.order[:wanted]]
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)
@@ -292,7 +272,10 @@ class SearchEngine:
         stored = searcher.stored_fields(docnum)
         spans = match_spans(docnum, clauses, occurrences)
         snippet, highlights = make_snippet(stored.get("body", ""), spans)
-        return Hit(score=round(float(score), 4), snippet=snippet, highlights=highlights, **_described(stored))
+        info = stored.get(registry.STORED_FIELD)
+        return Hit(doc_id=stored["id"], title=stored.get("title", ""), path=stored.get("path", ""),
+                   score=round(float(score), 4), snippet=snippet, highlights=highlights,
+                   fields=registry.describe(info), summary=registry.summary(info))
 
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""
@@ -314,14 +297,15 @@ class SearchEngine:
                 raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
                                        "all start with it; give more of the id")
             stored = searcher.stored_fields(found[0])
-        info = stored.get("info") or {}
+        info = stored.get(registry.STORED_FIELD)
         return DocumentRecord(
-            **_described(stored),
-            date_source=info.get("date_source"),
+            doc_id=stored["id"],
+            title=stored.get("title", ""),
+            path=stored.get("path", ""),
             body=stored.get("body", ""),
             original=stored.get("original") or stored.get("body", ""),
-            meta=dict(info.get("meta") or {}),
-            line=info.get("line"),
+            fields=registry.describe(info, record=True),
+            rows=registry.rows(info),
         )
 
     def stats(self) -> IndexStats:

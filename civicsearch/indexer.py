@@ -24,13 +24,12 @@ from typing import Any, Callable, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from civicsearch import parallel, store
+from civicsearch import parallel, registry, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
 from civicsearch.errors import DocumentReadError, IndexWriteError
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
-from civicsearch.normalize import fold
-from civicsearch.places import gazetteer, level_of, short_forms
+from civicsearch.places import gazetteer
 from civicsearch.readers import (DEFAULT_MAX_BYTES, KnownRecord, RawRecord, Skipped, check_roots, file_digest,
                                  is_jsonl, iter_files, load_bytes, parse_bytes, path_text, read_jsonl)
 from civicsearch.results import IndexReport, SkippedInput
@@ -58,32 +57,8 @@ def checkpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def place_terms(doc: Document) -> list[str]:
-    """Filter terms for a document's place: every level's code, name and short forms.
-
-    So ``--place 上海``, ``上海市``, ``31``, ``嘉定``, ``嘉定区`` and ``310114`` all match a
-    document from 310114004 嘉定镇街道.
-    """
-    if doc.place is not None:
-        terms = []
-        for code, name in doc.place.chain:
-            terms += [code, name] + short_forms(name, level_of(code))
-        terms += gazetteer().aliases_of(doc.place)
-    elif doc.place_hint:
-        terms = [doc.place_hint]
-    else:
-        return []
-    return list(dict.fromkeys(fold(t.strip()).replace(",", " ") for t in terms))
-
-
-def place_facet_value(doc: Document) -> bytes:
-    """``31:上海市|310114:嘉定区|310114004:嘉定镇街道``: the facet column needs no gazetteer."""
-    chain = doc.place.chain if doc.place is not None else ((doc.place_hint or "", doc.place_hint or ""),)
-    return "|".join(f"{code}:{name}" for code, name in chain).encode()
-
-
 def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
-    """The Whoosh field values for one document."""
+    """The Whoosh field values for one document: its text, and every metadata field's (civicsearch.registry)."""
     fields: dict[str, Any] = {
         "id": doc.doc_id,
         "path": doc.path,
@@ -91,38 +66,10 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
         "body": doc.body,
         "grams": doc.body,
         "hash": raw_hash,
-        "info": {
-            "date_precision": doc.date_precision,
-            "date_source": doc.date_source,
-            "source": doc.source,
-            "url": doc.url,
-            "meta": doc.meta,
-            "line": doc.line,
-            "place": doc.place_label,
-            "place_code": doc.place.code if doc.place else None,
-            "topics": doc.topics,
-            "doc_type": doc.doc_type,
-            "docnos": doc.docnos,
-        },
+        **registry.index_values(registry.extract(doc)),
     }
     if doc.original != doc.body:
         fields["original"] = doc.original
-    if doc.date is not None:
-        fields["date"] = doc.date
-        fields["datekey"] = datekey(doc)
-    if doc.place_label:
-        fields["place"] = ",".join(place_terms(doc))
-        fields["place_facet"] = place_facet_value(doc)
-    if doc.topics:
-        fields["topic"] = ",".join(t.replace(",", " ") for t in doc.topics)
-        fields["topic_facet"] = "\x1f".join(doc.topics).encode()
-    if doc.doc_type:
-        fields["doctype"] = doc.doc_type
-        fields["doctype_facet"] = doc.doc_type.encode()
-    if doc.docnos:
-        fields["docno"] = ",".join(doc.docnos)
-    if doc.source:
-        fields["source"] = doc.source
     fingerprint = sketch(doc.body)
     if fingerprint:
         fields["sketch"] = fingerprint
@@ -157,18 +104,6 @@ def index_record(rec: RawRecord) -> Prepared | Skipped:
         return Skipped(rec.path, f"took longer than its {budget:.0f} s budget to clean and read", rec.line)
     except Exception as e:  # noqa: BLE001 - the boundary: one bad document never costs the others
         return Skipped(rec.path, f"cannot index ({type(e).__name__}: {e})"[:300], rec.line)
-
-
-def datekey(doc: Document) -> int:
-    """YYYYMMDDhhmmss with unknown parts zero (2023 at year precision: 20230000000000),
-    so the month facet counts only documents whose month is known."""
-    assert doc.date is not None
-    d = doc.date
-    if doc.date_precision == "year":
-        return d.year * 10**10
-    if doc.date_precision == "month":
-        return (d.year * 100 + d.month) * 10**8
-    return int(d.strftime("%Y%m%d%H%M%S"))
 
 
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:

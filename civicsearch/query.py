@@ -18,20 +18,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from dataclasses import field as _field
-from datetime import datetime, timedelta
 
 from whoosh import query as wq
 
 from civicsearch.analysis import query_terms
 from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
+from civicsearch.metafields.docnos import WHOOSH_FIELD as DOCNO_FIELD
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
-from civicsearch.normalize import fold, scrub, strip_controls
+from civicsearch.normalize import scrub, strip_controls
 from civicsearch.schema import TITLE_BOOST
 from civicsearch.synonyms import Form, find_synonyms
 
 FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body",
-                 "docno": "docno", "文号": "docno"}
+                 "docno": DOCNO_FIELD, "文号": DOCNO_FIELD}
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂", "”": "”"}
 _FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[:：]", re.I)
 SEARCH_FIELDS = ("title", "body")
@@ -142,11 +142,11 @@ class ParsedQuery:
 
     def grams(self) -> list[str]:
         """The bigram tokens of the query's positive text (for the fused ranking)."""
-        return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != "docno"))
+        return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != DOCNO_FIELD))
 
     def is_conjunction(self) -> bool:
         """No OR and no document-number clause: a document matches by holding every concept."""
-        return all(len(g) == 1 and g[0].field != "docno" for g in self.groups)
+        return all(len(g) == 1 and g[0].field != DOCNO_FIELD for g in self.groups)
 
     def also_searched(self) -> list[str]:
         """The synonyms the query was widened with, as text."""
@@ -226,7 +226,7 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
             continue
         if not quoted and not fld and raw == "AND":
             continue
-        if fld == "docno":
+        if fld == DOCNO_FIELD:
             value, complete = normalize_docno(raw)
             if not value:
                 continue
@@ -236,7 +236,7 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
             if not terms:
                 continue  # punctuation alone (a lone "-"): nothing to search for
             clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
-        if clause.field != "docno":
+        if clause.field != DOCNO_FIELD:
             clause.concepts = _concepts(clause, synonyms and not negated)
         if negated:
             pq.excluded.append(clause)
@@ -273,9 +273,9 @@ def concept_query(concept: Concept) -> wq.Query:
 
 
 def clause_query(clause: Clause, mode: str) -> wq.Query:
-    if clause.field == "docno":
+    if clause.field == DOCNO_FIELD:
         # phrase marks a complete number: exact; otherwise a prefix (国办发, 国办发〔2024〕).
-        return wq.Term("docno", clause.terms[0]) if clause.phrase else wq.Prefix("docno", clause.terms[0])
+        return wq.Term(DOCNO_FIELD, clause.terms[0]) if clause.phrase else wq.Prefix(DOCNO_FIELD, clause.terms[0])
     per_concept = [concept_query(k) for k in clause.concepts]
     if len(per_concept) == 1:
         return per_concept[0]
@@ -302,71 +302,3 @@ def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
         negative = wq.Or([clause_query(c, "all") for c in pq.excluded])
         return wq.AndNot(positive, negative)
     return positive
-
-
-# -- filters -----------------------------------------------------------------
-
-
-_FILTER_DATE = re.compile(
-    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*(?P<m>\d{1,2})(?:\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|\s*月)?|\s*年"
-    r"|(?P<cm>\d{2})(?P<cd>\d{2})?)?$"  # or compact: 202306, 20230612
-)
-
-
-def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
-    """The first and last moment of a date given at year, month or day precision."""
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{option} must be a string such as 2023 or 2023-01-04, not {type(value).__name__}")
-    m = _FILTER_DATE.match(fold(value.strip()))
-    if m is None:
-        raise InvalidArgumentError(
-            f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
-        )
-    year, month, day = int(m.group("y")), m.group("m") or m.group("cm"), m.group("d") or m.group("cd")
-    if not 1 <= year <= 9999:
-        raise InvalidArgumentError(f"{option}: the year {m.group('y')} is outside 0001-9999")
-    try:
-        start = datetime(year, int(month or 1), int(day or 1))
-    except ValueError:
-        raise InvalidArgumentError(f"{option}: {value!r} is not a date of the calendar") from None
-    if day:
-        end = start + timedelta(days=1) if start.date() < datetime.max.date() else None
-    elif month:
-        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) if (year, int(month)) < (9999, 12) else None
-    else:
-        end = start.replace(year=year + 1) if year < 9999 else None
-    return start, (end - timedelta(microseconds=1)) if end is not None else datetime.max
-
-
-def single_year(since: str | None, until: str | None) -> int | None:
-    """The year a --since/--until range lies in, when it lies in one (for the month facet)."""
-    if not since or not until:
-        return None
-    start, end = date_bounds(since, "--since")[0], date_bounds(until, "--until")[1]
-    return start.year if start.year == end.year else None
-
-
-def build_filter(
-    place: str | None = None,
-    topic: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> wq.Query | None:
-    """A filter query for the options, or None when there is none."""
-    parts: list[wq.Query] = []
-    for name, value in (("place", place), ("topic", topic)):
-        if value is not None and not isinstance(value, str):
-            raise InvalidArgumentError(f"{name} must be a string, not {type(value).__name__}")
-    if place and place.strip():
-        parts.append(wq.Term("place", fold(place.strip())))
-    if topic and topic.strip():
-        parts.append(wq.Term("topic", topic.strip()))
-    start = date_bounds(since, "--since")[0] if since else None
-    end = date_bounds(until, "--until")[1] if until else None
-    if start and end and start > end:
-        raise InvalidArgumentError(f"--since {since} is after --until {until}")
-    if start or end:
-        parts.append(wq.DateRange("date", start, end))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)

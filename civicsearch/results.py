@@ -3,47 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 
-def format_date(value: datetime | None, precision: str | None) -> str | None:
-    """ISO date cut to its precision: 2023, 2023-01 or 2023-01-04."""
-    if value is None:
-        return None
-    if precision == "year":
-        return f"{value.year:04d}"
-    if precision == "month":
-        return f"{value.year:04d}-{value.month:02d}"
-    return value.date().isoformat()
+class _Fields:
+    """Metadata fields read as attributes: ``hit.date``, ``hit.place``, ``hit.org`` (the JSON keys)."""
+
+    fields: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
 
 
 @dataclass
-class Hit:
+class Hit(_Fields):
+    """One search hit. Its metadata (``date``, ``place``, ``place_code``, ``topics``, ``doc_type``,
+    ``docnos``, ``org``, ``validity``, ``source``, ``url`` … one per registered field) is in
+    ``fields`` and reads as attributes."""
+
     doc_id: str
     title: str
     path: str
-    date: str | None
-    place: str | None
-    topics: list[str]
     score: float
     snippet: str
     #: (start, end) character spans of matched words inside ``snippet``.
     highlights: list[tuple[int, int]] = field(default_factory=list)
-    source: str | None = None
-    url: str | None = None
-    place_code: str | None = None
-    doc_type: str | None = None
-    docnos: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
     #: Reposts of the same article folded under this hit, and their ids.
     similar: int = 0
     similar_ids: list[str] = field(default_factory=list)
+    #: The hit's metadata as short texts for a summary line (date, place, topics …).
+    summary: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["id"] = d.pop("doc_id")
-        d["highlights"] = [list(span) for span in self.highlights]
-        return d
+        return {"id": self.doc_id, "title": self.title, "path": self.path, **self.fields, "score": self.score,
+                "snippet": self.snippet, "highlights": [list(span) for span in self.highlights],
+                "similar": self.similar, "similar_ids": list(self.similar_ids)}
 
 
 @dataclass
@@ -88,28 +86,22 @@ class SearchResults:
 
 
 @dataclass
-class DocumentRecord:
+class DocumentRecord(_Fields):
+    """One document: its text and every metadata field (``fields``, readable as attributes,
+    ``meta`` the disclosure header's fields and ``line`` its JSONL line among them)."""
+
     doc_id: str
     title: str
     path: str
-    date: str | None
-    date_source: str | None
-    place: str | None
-    topics: list[str]
-    source: str | None
-    url: str | None
     body: str
     original: str
-    meta: dict[str, str] = field(default_factory=dict)
-    line: int | None = None
-    place_code: str | None = None
-    doc_type: str | None = None
-    docnos: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    #: (label, text) for each metadata field the document has, in order.
+    rows: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["id"] = d.pop("doc_id")
-        return d
+        return {"id": self.doc_id, "title": self.title, "path": self.path, **self.fields,
+                "body": self.body, "original": self.original}
 
 
 @dataclass

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from whoosh import fields
-from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.columns import VarBytesColumn
+
+from civicsearch import registry
 
 from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
 from civicsearch.bigrams import GramField
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
@@ -23,6 +25,7 @@ def _text(analyzer: CivicTokenizer) -> fields.TEXT:
 
 
 def make_schema() -> fields.Schema:
+    """The text fields, and every registered metadata field's."""
     analyzer = CivicAnalyzer()
     return fields.Schema(
         id=fields.ID(unique=True, stored=True, sortable=True),
@@ -35,21 +38,10 @@ def make_schema() -> fields.Schema:
         grams=GramField(),
         # The text as read, kept only where cleaning changed it (for `show`).
         original=fields.STORED(),
-        date=fields.DATETIME(stored=True),
-        # YYYYMMDDhhmmss, 0 when undated: sorts undated documents last and gives the
-        # year facet. Facets are counted from column data, never from per-hit objects.
-        datekey=fields.COLUMN(NumericColumn("q", default=0)),
-        place=fields.KEYWORD(stored=True, commas=True, scorable=False),
-        place_facet=fields.COLUMN(VarBytesColumn()),
-        topic=fields.KEYWORD(stored=True, commas=True, scorable=False),
-        topic_facet=fields.COLUMN(VarBytesColumn()),
-        doctype=fields.ID(stored=True),
-        doctype_facet=fields.COLUMN(VarBytesColumn()),
-        # Normalised document numbers: 文号:国办发〔2024〕1号 exactly, 文号:国办发 as a prefix.
-        docno=fields.KEYWORD(stored=True, commas=True, scorable=False),
-        source=fields.ID(stored=True),
         # Near-duplicate sketch (civicsearch.fingerprint): reposts collapse at query time.
         sketch=fields.COLUMN(VarBytesColumn()),
         hash=fields.ID(stored=True, sortable=True),
-        info=fields.STORED(),
+        # Every metadata field's stored value, and its own Whoosh fields (civicsearch.registry).
+        **{registry.STORED_FIELD: fields.STORED()},
+        **registry.whoosh_fields(),
     )

@@ -40,6 +40,7 @@ from typing import Any, Iterator
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, clean_files
 
+from civicsearch import registry
 from civicsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError, ReindexRunningError
 from civicsearch.schema import META_FILE, SCHEMA_VERSION, make_schema
 
@@ -196,9 +197,16 @@ def open_index(index_dir: Path, gen: Path | None = None) -> FileIndex:
         raise IndexNotFoundError(
             f"no index at {index_dir}; build one with `civicsearch --index {index_dir} index PATH`"
         )
-    found = read_meta(gen).get("schema_version")
+    meta = read_meta(gen)
+    found = meta.get("schema_version")
     if found != SCHEMA_VERSION:
         raise IndexVersionError(_rebuild_message(index_dir, found if found is not None else "unknown"))
+    if meta.get("fields") != registry.signature():
+        # A metadata field was added, dropped or changed since the index was built.
+        had, has = meta.get("fields") or {}, registry.signature()
+        changed = sorted(k for k in had.keys() | has.keys() if had.get(k) != has.get(k))
+        raise IndexVersionError(_rebuild_message(index_dir, f"{found}, with other metadata fields: "
+                                                 + ", ".join(changed)))
     try:
         ix = whoosh_index.open_dir(str(gen), indexname=INDEX_NAME)
     except (pickle.UnpicklingError, ImportError, AttributeError, EOFError, TypeError) as e:
@@ -223,7 +231,7 @@ def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
     try:
         (gen / READERS_LOCK).touch()
         ix = whoosh_index.create_in(str(gen), make_schema(), indexname=INDEX_NAME)
-        write_meta(gen, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None,
+        write_meta(gen, {"schema_version": SCHEMA_VERSION, "fields": registry.signature(), "created": now_iso(), "updated": None,
                          "roots": [], "files": {}})
     except BaseException:
         shutil.rmtree(gen, ignore_errors=True)

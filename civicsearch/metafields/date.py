@@ -1,0 +1,145 @@
+"""The document's date: a DATETIME for ``--since``/``--until``, a sortable key for the year and month facets."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from whoosh import fields
+from whoosh import query as wq
+from whoosh.columns import NumericColumn
+
+from civicsearch.errors import InvalidArgumentError
+from civicsearch.normalize import fold
+from civicsearch.registry import MetaField, Option, register
+from civicsearch.results import FacetValue
+
+#: The column that sorts by date (undated documents hold 0 and sort last).
+COLUMN = "datekey"
+
+_FILTER_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*(?P<m>\d{1,2})(?:\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|\s*月)?|\s*年"
+    r"|(?P<cm>\d{2})(?P<cd>\d{2})?)?$"  # or compact: 202306, 20230612
+)
+
+
+def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
+    """The first and last moment of a date given at year, month or day precision."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{option} must be a string such as 2023 or 2023-01-04, not {type(value).__name__}")
+    m = _FILTER_DATE.match(fold(value.strip()))
+    if m is None:
+        raise InvalidArgumentError(
+            f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+        )
+    year, month, day = int(m.group("y")), m.group("m") or m.group("cm"), m.group("d") or m.group("cd")
+    if not 1 <= year <= 9999:
+        raise InvalidArgumentError(f"{option}: the year {m.group('y')} is outside 0001-9999")
+    try:
+        start = datetime(year, int(month or 1), int(day or 1))
+    except ValueError:
+        raise InvalidArgumentError(f"{option}: {value!r} is not a date of the calendar") from None
+    if day:
+        end = start + timedelta(days=1) if start.date() < datetime.max.date() else None
+    elif month:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) if (year, int(month)) < (9999, 12) else None
+    else:
+        end = start.replace(year=year + 1) if year < 9999 else None
+    return start, (end - timedelta(microseconds=1)) if end is not None else datetime.max
+
+
+def single_year(since: str | None, until: str | None) -> int | None:
+    """The year a --since/--until range lies in, when it lies in one (for the month facet)."""
+    if not since or not until:
+        return None
+    start, end = date_bounds(since, "--since")[0], date_bounds(until, "--until")[1]
+    return start.year if start.year == end.year else None
+
+
+def format_date(value: datetime | None, precision: str | None) -> str | None:
+    """ISO date cut to its precision: 2023, 2023-01 or 2023-01-04."""
+    if value is None:
+        return None
+    if precision == "year":
+        return f"{value.year:04d}"
+    if precision == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    return value.date().isoformat()
+
+
+def datekey(value: datetime, precision: str | None) -> int:
+    """YYYYMMDDhhmmss with unknown parts zero (2023 at year precision: 20230000000000),
+    so the month facet counts only documents whose month is known."""
+    if precision == "year":
+        return value.year * 10**10
+    if precision == "month":
+        return (value.year * 100 + value.month) * 10**8
+    return int(value.strftime("%Y%m%d%H%M%S"))
+
+
+def _year(key: int) -> int:
+    return key // 10**10
+
+
+def _month(key: int) -> int:
+    return key // 10**8 % 100
+
+
+def _extract(doc: Any) -> dict[str, Any] | None:
+    if doc.date is None:
+        return None
+    return {"value": doc.date, "precision": doc.date_precision, "source": doc.date_source}
+
+
+def _index(v: dict[str, Any]) -> dict[str, Any]:
+    return {"date": v["value"], COLUMN: datekey(v["value"], v["precision"])}
+
+
+def _text(v: dict[str, Any]) -> str | None:
+    return format_date(v["value"], v["precision"])
+
+
+def _filter(given: dict[str, Any], reader: Any) -> wq.Query | None:
+    since, until = given.get("since"), given.get("until")
+    start = date_bounds(since, "--since")[0] if since else None
+    end = date_bounds(until, "--until")[1] if until else None
+    if start and end and start > end:
+        raise InvalidArgumentError(f"--since {since} is after --until {until}")
+    return wq.DateRange("date", start, end) if start or end else None
+
+
+def _facets(keys: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
+    years: Counter[str] = Counter()
+    for v, n in keys.items():
+        years[str(_year(v))] += n
+    out = {"year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)]}
+    year = single_year(given.get("since"), given.get("until"))
+    if year is not None:
+        months: Counter[str] = Counter()
+        for v, n in keys.items():
+            if _year(v) == year and _month(v):
+                months[f"{year}-{_month(v):02d}"] += n
+        out["month"] = [FacetValue(m, m, c) for m, c in sorted(months.items())]
+    return out
+
+
+FIELD = register(MetaField(
+    name="date",
+    label="date",
+    order=10,
+    extract=_extract,
+    schema={"date": fields.DATETIME(), COLUMN: fields.COLUMN(NumericColumn("q", default=0))},
+    index=_index,
+    output=lambda v: {"date": _text(v), "date_source": v["source"]},
+    keys={"date": None, "date_source": None},
+    options=(Option("since", "Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
+             Option("until", "Only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).")),
+    filter=_filter,
+    column=COLUMN,
+    facets=_facets,
+    facet_names=("year", "month"),
+    brief=_text,
+    detail=lambda v: f"{_text(v)} (from {v['source']})",
+))

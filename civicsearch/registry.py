@@ -1,0 +1,286 @@
+"""The metadata field registry: every field a document carries beside its text, declared once.
+
+A field (date, place, topics, document type, issuing body …) is one module under
+:mod:`civicsearch.metafields` that builds a :class:`MetaField` and registers it.
+The declaration says how a :class:`~civicsearch.documents.Document` provides the
+value, which Whoosh fields and column hold it (and how it is encoded there),
+which search options filter on it, which facets it counts and how a hit shows
+it. The indexer, the filter builder, the facet counter, the engine's results and
+the CLI only walk the registry, so adding a field is one module (with its test
+and its README lines), and what a field encodes is decoded in the same module.
+
+Every stored value is plain data (str, int, list, dict, datetime) kept in the
+document's one stored ``info`` mapping under the field's name.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import pkgutil
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from whoosh import query as wq
+
+from civicsearch.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from whoosh.fields import FieldType
+    from whoosh.reading import IndexReader
+
+    from civicsearch.documents import Document
+    from civicsearch.facets import Columns
+    from civicsearch.results import FacetValue
+
+#: The ``info`` key of the registry's own version of the stored values.
+STORED_FIELD = "info"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A search option: the API keyword argument ``name``, the CLI option ``--name`` (``_`` as ``-``)."""
+
+    name: str
+    help: str
+    #: A yes/no option (``--in-force``); else it takes a string.
+    flag: bool = False
+
+    @property
+    def cli(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+#: (the field's options given, as {name: value}; the index reader) → a Whoosh filter, or None.
+FilterFn = Callable[[dict[str, Any], "IndexReader"], "wq.Query | None"]
+#: (value counts of the field's column over the matching documents; every option given) → facets by name.
+FacetFn = Callable[[Counter, dict[str, Any]], "dict[str, list[FacetValue]]"]
+
+
+def _own(name: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda value: {name: value}
+
+
+@dataclass(frozen=True)
+class MetaField:
+    """One metadata field. Only ``name`` and ``extract`` are required.
+
+    ``extract`` gives the stored value from a document (None or an empty list
+    when it is unknown); ``index`` turns a stored value into the Whoosh field
+    values ``schema`` declares; ``output`` gives the JSON keys of a hit or a
+    document record; ``options`` filter through ``filter``; ``facets`` counts
+    ``column``'s values; ``brief`` is the field's part of a hit's summary line on
+    the terminal and ``label`` its name in ``civicsearch show``.
+    """
+
+    name: str
+    extract: Callable[["Document"], Any]
+    label: str = ""
+    #: Part of the index signature: bump it when what the field indexes changes,
+    #: and an index built before asks to be rebuilt.
+    version: int = 1
+    schema: Mapping[str, "FieldType"] = None  # type: ignore[assignment]
+    index: Callable[[Any], dict[str, Any]] | None = None
+    output: Callable[[Any], dict[str, Any]] | None = None
+    #: The JSON keys ``output`` gives, each with its value when the field is unknown.
+    keys: Mapping[str, Any] = None  # type: ignore[assignment]
+    #: False: shown by ``civicsearch show`` only, not on hits.
+    in_hits: bool = True
+    options: tuple[Option, ...] = ()
+    filter: FilterFn | None = None
+    column: str | None = None
+    facets: FacetFn | None = None
+    #: The facet names ``facets`` gives, in the order they are shown.
+    facet_names: tuple[str, ...] = ()
+    brief: Callable[[Any], str | None] | None = None
+    #: The field's row in ``civicsearch show`` (default: ``brief``).
+    detail: Callable[[Any], str | None] | None = None
+    #: Position among the fields (summary line, ``show`` rows, facet panel).
+    order: int = 100
+
+    def __post_init__(self) -> None:
+        if self.schema is None:
+            object.__setattr__(self, "schema", {})
+        if self.keys is None:
+            object.__setattr__(self, "keys", {self.name: None})
+        if self.output is None:
+            object.__setattr__(self, "output", _own(self.name))
+        if (self.filter is None) != (not self.options) or (self.facets is None) != (not self.facet_names):
+            raise ValueError(f"field {self.name}: options come with a filter, facet names with facets")
+
+
+_FIELDS: dict[str, MetaField] = {}
+_loaded = False
+
+
+def register(field: MetaField) -> MetaField:
+    """Add a field (called by its module in :mod:`civicsearch.metafields` at import)."""
+    if field.name in _FIELDS and _FIELDS[field.name] is not field:
+        raise ValueError(f"the field {field.name!r} is declared twice")
+    _FIELDS[field.name] = field
+    return field
+
+
+def fields() -> list[MetaField]:
+    """Every registered field, in display order (the field modules are imported on first call)."""
+    global _loaded
+    if not _loaded:
+        from civicsearch import metafields
+
+        for module in sorted(m.name for m in pkgutil.iter_modules(metafields.__path__)):
+            importlib.import_module(f"{metafields.__name__}.{module}")
+        _loaded = True
+    return sorted(_FIELDS.values(), key=lambda f: (f.order, f.name))
+
+
+def get(name: str) -> MetaField:
+    fields()
+    return _FIELDS[name]
+
+
+def signature() -> dict[str, int]:
+    """{field: version}: written beside an index; an index with another signature must be rebuilt."""
+    return {f.name: f.version for f in fields()}
+
+
+# -- indexing ------------------------------------------------------------------
+
+
+def whoosh_fields() -> dict[str, "FieldType"]:
+    out: dict[str, FieldType] = {}
+    for f in fields():
+        for name, ftype in f.schema.items():
+            if name in out:
+                raise ValueError(f"the Whoosh field {name!r} is declared by two metadata fields")
+            out[name] = ftype
+    return out
+
+
+def extract(doc: "Document") -> dict[str, Any]:
+    """{field: stored value} for what the document says (unknown fields left out)."""
+    values = {}
+    for f in fields():
+        value = f.extract(doc)
+        if value not in (None, "", [], {}):
+            values[f.name] = value
+    return values
+
+
+def index_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The Whoosh field values for a document's stored values, ``info`` among them."""
+    out: dict[str, Any] = {STORED_FIELD: dict(values)}
+    for f in fields():
+        if f.index is not None and f.name in values:
+            out.update(f.index(values[f.name]))
+    return out
+
+
+# -- results -------------------------------------------------------------------
+
+
+def describe(info: Mapping[str, Any] | None, record: bool = False) -> dict[str, Any]:
+    """The JSON keys of a hit (or, with ``record``, of a document record) from its stored values."""
+    info = info or {}
+    out: dict[str, Any] = {}
+    for f in fields():
+        if not (record or f.in_hits):
+            continue
+        if f.name in info:
+            out.update(f.output(info[f.name]))  # type: ignore[misc]
+        else:
+            out.update({k: copy.copy(v) for k, v in f.keys.items()})
+    return out
+
+
+def summary(info: Mapping[str, Any] | None) -> list[str]:
+    """A hit's summary line on the terminal: each field's brief text, in order."""
+    info = info or {}
+    parts = []
+    for f in fields():
+        if f.brief is not None and f.name in info:
+            text = f.brief(info[f.name])
+            if text:
+                parts.append(text)
+    return parts
+
+
+def rows(info: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(label, text) for ``civicsearch show``: every labelled field the document has."""
+    info = info or {}
+    out = []
+    for f in fields():
+        if f.label and f.name in info:
+            show = f.detail or f.brief or str
+            text = show(info[f.name])
+            if text:
+                out.append((f.label, text))
+    return out
+
+
+# -- filters and facets ----------------------------------------------------------
+
+
+def options() -> list[tuple[MetaField, Option]]:
+    return [(f, o) for f in fields() for o in f.options]
+
+
+def check_filters(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters that are set, checked: a name no field declares or a value of the wrong
+    type is an :class:`InvalidArgumentError`. None (and False for a flag) means unset."""
+    known = {o.name: o for _, o in options()}
+    out = {}
+    for name, value in given.items():
+        option = known.get(name)
+        if option is None:
+            raise InvalidArgumentError(f"search() got an unknown filter {name!r}; the filters are: "
+                                       + ", ".join(known))
+        if value is None:
+            continue
+        kind = bool if option.flag else str
+        if not isinstance(value, kind):
+            raise InvalidArgumentError(f"{name} must be {kind.__name__} or None, not {type(value).__name__}")
+        if option.flag and not value:
+            continue
+        if not option.flag and not value.strip():
+            continue
+        out[name] = value
+    return out
+
+
+def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | None:
+    """One Whoosh filter for the checked filters (:func:`check_filters`), or None when none is set."""
+    parts = []
+    for f in fields():
+        own = {o.name: given[o.name] for o in f.options if o.name in given}
+        if own and f.filter is not None:
+            q = f.filter(own, reader)
+            if q is not None:
+                parts.append(q)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def value_counts(columns: "Columns", column: str, docs: list[int]) -> Counter:
+    """How many of ``docs`` hold each distinct raw column value (empty values left out).
+
+    Counted in C over the raw values; each distinct value is decoded once after, by its field.
+    """
+    counts = Counter(map(columns[column].__getitem__, docs))
+    for empty in (None, b"", 0):
+        counts.pop(empty, None)
+    return counts
+
+
+def facet_names() -> list[str]:
+    return [n for f in fields() for n in f.facet_names]
+
+
+def count_facets(columns: "Columns", docs: list[int], given: Mapping[str, Any]) -> dict[str, list["FacetValue"]]:
+    """Every field's facets over ``docs`` (the facet a filter narrows may drill down, as place does)."""
+    out: dict[str, list[FacetValue]] = {}
+    for f in fields():
+        if f.facets is not None and f.column is not None:
+            out.update(f.facets(value_counts(columns, f.column, docs), dict(given)))
+    return out
