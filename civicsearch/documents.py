@@ -49,6 +49,8 @@ class Document:
     source: str | None = None
     url: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    #: The record's own metadata as read (JSONL keys, front matter), for the fields that read it.
+    record: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
     #: Cleaning would have emptied the text (or nearly): it was indexed as read.
     uncleaned: bool = False
@@ -161,6 +163,7 @@ def build_document(record: RawRecord) -> Document:
         source=str(source).strip() if source else None,
         url=str(fields["url"]) if fields.get("url") else None,
         meta=meta,
+        record={k: v for k, v in fields.items() if k != "text"},
         line=record.line,
         uncleaned=uncleaned,
     )

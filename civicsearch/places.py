@@ -200,6 +200,12 @@ class Gazetteer:
         codes = set(place.codes)
         return [alias for alias, members in self.aliases.items() if codes & set(members)]
 
+    def names_in(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, name) of every division name or safe short form in ``text``, word
+        boundaries or not (for names made of names: 嘉定镇街道办事处)."""
+        automaton = self.automaton
+        return [(s, e, self._patterns[i]) for i, s, e in automaton.find_matches_as_indexes(text, overlapping=False)]
+
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, name) of every mention that does not cut a word in two.
 
