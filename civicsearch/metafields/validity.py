@@ -1,0 +1,172 @@
+"""Validity (时效性) of laws, regulations and notices, when the text says so: the hit's ``validity``,
+the ``validity`` facet and ``--in-force``.
+
+What a document can say about itself: a header's 时效性 / 有效性 (``已废止``, ``失效``,
+``现行有效``), a mark in the title (``（已废止）``), its legislative history (``…常务委员会第三次
+会议修正``, ``根据…决定第二次修订``), the day it takes effect (``本条例自2025年1月1日起施行``)
+and the day it ends (``本通知有效期至2020年12月31日``, ``暂执行至2020年6月30日止``). The dates
+are stored, not the verdict: whether a notice has run out or a law is not yet in force is
+decided on the day of the search, so an index built last year does not say 有效 of what
+expired since. Nothing said, nothing claimed: a law that only says when it took effect has
+no validity (it may have been repealed since by another text).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from whoosh import fields
+from whoosh import query as wq
+from whoosh.columns import VarBytesColumn
+
+from civicsearch.normalize import fold
+from civicsearch.registry import MetaField, Option, register
+from civicsearch.results import FacetValue
+
+IN_FORCE, AMENDED, REPEALED, EXPIRED, PENDING = "有效", "已修改", "已废止", "已失效", "尚未生效"
+#: What ``--in-force`` drops.
+NOT_IN_FORCE = (REPEALED, EXPIRED, PENDING)
+COLUMN = "validity_facet"
+
+_HEADER_KEYS = ("时效性", "有效性", "效力状态", "时效状态")
+_STATUS_WORDS = ((("废止",), REPEALED), (("失效", "无效", "过期"), EXPIRED), (("尚未生效", "未生效"), PENDING),
+                 (("修改", "修正", "修订"), AMENDED), (("有效", "现行"), IN_FORCE))
+_TITLE_MARK = re.compile(r"[（(【\[]\s*(已?废止|已?失效)\s*[)）】\]]")
+_DAY = r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+_SELF = r"本(?:法|条例|规定|办法|细则|决定|解释|规则|意见|通知|通告|公告|措施|方案|安排|政策)"
+_EFFECTIVE = re.compile(_SELF + r"[^。；]{0,20}?(?:自|从|于)\s*" + _DAY + r"\s*(?:零时)?起?\s*(?:施行|实施|执行|生效)")
+_EXPIRES = re.compile(_SELF + r"[^。；]{0,40}?(?:有效期(?:至|到|截至)|执行至|实施至|截止(?:日期|时间)?(?:为|至)?)\s*" + _DAY)
+#: A line of the text's own legislative history; a history cited (…修正的《…》) is another text's.
+_HISTORY = re.compile(_DAY + r"(?:(?!通过|批准|\d{4}\s*年)[^。；《》]){0,60}?(?:会议|决定)(?:《[^《》。]{1,80}》)?\s*(?:第[一二三四五六七八九十]+次)?(?:修正|修订)(?![案的])")
+
+
+def _day(m: re.Match) -> str | None:
+    try:
+        return date(int(m.group("y")), int(m.group("m")), int(m.group("d"))).isoformat()
+    except ValueError:
+        return None
+
+
+def _cites_another(text: str, m: re.Match) -> bool:
+    """A history in the sentence that repeals another text (…修正的《某条例》同时废止) is that text's."""
+    start = max(text.rfind(c, 0, m.start()) for c in "。；\n") + 1
+    ends = [i for i in (text.find(c, m.end()) for c in "。；\n") if i >= 0]
+    return "废止" in text[start:min(ends, default=len(text))]
+
+
+def _header_status(doc: Any) -> str | None:
+    for key in _HEADER_KEYS:
+        value = fold(str(doc.meta.get(key) or doc.record.get(key) or "")).strip()
+        for words, status in _STATUS_WORDS:
+            if value and any(w in value for w in words):
+                return status
+    return None
+
+
+def _extract(doc: Any) -> dict[str, Any] | None:
+    status = _header_status(doc)
+    mark = _TITLE_MARK.search(doc.title or "")
+    if mark:
+        status = REPEALED if "废止" in mark.group(1) else EXPIRED
+    text = doc.body
+    # History stands at the top (in parentheses under the title) or at the very end.
+    edges = text[:1000] + "。" + text[-600:]
+    amended = sorted({d for m in _HISTORY.finditer(edges) if (d := _day(m)) and not _cites_another(edges, m)})
+    effective = next((d for m in _EFFECTIVE.finditer(text) if (d := _day(m))), None)
+    expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None)
+    if not (status or amended or expires or effective):
+        return None
+    return {"status": status, "amended": amended, "effective": effective, "expires": expires}
+
+
+def status(v: dict[str, Any], today: date | None = None) -> str | None:
+    """The document's validity on ``today`` (default: the day it is asked), or None when unknown."""
+    today_iso = (today or date.today()).isoformat()
+    if v["status"] in (REPEALED, EXPIRED):
+        return v["status"]
+    if v["expires"] and v["expires"] < today_iso:
+        return EXPIRED
+    if v["effective"] and v["effective"] > today_iso:
+        return PENDING
+    if v["amended"]:
+        return AMENDED
+    if v["status"]:
+        return v["status"]
+    return IN_FORCE if v["expires"] else None
+
+
+def _encode(v: dict[str, Any]) -> bytes:
+    return "|".join([v["status"] or "", v["effective"] or "", v["expires"] or "", ",".join(v["amended"])]).encode()
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    st, effective, expires, amended = raw.decode("utf-8").split("|")
+    return {"status": st or None, "effective": effective or None, "expires": expires or None,
+            "amended": amended.split(",") if amended else []}
+
+
+def _at(day: str) -> datetime:
+    return datetime.fromisoformat(day)
+
+
+def _index(v: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {COLUMN: _encode(v)}
+    if v["status"]:
+        out["validity"] = v["status"]
+    if v["effective"]:
+        out["valid_from"] = _at(v["effective"])
+    if v["expires"]:
+        out["valid_until"] = _at(v["expires"])
+    return out
+
+
+def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
+    today = datetime.combine(date.today(), datetime.min.time())
+    out_of_force = wq.Or([
+        wq.Term("validity", REPEALED), wq.Term("validity", EXPIRED),
+        wq.DateRange("valid_until", None, today - timedelta(microseconds=1)),
+        wq.DateRange("valid_from", today + timedelta(days=1), None),
+    ])
+    return wq.AndNot(wq.Every(), out_of_force)
+
+
+def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
+    counts: Counter[str] = Counter()
+    for raw, n in values.items():
+        s = status(_decode(raw))
+        if s:
+            counts[s] += n
+    return {"validity": [FacetValue(s, s, c) for s, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]}
+
+
+def _detail(v: dict[str, Any]) -> str | None:
+    s = status(v)
+    extra = [f"amended {', '.join(v['amended'])}" if v["amended"] else "",
+             f"in force from {v['effective']}" if v["effective"] else "",
+             f"until {v['expires']}" if v["expires"] else ""]
+    parts = ", ".join(e for e in extra if e)
+    return f"{s or 'unknown'}" + (f" ({parts})" if parts else "")
+
+
+FIELD = register(MetaField(
+    name="validity",
+    label="validity",
+    order=70,
+    extract=_extract,
+    schema={"validity": fields.KEYWORD(scorable=False), "valid_from": fields.DATETIME(),
+            "valid_until": fields.DATETIME(), COLUMN: fields.COLUMN(VarBytesColumn())},
+    index=_index,
+    output=lambda v: {"validity": status(v)},
+    keys={"validity": None},
+    options=(Option("in_force", "Leave out what is known not to be in force today (repealed, expired, "
+                                "not yet in force).", flag=True),),
+    filter=_filter,
+    column=COLUMN,
+    facets=_facets,
+    facet_names=("validity",),
+    brief=status,
+    detail=_detail,
+))

@@ -1,0 +1,90 @@
+"""Validity (时效性): what a text says about its own force, the validity facet and --in-force."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from civicsearch import SearchEngine
+from civicsearch.cli import cli
+from civicsearch.documents import build_document
+from civicsearch.errors import InvalidArgumentError
+from civicsearch.metafields.validity import _extract, status
+from civicsearch.readers import RawRecord
+
+NEXT_YEAR = date.today().year + 1
+RECORDS = [
+    {"id": "amended", "title": "某市河道管理条例", "text": "（1995年6月16日某市第十届人民代表大会常务委员会第十九次会议通过 "
+     "根据2010年9月17日某市第十三届人民代表大会常务委员会第二十一次会议《关于修改本市部分地方性法规的决定》修正）\n"
+     "第一条 为了加强河道管理，制定本条例。\n第二条 本条例自1995年10月1日起施行。"},
+    {"id": "expired", "title": "关于疫情期间河道保洁补贴的通知",
+     "text": "一、对河道保洁企业给予补贴。\n二、本通知自发布之日起暂执行至2020年6月30日止。"},
+    {"id": "running", "title": "关于河道保洁补贴延续的通知",
+     "text": f"一、继续对河道保洁企业给予补贴。\n二、本通知有效期至{NEXT_YEAR + 5}年12月31日。"},
+    {"id": "pending", "title": "某省河道保护条例", "text": f"第一条 为了保护河道，制定本条例。\n第二条 本条例自{NEXT_YEAR}年1月1日起施行。"},
+    {"id": "repealed", "title": "某市河道采砂管理办法（已废止）", "text": "第一条 为了管理河道采砂，制定本办法。"},
+    {"id": "header", "title": "某区河道整治方案", "text": "时效性：失效\n发布机构：某区水务局\n一、整治河道。"},
+    {"id": "silent", "title": "河道管理规定", "text": "第一条 为了管理河道，制定本规定。\n第二条 本规定自1998年1月1日起施行。"},
+    {"id": "cited", "title": "某市河道清淤办法", "text": "第一条 为了清淤河道，制定本办法。\n第九条 2001年5月8日某市第十一届人民代表大会"
+     "常务委员会第二十次会议修正的《某市河道清淤规定》同时废止。"},
+]
+
+
+def _validity(record: dict, today: date | None = None) -> str | None:
+    doc = build_document(RawRecord(record["id"], "v.jsonl", record["text"], {"title": record["title"]}))
+    value = _extract(doc)
+    return status(value, today) if value else None
+
+
+@pytest.mark.parametrize("record, expected", list(zip(RECORDS, [
+    "已修改", "已失效", "有效", "尚未生效", "已废止", "已失效", None, None])))
+def test_validity_is_what_the_text_says(record, expected):
+    assert _validity(record) == expected
+
+
+def test_validity_is_decided_on_the_day_of_the_search():
+    running, pending = RECORDS[2], RECORDS[3]
+    assert _validity(running, date(NEXT_YEAR + 6, 1, 1)) == "已失效"
+    assert _validity(pending, date(NEXT_YEAR, 1, 1)) is None  # in force from that day; nothing more is known
+    assert _validity(RECORDS[1], date(2020, 6, 30)) == "有效"  # its last day
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    root = tmp_path_factory.mktemp("validity-corpus")
+    (root / "v.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS) + "\n", "utf-8")
+    eng = SearchEngine(tmp_path_factory.mktemp("validity-index"))
+    assert eng.index([root]).added == len(RECORDS)
+    return eng
+
+
+def test_in_force_drops_what_is_known_not_to_be_in_force(engine):
+    every = {h.doc_id for h in engine.search("河道", limit=50).hits}
+    kept = {h.doc_id for h in engine.search("河道", in_force=True, limit=50).hits}
+    assert every == {r["id"] for r in RECORDS}
+    assert kept == {"amended", "running", "silent", "cited"}
+    assert engine.search("河道", in_force=False).total == len(RECORDS)
+    with pytest.raises(InvalidArgumentError, match="in_force must be bool"):
+        engine.search("河道", in_force="yes")
+
+
+def test_validity_is_a_hit_key_and_a_facet(engine):
+    res = engine.search("河道", limit=50)
+    by_id = {h.doc_id: h.to_dict()["validity"] for h in res.hits}
+    assert by_id["amended"] == "已修改" and by_id["silent"] is None
+    facet = {v.value: v.count for v in res.facets["validity"]}
+    assert facet == {"已失效": 2, "已修改": 1, "有效": 1, "尚未生效": 1, "已废止": 1}
+    narrowed = engine.search("河道", in_force=True, limit=50)
+    assert {v.value for v in narrowed.facets["validity"]} == {"已修改", "有效"}
+
+
+def test_in_force_on_the_command_line(engine):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--index", str(engine.index_dir), "search", "河道", "--in-force", "--json"])
+    assert out.exit_code == 0, out.output
+    assert {h["id"] for h in json.loads(out.output)["hits"]} == {"amended", "running", "silent", "cited"}
+    shown = runner.invoke(cli, ["--index", str(engine.index_dir), "show", "amended"])
+    assert "validity: 已修改 (amended 2010-09-17, in force from 1995-10-01)" in shown.output
