@@ -27,7 +27,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from civicsearch.normalize import fold
+from civicsearch.normalize import fold, strip_controls
 from civicsearch.places import gazetteer
 
 #: Endings that make a name an organ (longest first is not needed: each is tried on the end).
@@ -276,8 +276,10 @@ def issuing_bodies(record: dict, header: dict[str, str], title: str, body: str, 
     ``source`` is the 来源 the cleaner found (it counts when it names an organ).
     """
     for value in [record.get("org")] + [header.get(k) for k in _EXPLICIT_HEADERS]:
+        if isinstance(value, (list, tuple)):  # front matter: a list of bodies
+            value = "、".join(str(v) for v in value if isinstance(v, (str, int)))
         if isinstance(value, str) and value.strip():
-            found = [normalize(p) for p in re.split(r"[\s、，,;；]+", value.strip()) if p]
+            found = [normalize(p) for p in re.split(r"[\s、，,;；]+", strip_controls(value).strip()) if p]
             if found:
                 return list(dict.fromkeys(found))
     for value in [record.get("source"), source] + [header.get(k) for k in _SOFT_HEADERS]:

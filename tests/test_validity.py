@@ -45,6 +45,21 @@ def test_validity_is_what_the_text_says(record, expected):
     assert _validity(record) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("（1989年12月26日第七届全国人民代表大会常务委员会第十一次会议通过　2014年4月24日第十二届全国人民代表大会"
+     "常务委员会第八次会议修订）\n第一条 为了保护环境，制定本法。", "已修改"),
+    ("（2005年8月28日通过 根据2018年10月26日《全国人民代表大会常务委员会关于修改〈某法〉等十五部法律的决定》"
+     "第三次修正）\n第一条 为了……", "已修改"),
+    ("（1995年6月16日某市第十届人民代表大会常务委员会第十九次会议通过、1997年第一次修正）\n第一条 为了……", "已修改"),
+    ("第一条 市人民政府2019年修订了实施细则，各区应当执行。", None),
+    ("第十条 有关部门应当根据实施情况及时修订配套规定。", None),
+    ("第三十条 本条例自2000年1月1日起施行。1990年某省第七届人民代表大会常务委员会第十次会议通过、"
+     "1997年5月27日某省第八届人民代表大会常务委员会第二十八次会议修正的《某省某某条例》同时废止。", None),
+])
+def test_only_the_texts_own_history_says_it_was_amended(text, expected):
+    assert _validity({"id": "h", "title": "某某条例", "text": text}) == expected
+
+
 def test_validity_is_decided_on_the_day_of_the_search():
     running, pending = RECORDS[2], RECORDS[3]
     assert _validity(running, date(NEXT_YEAR + 6, 1, 1)) == "已失效"

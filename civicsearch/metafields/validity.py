@@ -40,10 +40,16 @@ _SELF = r"本(?:法|条例|规定|办法|细则|决定|解释|规则|意见|通�
 _EFFECTIVE = re.compile(_SELF + r"[^。；]{0,20}?(?:自|从|于)\s*" + _DAY + r"\s*(?:零时)?起?\s*(?:施行|实施|执行|生效)")
 _EXPIRES = re.compile(_SELF + r"[^。；]{0,40}?(?:有效期(?:至|到|截至)|执行至|实施至|截止(?:日期|时间)?(?:为|至)?)\s*" + _DAY)
 #: A line of the text's own legislative history; a history cited (…修正的《…》) is another text's.
-_HISTORY = re.compile(_DAY + r"(?:(?!通过|批准|\d{4}\s*年)[^。；《》]){0,60}?(?:会议|决定)(?:《[^《》。]{1,80}》)?\s*(?:第[一二三四五六七八九十]+次)?(?:修正|修订)(?![案的])")
+_HISTORY = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*年(?:\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日)?"
+    r"(?P<via>(?:(?!通过|批准|\d{4}\s*年)[^。；《》]){0,60}?(?:会议|决定)(?:《[^《》。]{1,80}》)?|《[^《》。]{1,80}》|)"
+    r"\s*(?:第[一二三四五六七八九十]+次)?(?:修正|修订)(?![案的])")
 
 
 def _day(m: re.Match) -> str | None:
+    """The match's date as ISO text, cut to a year when the text gives only that (1997年第一次修正)."""
+    if m.group("m") is None:
+        return m.group("y")
     try:
         return date(int(m.group("y")), int(m.group("m")), int(m.group("d"))).isoformat()
     except ValueError:
@@ -51,7 +57,11 @@ def _day(m: re.Match) -> str | None:
 
 
 def _cites_another(text: str, m: re.Match) -> bool:
-    """A history in the sentence that repeals another text (…修正的《某条例》同时废止) is that text's."""
+    """A history in the sentence that repeals another text (…修正的《某条例》同时废止) is that text's;
+    a bare ``1997年修正`` counts only inside a history's list (``（…通过、1997年第一次修正）``)."""
+    if not m.group("via") and not (m.start() > 0 and text[m.start() - 1] in "（(、，, \u3000"
+                                   and text[m.end():m.end() + 1] in ("）", ")", "、", "，", ",", "\n", "")):
+        return True
     start = max(text.rfind(c, 0, m.start()) for c in "。；\n") + 1
     ends = [i for i in (text.find(c, m.end()) for c in "。；\n") if i >= 0]
     return "废止" in text[start:min(ends, default=len(text))]
