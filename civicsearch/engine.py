@@ -238,7 +238,7 @@ class SearchEngine:
                 relaxed = True
                 ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key, grams=grams)
-        facets = registry.count_facets(columns, ranking.matched.tolist(), given)
+        facets = registry.count_facets(columns, ranking.matched, given)
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
             (d, []) for d in ranking.order[:wanted]]
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)

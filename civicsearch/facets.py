@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from whoosh.reading import IndexReader
 
 
@@ -14,6 +15,7 @@ class Columns:
     def __init__(self, reader: IndexReader) -> None:
         self.reader = reader
         self._loaded: dict[str, list[Any]] = {}
+        self._codes: dict[str, tuple[np.ndarray, list[Any]]] = {}
 
     def __getitem__(self, fieldname: str) -> list[Any]:
         if fieldname not in self._loaded:
@@ -27,3 +29,13 @@ class Columns:
                     values.extend([None] * n)
             self._loaded[fieldname] = values
         return self._loaded[fieldname]
+
+    def codes(self, fieldname: str) -> tuple[np.ndarray, list[Any]]:
+        """(code of each document's value, the distinct values by code): facets count codes with
+        ``np.bincount`` over the matching documents instead of hashing every value per query."""
+        if fieldname not in self._codes:
+            index: dict[Any, int] = {}
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in self[fieldname]), dtype=np.int32,
+                                count=len(self[fieldname]))
+            self._codes[fieldname] = (codes, list(index))
+        return self._codes[fieldname]

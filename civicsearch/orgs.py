@@ -67,8 +67,9 @@ def _table() -> tuple[dict[str, str], dict[str, str]]:
     return aliases, prefixes
 
 
-def known_organs() -> set[str]:
-    return set(_table()[0].values())
+@lru_cache(maxsize=1)
+def known_organs() -> frozenset[str]:
+    return frozenset(_table()[0].values())
 
 
 _ABBREVIATIONS = (

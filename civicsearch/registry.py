@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+import numpy as np
 from whoosh import query as wq
 
 from civicsearch.errors import InvalidArgumentError
@@ -112,26 +113,31 @@ class MetaField:
 
 _FIELDS: dict[str, MetaField] = {}
 _loaded = False
+_ordered: list[MetaField] | None = None
 
 
 def register(field: MetaField) -> MetaField:
     """Add a field (called by its module in :mod:`civicsearch.metafields` at import)."""
     if field.name in _FIELDS and _FIELDS[field.name] is not field:
         raise ValueError(f"the field {field.name!r} is declared twice")
+    global _ordered
     _FIELDS[field.name] = field
+    _ordered = None
     return field
 
 
 def fields() -> list[MetaField]:
     """Every registered field, in display order (the field modules are imported on first call)."""
-    global _loaded
+    global _loaded, _ordered
     if not _loaded:
         from civicsearch import metafields
 
         for module in sorted(m.name for m in pkgutil.iter_modules(metafields.__path__)):
             importlib.import_module(f"{metafields.__name__}.{module}")
         _loaded = True
-    return sorted(_FIELDS.values(), key=lambda f: (f.order, f.name))
+    if _ordered is None:
+        _ordered = sorted(_FIELDS.values(), key=lambda f: (f.order, f.name))
+    return _ordered
 
 
 def get(name: str) -> MetaField:
@@ -262,23 +268,28 @@ def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | 
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def value_counts(columns: "Columns", column: str, docs: list[int]) -> Counter:
-    """How many of ``docs`` hold each distinct raw column value (empty values left out).
+_EMPTY = (None, b"", 0)
 
-    Counted in C over the raw values; each distinct value is decoded once after, by its field.
+
+def value_counts(columns: "Columns", column: str, docs: "np.ndarray") -> Counter:
+    """How many of ``docs`` (docnums) hold each distinct raw column value (empty values left out).
+
+    Counted with numpy over per-document value codes; each distinct value is decoded once
+    after, by its field.
     """
-    counts = Counter(map(columns[column].__getitem__, docs))
-    for empty in (None, b"", 0):
-        counts.pop(empty, None)
-    return counts
+    codes, distinct = columns.codes(column)
+    counts = np.bincount(codes[docs], minlength=len(distinct)) if len(docs) else np.zeros(0, dtype=np.int64)
+    return Counter({distinct[i]: int(counts[i]) for i in np.flatnonzero(counts) if distinct[i] not in _EMPTY})
 
 
 def facet_names() -> list[str]:
     return [n for f in fields() for n in f.facet_names]
 
 
-def count_facets(columns: "Columns", docs: list[int], given: Mapping[str, Any]) -> dict[str, list["FacetValue"]]:
+def count_facets(columns: "Columns", docs: "np.ndarray | list[int]", given: Mapping[str, Any]
+                 ) -> dict[str, list["FacetValue"]]:
     """Every field's facets over ``docs`` (the facet a filter narrows may drill down, as place does)."""
+    docs = np.asarray(docs, dtype=np.int64)
     out: dict[str, list[FacetValue]] = {}
     for f in fields():
         if f.facets is not None and f.column is not None:
