@@ -198,7 +198,11 @@ def _from_title(title: str) -> list[str]:
 
 def _from_head(body: str) -> list[str]:
     """Organ names standing before a 关于 title in the opening lines (``北京市人民政府办公厅 关于…``)."""
-    for m in _HEAD_ABOUT.finditer(body[:300]):
+    head = body[:300]
+    for m in _HEAD_ABOUT.finditer(head):
+        before = head[head.rfind("\n", 0, m.start("orgs")) + 1:m.start("orgs")]
+        if before.count("《") > before.count("》"):
+            continue  # a document cited by its title (《中共中央 国务院关于…》) is not this one's header
         found = _organs(m.group("orgs"))
         if found:
             return found

@@ -194,6 +194,8 @@ def test_issuing_bodies_come_from_what_the_document_says(record, expected):
     {"id": "x", "title": "通知", "text": "他说财政部 2020年2月20日将召开会议，请各单位准时参加，并提前报送材料。"},
     {"id": "x", "title": "通知", "text": "根据国办发〔2020〕1号文件精神，现通知如下。"},  # a cited number
     {"id": "x", "title": "新闻", "source": "人民日报", "text": "记者获悉，某地开展活动。"},
+    # A document cited by its title in the opening line of a news item.
+    {"id": "x", "title": "乡村振兴文件发布", "text": "《中共中央 国务院关于做好全面推进乡村振兴重点工作的意见》今天发布。"},
 ])
 def test_no_evidence_gives_no_issuing_body(record):
     assert _orgs(record) == []
