@@ -275,3 +275,14 @@ def test_show_lists_every_labelled_field(engine):
     labels = [label for label, _ in record.rows]
     assert {"date", "issuing body", "type"} <= set(labels)
     assert isinstance(Path(record.path), Path)
+
+
+def test_every_subpackage_is_installed():
+    """An installed civicsearch holds every package of the source tree (the field modules among them)."""
+    import re
+
+    listed = re.search(r"^packages = \[(.*)\]$", (REPO / "pyproject.toml").read_text("utf-8"), re.M)
+    assert listed
+    packages = set(re.findall(r'"([^"]+)"', listed.group(1)))
+    for init in (REPO / "civicsearch").rglob("__init__.py"):
+        assert ".".join(init.parent.relative_to(REPO).parts) in packages, init
