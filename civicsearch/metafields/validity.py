@@ -32,13 +32,18 @@ NOT_IN_FORCE = (REPEALED, EXPIRED, PENDING)
 COLUMN = "validity_facet"
 
 _HEADER_KEYS = ("时效性", "有效性", "效力状态", "时效状态")
-_STATUS_WORDS = ((("废止",), REPEALED), (("失效", "无效", "过期"), EXPIRED), (("尚未生效", "未生效"), PENDING),
+_STATUS_WORDS = ((("部分失效", "部分废止"), IN_FORCE), (("废止",), REPEALED), (("失效", "无效", "过期"), EXPIRED), (("尚未生效", "未生效"), PENDING),
                  (("修改", "修正", "修订"), AMENDED), (("有效", "现行"), IN_FORCE))
 _TITLE_MARK = re.compile(r"[（(【\[]\s*(已?废止|已?失效)\s*[)）】\]]")
 _DAY = r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
 _SELF = r"本(?:法|条例|规定|办法|细则|决定|解释|规则|意见|通知|通告|公告|措施|方案|安排|政策)"
 _EFFECTIVE = re.compile(_SELF + r"[^。；]{0,20}?(?:自|从|于)\s*" + _DAY + r"\s*(?:零时)?起?\s*(?:施行|实施|执行|生效)")
 _EXPIRES = re.compile(_SELF + r"[^。；]{0,40}?(?:有效期(?:至|到|截至)|执行至|实施至|截止(?:日期|时间)?(?:为|至)?)\s*" + _DAY)
+#: A validity period after the day a text takes effect (…起施行，有效期至2025年12月31日); a licence's is not its own.
+_CLOSING_EXPIRES = re.compile(r"(?:施行|实施|执行|生效)[^。；]{0,12}?[，,]\s*有效期(?:至|到|截至)\s*" + _DAY)
+_PERIOD = re.compile(_SELF + r"[^。；]{0,30}?(?:自|从|于)\s*" + _DAY + r"[^。；]{0,20}?有效期(?:为|暂定为)?\s*"
+                     r"(?P<n>[一二三四五六七八九十两\d]{1,2})\s*年")
+_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
 #: A line of the text's own legislative history; a history cited (…修正的《…》) is another text's.
 _HISTORY = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*年(?:\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日)?"
@@ -56,6 +61,23 @@ def _day(m: re.Match) -> str | None:
         return None
 
 
+def _period_end(text: str) -> str | None:
+    """The last day of ``本办法自2016年1月1日起施行，有效期5年``: 2020-12-31."""
+    m = _PERIOD.search(text)
+    if not m:
+        return None
+    n = m.group("n")
+    years = int(n) if n.isdigit() else (10 + _NUMERALS.get(n[1:], 0) if n.startswith("十") else _NUMERALS.get(n, 0))
+    start = _day(m)
+    if not years or not start or len(start) < 10:
+        return None
+    try:
+        first = date.fromisoformat(start)
+        return (first.replace(year=first.year + years) - timedelta(days=1)).isoformat()
+    except ValueError:  # 29 February
+        return date(first.year + years, 2, 28).isoformat()
+
+
 def _cites_another(text: str, m: re.Match) -> bool:
     """A history in the sentence that repeals another text (…修正的《某条例》同时废止) is that text's;
     a bare ``1997年修正`` counts only inside a history's list (``（…通过、1997年第一次修正）``)."""
@@ -64,7 +86,12 @@ def _cites_another(text: str, m: re.Match) -> bool:
         return True
     start = max(text.rfind(c, 0, m.start()) for c in "。；\n") + 1
     ends = [i for i in (text.find(c, m.end()) for c in "。；\n") if i >= 0]
-    return "废止" in text[start:min(ends, default=len(text))]
+    end = min(ends, default=len(text))
+    before, after = text[start:m.start()], text[m.end():end]
+    # Inside a cited title (《某市总体规划（2014年修订）》) or just after one (《某规程》（2016年修订）): that text's.
+    closes = after.find("》")
+    inside = before.count("《") > before.count("》") or (closes >= 0 and "《" not in after[:closes])
+    return "废止" in text[start:end] or inside or before.rstrip().endswith(("》（", "》("))
 
 
 def _header_status(doc: Any) -> str | None:
@@ -86,7 +113,8 @@ def _extract(doc: Any) -> dict[str, Any] | None:
     edges = text[:1000] + "。" + text[-600:]
     amended = sorted({d for m in _HISTORY.finditer(edges) if (d := _day(m)) and not _cites_another(edges, m)})
     effective = next((d for m in _EFFECTIVE.finditer(text) if (d := _day(m))), None)
-    expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None)
+    expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None) or \
+        next((d for m in _CLOSING_EXPIRES.finditer(text) if (d := _day(m))), None) or _period_end(text)
     if not (status or amended or expires or effective):
         return None
     return {"status": status, "amended": amended, "effective": effective, "expires": expires}
