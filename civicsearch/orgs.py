@@ -6,7 +6,8 @@ Evidence, best first (the first that gives a name decides):
    制定机关, 发布机构 or 发布单位; a ``source`` or 信息来源 only when it names an organ;
 2. the title: the organs before 关于 (``国务院办公厅关于…``, ``财政部 生态环境部关于…``),
    a session before 关于 (``第十四届全国人民代表大会第三次会议关于…``), a government's
-   work report (``2023年四川省人民政府工作报告``);
+   work report (``2023年四川省人民政府工作报告``); the same names standing before a 关于 title
+   in the opening lines (``北京市人民政府办公厅 关于…``), unless they are a cited 《title》;
 3. the signature block: organ names on the last lines, above the date (``嘉定镇街道办事处`` ⏎
    ``2023年1月4日``);
 4. an enacting or promulgating line at the top (``…北京市第九届人民代表大会常务委员会第三十六次
