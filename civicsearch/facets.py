@@ -1,12 +1,23 @@
 """Column data by document number, read once per searcher: facets, date sorting and collapsing
-count and look up plain lists, never per-hit objects (each field's facets: civicsearch.registry)."""
+count and look up plain lists, never per-hit objects (each field's facets: civicsearch.registry).
+
+Also the pieces metadata fields share: a list of values in one column cell and in one
+KEYWORD field, and facet values ranked by count.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import Any, Iterable
 
 import numpy as np
 from whoosh.reading import IndexReader
+
+from civicsearch.results import FacetValue
+
+#: Separates the values of a many-valued field in one column cell (topics, issuing bodies).
+_SEP = "\x1f"
+_EMPTY = (None, b"", 0)
 
 
 class Columns:
@@ -39,3 +50,37 @@ class Columns:
                                 count=len(self[fieldname]))
             self._codes[fieldname] = (codes, list(index))
         return self._codes[fieldname]
+
+    def counts(self, fieldname: str, docs: np.ndarray) -> Counter:
+        """How many of ``docs`` (docnums) hold each distinct raw value (empty values left out).
+
+        Counted with numpy over the value codes; each distinct value is decoded once after,
+        by its field.
+        """
+        codes, distinct = self.codes(fieldname)
+        counts = np.bincount(codes[docs], minlength=len(distinct)) if len(docs) else np.zeros(0, dtype=np.int64)
+        return Counter({distinct[i]: int(counts[i]) for i in np.flatnonzero(counts) if distinct[i] not in _EMPTY})
+
+
+def encode_list(values: Iterable[str]) -> bytes:
+    """A many-valued field's column cell."""
+    return _SEP.join(values).encode()
+
+
+def count_list(cells: Counter) -> Counter[str]:
+    """Per value, the documents holding it, from the counts of :func:`encode_list` cells."""
+    counts: Counter[str] = Counter()
+    for raw, n in cells.items():
+        for value in raw.decode("utf-8").split(_SEP):
+            counts[value] += n
+    return counts
+
+
+def keywords(terms: Iterable[str]) -> str:
+    """A KEYWORD field's value (``commas=True``): the terms, with any comma inside one made a space."""
+    return ",".join(dict.fromkeys(t.replace(",", " ") for t in terms))
+
+
+def ranked(counts: Counter[str]) -> list[FacetValue]:
+    """Facet values labelled as they are, most documents first, ties by value."""
+    return [FacetValue(v, v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -96,7 +96,8 @@ def normalize(name: str) -> str:
         if s.endswith(short) and not s.endswith(full):
             s = s[: -len(short)] + full
             break
-    s = _GOVERNMENT.sub("人民政府", s) if not s.endswith("人民政府") and "人民政府" not in s else s
+    if "人民政府" not in s:
+        s = _GOVERNMENT.sub("人民政府", s)
     if s in aliases:
         return aliases[s]
     # A sub-organ of a body known by another name (人力资源社会保障部办公厅).

@@ -211,10 +211,8 @@ class Gazetteer:
 
         Overlapping hits keep the leftmost-longest (嘉定镇街道 over 嘉定).
         """
-        automaton = self.automaton
         kept = []
-        for index, start, end in automaton.find_matches_as_indexes(text, overlapping=False):
-            name = self._patterns[index]
+        for start, end, name in self.names_in(text):
             # A province or city may open a longer word (深圳经济特区, 宁波市区).
             opens_word = all(level_of(code) <= 2 for code, _ in self.lookup[name])
             if _aligned(text, start, end, opens_word):

@@ -140,11 +140,6 @@ def fields() -> list[MetaField]:
     return _ordered
 
 
-def get(name: str) -> MetaField:
-    fields()
-    return _FIELDS[name]
-
-
 def signature() -> dict[str, int]:
     """{field: version}: written beside an index; an index with another signature must be rebuilt."""
     return {f.name: f.version for f in fields()}
@@ -268,20 +263,6 @@ def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | 
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-_EMPTY = (None, b"", 0)
-
-
-def value_counts(columns: "Columns", column: str, docs: "np.ndarray") -> Counter:
-    """How many of ``docs`` (docnums) hold each distinct raw column value (empty values left out).
-
-    Counted with numpy over per-document value codes; each distinct value is decoded once
-    after, by its field.
-    """
-    codes, distinct = columns.codes(column)
-    counts = np.bincount(codes[docs], minlength=len(distinct)) if len(docs) else np.zeros(0, dtype=np.int64)
-    return Counter({distinct[i]: int(counts[i]) for i in np.flatnonzero(counts) if distinct[i] not in _EMPTY})
-
-
 def facet_names() -> list[str]:
     return [n for f in fields() for n in f.facet_names]
 
@@ -293,5 +274,5 @@ def count_facets(columns: "Columns", docs: "np.ndarray | list[int]", given: Mapp
     out: dict[str, list[FacetValue]] = {}
     for f in fields():
         if f.facets is not None and f.column is not None:
-            out.update(f.facets(value_counts(columns, f.column, docs), dict(given)))
+            out.update(f.facets(columns.counts(f.column, docs), dict(given)))
     return out

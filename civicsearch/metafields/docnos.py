@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from whoosh import fields
 
+from civicsearch.facets import keywords
 from civicsearch.registry import MetaField, register
 
 #: The Whoosh field the query syntax's ``文号:`` / ``docno:`` searches.
@@ -15,7 +16,7 @@ FIELD = register(MetaField(
     order=50,
     extract=lambda doc: list(doc.docnos),
     schema={WHOOSH_FIELD: fields.KEYWORD(commas=True, scorable=False)},
-    index=lambda docnos: {WHOOSH_FIELD: ",".join(docnos)},
+    index=lambda docnos: {WHOOSH_FIELD: keywords(docnos)},
     keys={"docnos": []},
     detail=", ".join,
 ))

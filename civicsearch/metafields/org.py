@@ -8,21 +8,20 @@ and 海陵区行政审批 finds 泰州市海陵区行政审批局. A part that s
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
 from civicsearch.errors import InvalidArgumentError
+from civicsearch.facets import count_list, encode_list, keywords, ranked
 from civicsearch.orgs import issuing_bodies, normalize, parents
 from civicsearch.registry import MetaField, Option, register
-from civicsearch.results import FacetValue
 
 COLUMN = "org_facet"
 TERMS = "org"
-_SEP = "\x1f"
 #: How many names an ambiguous --org lists.
 AMBIGUOUS_LISTED = 5
 
@@ -32,14 +31,23 @@ def _extract(doc: Any) -> list[str]:
 
 
 def _index(orgs: list[str]) -> dict[str, Any]:
-    terms = [t for org in orgs for t in [org, *parents(org)]]
-    return {TERMS: ",".join(dict.fromkeys(t.replace(",", " ") for t in terms)), COLUMN: _SEP.join(orgs).encode()}
+    return {TERMS: keywords(t for org in orgs for t in [org, *parents(org)]), COLUMN: encode_list(orgs)}
+
+
+#: The issuing bodies' names an index holds, read once per reader (a searcher's life).
+_LEXICONS: "WeakKeyDictionary[Any, list[str]]" = WeakKeyDictionary()
+
+
+def _names(reader: Any) -> list[str]:
+    if reader not in _LEXICONS:
+        _LEXICONS[reader] = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(TERMS)] \
+            if TERMS in reader.schema else []
+    return _LEXICONS[reader]
 
 
 def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
     wanted = normalize(given["org"])
-    names = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(TERMS)] \
-        if TERMS in reader.schema else []
+    names = _names(reader)
     if wanted in names:
         return wq.Term(TERMS, wanted)
     found = [n for n in names if wanted in n]
@@ -51,14 +59,6 @@ def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
     shown = sorted(found, key=lambda n: (len(n), n))[:AMBIGUOUS_LISTED]
     raise InvalidArgumentError(f"--org {given['org']!r} is part of {len(found)} issuing bodies' names "
                                f"({'、'.join(shown)}{' …' if len(found) > AMBIGUOUS_LISTED else ''}): give more of the name")
-
-
-def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
-    orgs: Counter[str] = Counter()
-    for raw, n in values.items():
-        for org in raw.decode("utf-8").split(_SEP):
-            orgs[org] += n
-    return {"org": [FacetValue(o, o, c) for o, c in sorted(orgs.items(), key=lambda kv: (-kv[1], kv[0]))]}
 
 
 FIELD = register(MetaField(
@@ -73,7 +73,7 @@ FIELD = register(MetaField(
                            "(全国人民代表大会 also finds its standing committee's)."),),
     filter=_filter,
     column=COLUMN,
-    facets=_facets,
+    facets=lambda cells, given: {"org": ranked(count_list(cells))},
     facet_names=("org",),
     brief="、".join,
 ))

@@ -11,6 +11,7 @@ from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
+from civicsearch.facets import keywords
 from civicsearch.normalize import fold
 from civicsearch.places import gazetteer, level_of, short_forms
 from civicsearch.registry import MetaField, Option, register
@@ -50,7 +51,7 @@ def _index(v: dict[str, Any]) -> dict[str, Any]:
     else:
         terms = [t for code, name in v["chain"] for t in names(code, name)]
         terms += [fold(a) for a in gazetteer().aliases_of(gazetteer().place(v["code"]))]
-    return {"place": ",".join(dict.fromkeys(t.replace(",", " ") for t in terms)), COLUMN: _encode_chain(v["chain"])}
+    return {"place": keywords(terms), COLUMN: _encode_chain(v["chain"])}
 
 
 def _filter(given: dict[str, Any], reader: Any) -> wq.Query:

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
+from civicsearch.facets import count_list, encode_list, keywords, ranked
 from civicsearch.registry import MetaField, Option, register
-from civicsearch.results import FacetValue
 
 COLUMN = "topic_facet"
-_SEP = "\x1f"
 
 
 def _index(topics: list[str]) -> dict[str, Any]:
-    return {"topic": ",".join(t.replace(",", " ") for t in topics), COLUMN: _SEP.join(topics).encode()}
-
-
-def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
-    topics: Counter[str] = Counter()
-    for raw, n in values.items():
-        for t in raw.decode("utf-8").split(_SEP):
-            topics[t] += n
-    return {"topic": [FacetValue(t, t, c) for t, c in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))]}
+    return {"topic": keywords(topics), COLUMN: encode_list(topics)}
 
 
 FIELD = register(MetaField(
@@ -39,7 +29,7 @@ FIELD = register(MetaField(
     options=(Option("topic", "Only documents with this topic (e.g. 重大行动计划)."),),
     filter=lambda given, reader: wq.Term("topic", given["topic"].strip()),
     column=COLUMN,
-    facets=_facets,
+    facets=lambda cells, given: {"topic": ranked(count_list(cells))},
     facet_names=("topic",),
     brief=lambda topics: ", ".join(topics[:2]),
     detail=", ".join,

@@ -22,6 +22,7 @@ from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
+from civicsearch.facets import ranked
 from civicsearch.normalize import fold
 from civicsearch.registry import MetaField, Option, register
 from civicsearch.results import FacetValue
@@ -177,7 +178,7 @@ def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue
         s = status(_decode(raw))
         if s:
             counts[s] += n
-    return {"validity": [FacetValue(s, s, c) for s, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]}
+    return {"validity": ranked(counts)}
 
 
 def _detail(v: dict[str, Any]) -> str | None:
