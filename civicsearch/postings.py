@@ -18,6 +18,8 @@ import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 
+from civicsearch import postarrays
+
 
 def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...], object, object]]:
     """(ids, weights, encoded values or None) of each block of one leaf's posting list."""
@@ -42,52 +44,66 @@ def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...]
 
 
 def read_postings(reader: IndexReader, fieldname: str, term: str,
-                  values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Global docnums (int64) and term frequencies (float64) of ``term`` in ``fieldname``,
-    deleted documents left out.
+    deleted documents left out, and whether ``values`` was filled.
 
     Given a ``values`` list, it is filled, in step with the docnums, with each
-    posting's encoded positions (decode with :func:`value_decoder`): the same pass
-    serves a phrase check or a proximity bonus later.
+    posting's encoded positions (decode with :func:`value_decoder`), so that a
+    phrase check or a proximity bonus later needs no second pass; but a segment
+    with posting arrays (:mod:`civicsearch.postarrays`) answers from those,
+    without positions, and then ``values`` is left empty and the answer says so.
     """
     want = values is not None
-    id_parts, weight_parts = [], []
+    id_parts, weight_parts, value_parts = [], [], []
+    filled = want
+    key = postarrays.key_of(fieldname, term.encode("utf-8"))
     for leaf, offset in reader.leaf_readers():
-        try:
-            m = leaf.postings(fieldname, term)
-        except TermNotFound:
-            continue
-        deleted: frozenset[int] = frozenset()
-        if isinstance(m, FilterMatcher):
-            deleted = getattr(leaf, "deleted_docs_set", frozenset())
-            m = m.child
-        # Blocks are gathered with C-level extends; the segment's offset and its
-        # deletions are applied to the whole list at once.
-        ids, weights = array("i"), array("f")
+        arrays = postarrays.for_leaf(leaf)
         leaf_values: list[bytes] = []
-        for block_ids, block_weights, block_values in _raw_blocks(m, want):
-            ids.extend(block_ids)
-            weights.extend(block_weights)
-            if want:
-                leaf_values.extend(block_values)  # type: ignore[arg-type]
-        leaf_ids = np.frombuffer(ids, dtype=np.int32).astype(np.int64)
-        leaf_weights = np.frombuffer(weights, dtype=np.float32).astype(np.float64)
+        if arrays is not None and arrays.covers(fieldname):
+            found = arrays.get(key)
+            if found is None:
+                continue  # no document of this segment holds it
+            filled = False
+            leaf_ids = found[0].astype(np.int64)
+            leaf_weights = found[1].astype(np.float64)
+        else:
+            try:
+                m = leaf.postings(fieldname, term)
+            except TermNotFound:
+                continue
+            if isinstance(m, FilterMatcher):
+                m = m.child
+            # Blocks are gathered with C-level extends; the segment's offset and
+            # its deletions are applied to the whole list at once.
+            ids, weights = array("i"), array("f")
+            for block_ids, block_weights, block_values in _raw_blocks(m, want):
+                ids.extend(block_ids)
+                weights.extend(block_weights)
+                if want:
+                    leaf_values.extend(block_values)  # type: ignore[arg-type]
+            leaf_ids = np.frombuffer(ids, dtype=np.int32).astype(np.int64)
+            leaf_weights = np.frombuffer(weights, dtype=np.float32).astype(np.float64)
+        deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
         if deleted:
             live = ~np.isin(leaf_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
             leaf_ids, leaf_weights = leaf_ids[live], leaf_weights[live]
-            if want:
+            if leaf_values:
                 leaf_values = [v for v, keep in zip(leaf_values, live.tolist()) if keep]
         if offset:
             leaf_ids += offset
         id_parts.append(leaf_ids)
         weight_parts.append(leaf_weights)
-        if want:
-            values.extend(leaf_values)  # type: ignore[union-attr]
+        value_parts.append(leaf_values)
+    if filled:
+        for part in value_parts:
+            values.extend(part)  # type: ignore[union-attr]
     if not id_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), filled
     if len(id_parts) == 1:
-        return id_parts[0], weight_parts[0]
-    return np.concatenate(id_parts), np.concatenate(weight_parts)
+        return id_parts[0], weight_parts[0], filled
+    return np.concatenate(id_parts), np.concatenate(weight_parts), filled
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> array:

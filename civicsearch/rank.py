@@ -168,8 +168,8 @@ class Ranker:
             self._postings.move_to_end(key)
             return self._postings[key]
         values: list[bytes] | None = [] if positions else None
-        ids, weights = read_postings(self.reader, fieldname, term, values)
-        if values is not None:
+        ids, weights, filled = read_postings(self.reader, fieldname, term, values)
+        if filled:
             self._query[key] = (ids, weights, values)
         self._postings[key] = (ids, weights)
         if len(self._postings) > _CACHE_TERMS:

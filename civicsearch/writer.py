@@ -24,6 +24,8 @@ from whoosh.index import TOC
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
+from civicsearch import postarrays
+
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
 #: positions and character offsets about half the size compressed and ten times
@@ -123,16 +125,27 @@ class CivicWriter(SegmentWriter):
             return
         self.perdocwriter.close()
         schema = self.schema
+        scored_fields = [name for name in schema.names() if schema[name].scorable is True]
+        scored: list[tuple[bytes, array, array]] = []
         for fieldname in sorted(self.pool.terms):
             terms = self.pool.terms[fieldname]
+            arrays = fieldname in scored_fields
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
             for tbytes in sorted(terms):
+                ids, weights, values = terms[tbytes]
                 fieldwriter.start_term(tbytes)
-                _write_blocks(postwriter, *terms[tbytes], self.block_protocol, self.min_compress)
+                _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
                 fieldwriter.finish_term()
+                if arrays:
+                    scored.append((postarrays.key_of(fieldname, tbytes), ids, weights))
             fieldwriter.finish_field()
         fieldwriter.close()
+        out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
+        try:
+            postarrays.write(out, scored_fields, scored, self.docnum)
+        finally:
+            out.close()
 
 
 def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],

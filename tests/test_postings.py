@@ -56,7 +56,7 @@ def test_postings_and_positions_match_whoosh(engine: SearchEngine) -> None:
             while m.is_active():
                 expected[m.id()] = (m.weight(), m.value_as("positions"), m.value_as("characters"))
                 m.next()
-            ids, weights = read_postings(reader, fieldname, term)
+            ids, weights, _ = read_postings(reader, fieldname, term)
             assert list(ids) == sorted(expected)
             assert [round(w, 4) for w in weights] == [round(expected[d][0], 4) for d in ids]
             docs = list(ids)

@@ -1,0 +1,174 @@
+"""A segment's ranked postings as flat arrays, in a file beside Whoosh's.
+
+A ranked query reads the whole posting lists of a few dozen terms in every
+segment. Whoosh keeps each posting's positions and character offsets pickled in
+the same compressed block as its docnum and frequency, so reading docnums and
+frequencies decompresses and unpickles every position too, and each term costs
+a look-up in each segment's term table even where the segment lacks it. The
+segment writer therefore also writes every term of the scored fields (the
+ranked text: title, body, bigrams) as flat arrays of docnums and frequencies into
+one file per segment (``<segment>.csa``), which the ranker slices from a memory
+map: a term the file lacks is in none of the segment's documents. Positions stay
+in Whoosh's blocks (phrases, proximity and snippets read them for the few
+documents that need them), and a segment without the file (written by Whoosh's
+own path, or damaged) is read from the blocks as before: the file is an
+accelerator, never the only copy. Whoosh ignores it, and deletes it with its
+segment (the name matches Whoosh's segment file pattern).
+
+Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
+u32 length and a JSON header (counts, the fields covered, the array types);
+each term's 64-bit key hash, sorted; where each term's postings start (one more entry than terms); where each term's key
+starts (likewise); the docnums (segment-local; u2 where the segment has fewer
+than 65,536 documents); the frequencies (u2 where all are whole numbers below
+65,536, else f4); the keys (field name, NUL, term bytes), which a look-up
+compares, so that a hash collision can only miss, never answer wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from array import array
+from hashlib import blake2b
+from typing import BinaryIO, Iterable
+from weakref import WeakKeyDictionary
+
+import numpy as np
+
+EXTENSION = ".csa"
+MAGIC = b"CSARR02\n"
+_LENGTH = struct.Struct("<I")
+ALIGN = 8
+
+
+def key_of(fieldname: str, tbytes: bytes) -> bytes:
+    return fieldname.encode("utf-8") + b"\0" + tbytes
+
+
+def _hash(key: bytes) -> int:
+    return int.from_bytes(blake2b(key, digest_size=8).digest(), "little")
+
+
+def write(out: BinaryIO, fieldnames: Iterable[str], terms: Iterable[tuple[bytes, array, array]],
+          doc_count: int) -> None:
+    """Write ``(key, docnums, frequencies)`` of every term of ``fieldnames`` (docnums
+    sorted, each below ``doc_count``; frequencies as any numeric array) to ``out``."""
+    entries = sorted((_hash(key), key, ids, weights) for key, ids, weights in terms)
+    starts, key_starts = array("Q", [0]), array("Q", [0])
+    ids_all, weights_all = array("I"), array("d")
+    keys = bytearray()
+    for _, key, ids, weights in entries:
+        ids_all.extend(ids)
+        weights_all.extend(weights)
+        starts.append(len(ids_all))
+        keys += key
+        key_starts.append(len(keys))
+    weights_np = np.frombuffer(weights_all, dtype=np.float64) if len(weights_all) else np.zeros(0)
+    whole = bool(np.all((weights_np == np.floor(weights_np)) & (weights_np >= 0) & (weights_np < 2**16)))
+    header = {
+        "terms": len(entries), "postings": len(ids_all), "key_bytes": len(keys), "fields": sorted(fieldnames),
+        "tables": "<u4" if max(len(ids_all), len(keys)) < 2**32 else "<u8",
+        "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
+    }
+    encoded = json.dumps(header).encode("utf-8")
+    parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
+             np.asarray(array("Q", (e[0] for e in entries)), dtype="<u8").tobytes(),
+             np.asarray(starts, dtype=header["tables"]).tobytes(),
+             np.asarray(key_starts, dtype=header["tables"]).tobytes(),
+             np.asarray(ids_all, dtype=header["docnums"]).tobytes(),
+             weights_np.astype(header["weights"]).tobytes(),
+             bytes(keys)]
+    for part in parts:
+        out.write(part)
+        out.write(b"\0" * _padding(len(part)))
+
+
+def _padding(size: int) -> int:
+    # Every array starts at a multiple of 8 bytes: numpy copies a misaligned
+    # array before searching it, which would cost a copy of the table per look-up.
+    return -size % ALIGN
+
+
+class PostingArrays:
+    """One segment's file, memory-mapped: :meth:`get` answers a term's postings."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            if self._map[: len(MAGIC)] != MAGIC:
+                raise ValueError(f"{path}: not a posting array file")
+            at = len(MAGIC) + _LENGTH.size
+            (length,) = _LENGTH.unpack_from(self._map, len(MAGIC))
+            header = json.loads(self._map[at: at + length])
+            at += length + _padding(at + length)
+        except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: damaged header ({e})") from e
+        self.fields = frozenset(header["fields"])
+
+        def take(dtype: str, count: int) -> np.ndarray:
+            nonlocal at
+            view = np.frombuffer(self._map, dtype=dtype, count=count, offset=at)
+            at += view.nbytes + _padding(view.nbytes)
+            return view
+
+        terms, tables = header["terms"], header["tables"]
+        try:
+            self.hashes = take("<u8", terms)
+            self.starts = take(tables, terms + 1)
+            self.key_starts = take(tables, terms + 1)
+            self.docnums = take(header["docnums"], header["postings"])
+            self.weights = take(header["weights"], header["postings"])
+            self.keys = take("u1", header["key_bytes"])
+        except ValueError as e:
+            raise ValueError(f"{path}: shorter than its header says ({e})") from e
+        if at != len(self._map):
+            raise ValueError(f"{path}: {len(self._map)} bytes, the header says {at}")
+
+    def covers(self, fieldname: str) -> bool:
+        """Whether every term of ``fieldname`` in the segment is in the file."""
+        return fieldname in self.fields
+
+    def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(docnums, frequencies) as views into the file, or None when no document
+        of the segment holds the term."""
+        h = _hash(key)
+        # As a numpy scalar: a Python int above 2**63 makes numpy convert the whole table.
+        i = int(self.hashes.searchsorted(np.uint64(h)))
+        n = len(self.hashes)
+        while i < n and int(self.hashes[i]) == h:
+            a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
+            if self.keys[a:b].tobytes() == key:
+                lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+                return self.docnums[lo:hi], self.weights[lo:hi]
+            i += 1
+        return None
+
+
+_OPEN: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def for_leaf(leaf: object) -> PostingArrays | None:
+    """The arrays of a segment reader's segment, or None (none written, or not a
+    segment read from a folder); opened once per reader."""
+    try:
+        return _OPEN[leaf]
+    except (KeyError, TypeError):
+        pass
+    found = None
+    folder = getattr(getattr(leaf, "_storage", None), "folder", None)
+    segment = getattr(leaf, "_segment", None)
+    if folder and segment is not None and not segment.is_compound():
+        path = os.path.join(folder, segment.make_filename(EXTENSION))
+        if os.path.exists(path):
+            try:
+                found = PostingArrays(path)
+            except (OSError, ValueError):
+                found = None  # damaged: Whoosh's blocks still hold every posting
+    try:
+        _OPEN[leaf] = found
+    except TypeError:
+        pass
+    return found
