@@ -24,7 +24,7 @@ from whoosh.filedb.structfile import StructFile
 
 from civicsearch import SearchEngine, budget, cleaning, indexer, store
 from civicsearch.cli import cli
-from civicsearch.errors import CivicSearchError, IndexDamagedError, IndexWriteError
+from civicsearch.errors import CivicSearchError, IndexWriteError
 from civicsearch.readers import html_to_text
 from conftest import SEEDS
 

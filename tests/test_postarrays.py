@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -121,8 +122,6 @@ def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
 
 
 def test_the_file_round_trips(tmp_path: Path) -> None:
-    from array import array
-
     terms = [(postarrays.key_of("body", f"词{i}".encode()), array("I", range(i, 3 * i + 1, 2)),
               array("d", [float(1 + k % 4) for k in range(i, 3 * i + 1, 2)])) for i in range(1, 60)]
     fractional = [(postarrays.key_of("title", b"t"), array("I", [0, 70_000]), array("d", [0.5, 2.0]))]
@@ -141,3 +140,13 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
             assert np.array_equal(got[0], np.asarray(ids)) and np.array_equal(got[1], np.asarray(weights))
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
+
+
+def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / ("old" + postarrays.EXTENSION)
+    with open(path, "wb") as f:
+        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [0]), array("d", [1.0]))], 10)
+    data = path.read_bytes()
+    path.write_bytes(b"CSARR02\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
+    with pytest.raises(ValueError, match="not a posting array file"):
+        postarrays.PostingArrays(str(path))

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-from typing import Any
 
 from civicsearch import SearchEngine, indexer, readers
 from civicsearch.indexer import CRASH_ENV, _Run
 from civicsearch.readers import Skipped, load_bytes
 from civicsearch.store import WriterLock, current_generation
-
-from conftest import CORPUS
 
 
 def cli(index: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
