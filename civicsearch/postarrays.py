@@ -17,11 +17,13 @@ segment (the name matches Whoosh's segment file pattern).
 
 Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
 u32 length and a JSON header (counts, the fields covered, the array types);
-each term's 64-bit key hash, sorted; where each term's postings start (one more entry than terms); where each term's key
-starts (likewise); the docnums (segment-local; u2 where the segment has fewer
-than 65,536 documents); the frequencies (u2 where all are whole numbers below
-65,536, else f4); the keys (field name, NUL, term bytes), which a look-up
-compares, so that a hash collision can only miss, never answer wrongly.
+each term's 64-bit key hash, sorted; where each term's postings start (one more
+entry than terms); where each term's key starts (likewise); the docnums
+(segment-local; u2 where the segment has at most 65,536 documents); the
+frequencies (u2 where all are whole numbers below 65,536, else f4); the keys
+(field name, NUL, term bytes), which a look-up compares, so that a hash
+collision can only cost a second compare, never a wrong answer. A new layout
+takes a new magic: a file of another one is passed over like a damaged one.
 """
 
 from __future__ import annotations
