@@ -42,8 +42,9 @@ for the README's own question. Since bigrams rank only in an index of
 half on 2026-12-02 (k1 / b → strict MRR@10): 0.8 / 0.75 0.556, 1.2 / 0.9 0.559,
 1.2 / 1.0 0.559, 0.8 / 0.9 0.558, 1.6 / 0.9 0.561, 2.0 / 0.9 0.562, 2.0 / 1.0 0.562,
 3.0 / 0.9 0.559. Kept: k1 2.0, b 0.9. At those, GRAM_WEIGHT 0.7 / 1.5 → 0.559 /
-0.562 (1.0 kept), and COVERAGE 0.2 / 0.4 change no ranking (a long query's bigram
-coverage already admits what the words' would).
+0.562 (1.0 kept), COVERAGE 0.2 / 0.4 change no ranking (a long query's bigram
+coverage already admits what the words' would), K1 0.9 / 2.0 → 0.561 / 0.558 and
+SUBWORD_WEIGHT 0.3 / 0.7 → 0.562 / 0.561 (both kept).
 """
 
 from __future__ import annotations
