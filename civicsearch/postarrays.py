@@ -61,10 +61,10 @@ def write(out: BinaryIO, fieldnames: Iterable[str], terms: Iterable[tuple[bytes,
     sorted, each below ``doc_count``; frequencies as any numeric array) to ``out``."""
     entries = list(terms)
     hashes = np.fromiter((_hash(key) for key, _, _ in entries), dtype=np.uint64, count=len(entries))
-    order = np.argsort(hashes, kind="stable").tolist()
+    order = np.argsort(hashes, kind="stable")
     ids_all, weights_all = array("I"), array("d")
     lengths, keys = array("Q"), []
-    for i in order:
+    for i in order.tolist():
         key, ids, weights = entries[i]
         ids_all.extend(ids)
         weights_all.extend(weights)
@@ -75,7 +75,7 @@ def write(out: BinaryIO, fieldnames: Iterable[str], terms: Iterable[tuple[bytes,
     np.cumsum(np.frombuffer(lengths, dtype=np.uint64), out=starts[1:])
     key_starts = np.zeros(len(entries) + 1, dtype=np.uint64)
     np.cumsum(np.fromiter(map(len, keys), dtype=np.uint64, count=len(keys)), out=key_starts[1:])
-    weights_np = np.frombuffer(weights_all, dtype=np.float64) if len(weights_all) else np.zeros(0)
+    weights_np = np.frombuffer(weights_all, dtype=np.float64)
     whole = bool(np.all((weights_np == np.floor(weights_np)) & (weights_np >= 0) & (weights_np < 2**16)))
     header = {
         "terms": len(entries), "postings": len(ids_all), "key_bytes": len(key_blob), "fields": sorted(fieldnames),
@@ -84,10 +84,10 @@ def write(out: BinaryIO, fieldnames: Iterable[str], terms: Iterable[tuple[bytes,
     }
     encoded = json.dumps(header).encode("utf-8")
     parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
-             hashes[np.asarray(order, dtype=np.int64)].astype("<u8"),
+             hashes[order].astype("<u8"),
              starts.astype(header["tables"]),
              key_starts.astype(header["tables"]),
-             np.frombuffer(ids_all, dtype=np.uint32).astype(header["docnums"]) if len(ids_all) else np.zeros(0),
+             np.frombuffer(ids_all, dtype=np.uint32).astype(header["docnums"]),
              weights_np.astype(header["weights"]),
              key_blob]
     for part in parts:

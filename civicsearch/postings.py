@@ -43,6 +43,39 @@ def _raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...]
     yield tuple(ids), weights, vals if values else None
 
 
+def _leaf_matcher(leaf: object, fieldname: str, term: str) -> object | None:
+    """The segment's own matcher for ``term`` (deletions not filtered: the callers
+    drop deleted documents themselves), or None when the segment lacks the term."""
+    try:
+        m = leaf.postings(fieldname, term)  # type: ignore[attr-defined]
+    except TermNotFound:
+        return None
+    return m.child if isinstance(m, FilterMatcher) else m
+
+
+def _leaf_postings(leaf: object, fieldname: str, term: str, key: bytes,
+                   values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """One segment's (local docnums, frequencies, from arrays?) of ``term``, deleted
+    documents included, or None when no document of it holds the term; ``values``
+    is filled only from Whoosh's blocks."""
+    arrays = postarrays.for_leaf(leaf)
+    if arrays is not None and arrays.covers(fieldname):
+        found = arrays.get(key)
+        return None if found is None else (found[0].astype(np.int64), found[1].astype(np.float64), True)
+    m = _leaf_matcher(leaf, fieldname, term)
+    if m is None:
+        return None
+    # Blocks are gathered with C-level extends, then converted at once.
+    ids, weights = array("i"), array("f")
+    for block_ids, block_weights, block_values in _raw_blocks(m, values is not None):
+        ids.extend(block_ids)
+        weights.extend(block_weights)
+        if values is not None:
+            values.extend(block_values)  # type: ignore[arg-type]
+    return (np.frombuffer(ids, dtype=np.int32).astype(np.int64),
+            np.frombuffer(weights, dtype=np.float32).astype(np.float64), False)
+
+
 def read_postings(reader: IndexReader, fieldname: str, term: str,
                   values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Global docnums (int64) and term frequencies (float64) of ``term`` in ``fieldname``,
@@ -54,37 +87,16 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
     with posting arrays (:mod:`civicsearch.postarrays`) answers from those,
     without positions, and then ``values`` is left empty and the answer says so.
     """
-    want = values is not None
     id_parts, weight_parts, value_parts = [], [], []
-    filled = want
+    filled = values is not None
     key = postarrays.key_of(fieldname, term.encode("utf-8"))
     for leaf, offset in reader.leaf_readers():
-        arrays = postarrays.for_leaf(leaf)
-        leaf_values: list[bytes] = []
-        if arrays is not None and arrays.covers(fieldname):
-            found = arrays.get(key)
-            if found is None:
-                continue  # no document of this segment holds it
-            filled = False
-            leaf_ids = found[0].astype(np.int64)
-            leaf_weights = found[1].astype(np.float64)
-        else:
-            try:
-                m = leaf.postings(fieldname, term)
-            except TermNotFound:
-                continue
-            if isinstance(m, FilterMatcher):
-                m = m.child
-            # Blocks are gathered with C-level extends; the segment's offset and
-            # its deletions are applied to the whole list at once.
-            ids, weights = array("i"), array("f")
-            for block_ids, block_weights, block_values in _raw_blocks(m, want):
-                ids.extend(block_ids)
-                weights.extend(block_weights)
-                if want:
-                    leaf_values.extend(block_values)  # type: ignore[arg-type]
-            leaf_ids = np.frombuffer(ids, dtype=np.int32).astype(np.int64)
-            leaf_weights = np.frombuffer(weights, dtype=np.float32).astype(np.float64)
+        leaf_values: list[bytes] | None = [] if filled else None
+        read = _leaf_postings(leaf, fieldname, term, key, leaf_values)
+        if read is None:
+            continue
+        leaf_ids, leaf_weights, from_arrays = read
+        filled = filled and not from_arrays
         deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
         if deleted:
             live = ~np.isin(leaf_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
@@ -95,7 +107,7 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
             leaf_ids += offset
         id_parts.append(leaf_ids)
         weight_parts.append(leaf_weights)
-        value_parts.append(leaf_values)
+        value_parts.append(leaf_values or [])
     if filled:
         for part in value_parts:
             values.extend(part)  # type: ignore[union-attr]
@@ -138,12 +150,9 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
         hi = bisect_left(docs, offset + leaf.doc_count_all())
         if lo == hi:
             continue
-        try:
-            m = leaf.postings(fieldname, term)
-        except TermNotFound:
+        m = _leaf_matcher(leaf, fieldname, term)
+        if m is None:
             continue
-        if isinstance(m, FilterMatcher):
-            m = m.child
         want = [d - offset for d in docs[lo:hi]]
         if not (hasattr(m, "_read_values") and hasattr(m, "block_max_id")):
             for w in want:  # another codec: the matcher interface

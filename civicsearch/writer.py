@@ -129,7 +129,7 @@ class CivicWriter(SegmentWriter):
         scored: list[tuple[bytes, array, array]] = []
         for fieldname in sorted(self.pool.terms):
             terms = self.pool.terms[fieldname]
-            arrays = fieldname in scored_fields
+            in_arrays = fieldname in scored_fields
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
             for tbytes in sorted(terms):
@@ -137,7 +137,7 @@ class CivicWriter(SegmentWriter):
                 fieldwriter.start_term(tbytes)
                 _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
                 fieldwriter.finish_term()
-                if arrays:
+                if in_arrays:
                     scored.append((postarrays.key_of(fieldname, tbytes), ids, weights))
             fieldwriter.finish_field()
         fieldwriter.close()
