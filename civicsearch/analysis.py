@@ -16,15 +16,20 @@ phrase "党群服务中心" still matches only where the whole word stands.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from array import array
+from pickle import loads
+from typing import TYPE_CHECKING, Any, Iterator
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.compat import dumps
 from whoosh.formats import Characters
-from whoosh.system import pack_uint
+from whoosh.system import _INT_SIZE, pack_uint
 
 from civicsearch.normalize import fold
 from civicsearch.segment import get_segmenter
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007"
 # A Chinese run, or a run of letters/digits (a decimal point kept inside numbers).
@@ -154,3 +159,25 @@ class CivicCharacters(Characters):
         for term, (_, _, deltas) in seen.items():
             n = len(deltas)
             yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)
+
+    def flat_positions(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
+        """The word positions of every occurrence in ``values`` (encoded postings, in
+        order) as one flat int64 array, and each posting's number of them."""
+        import numpy as np  # lazily: only a segment writer needs it here
+
+        deltas, counts = array("q"), array("q")
+        for value in values:
+            if not value:
+                counts.append(0)
+                continue
+            # Whoosh's reader appends the pickle's STOP where storage dropped it; a
+            # value fresh from encode() has it.
+            codes = loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")
+            counts.append(len(codes))
+            deltas.extend([code[0] for code in codes])
+        n = np.frombuffer(counts, dtype=np.int64)
+        running = np.zeros(len(deltas) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(deltas, dtype=np.int64), out=running[1:])
+        # Each posting's deltas start again from 0: take off the running sum before it.
+        before = running[np.cumsum(n) - n]
+        return running[1:] - np.repeat(before, n), n

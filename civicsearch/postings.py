@@ -3,9 +3,12 @@
 Whoosh's matcher interface costs several Python calls per posting; the ranker
 needs every (docnum, term frequency) of a few terms at once, so this reads the
 decoded blocks of whoosh-reloaded 2.7.5's W3 codec directly (the version is
-pinned) and falls back to the matcher interface for anything else. Word
-positions are read the same way, and :func:`phrase_starts` says where words
-stand as a phrase (for the ranker's phrase check and proximity, and snippets).
+pinned) and falls back to the matcher interface for anything else; a segment
+with posting arrays (:mod:`civicsearch.postarrays`) answers from those. Word
+positions are read the same way; :func:`phrase_docs` says which documents hold
+words as a phrase (the ranker's phrase check and proximity), with array
+operations where the arrays hold positions, and :func:`phrase_starts` where in
+one document (snippets).
 """
 
 from __future__ import annotations
@@ -144,11 +147,20 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     decode every posting they step over.
     """
     decode = value_decoder(reader, fieldname, chars)
+    key = postarrays.key_of(fieldname, term.encode("utf-8"))
     out: dict[int, list] = {}
     for leaf, offset in reader.leaf_readers():
         lo = bisect_left(docs, offset)
         hi = bisect_left(docs, offset + leaf.doc_count_all())
         if lo == hi:
+            continue
+        arrays = postarrays.for_leaf(leaf)
+        if not chars and arrays is not None and arrays.has_positions(fieldname):
+            found = arrays.get_positions(key)
+            if found is not None:
+                ids, bounds, flat = found
+                for k, i in where_found(ids, docs[lo:hi], offset):
+                    out[docs[lo + k]] = flat[bounds[i]: bounds[i + 1]].tolist()
             continue
         m = _leaf_matcher(leaf, fieldname, term)
         if m is None:
@@ -178,6 +190,71 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                 j = k
             m._next_block()
     return out
+
+
+def where_found(ids: np.ndarray, docs: list[int], offset: int = 0) -> list[tuple[int, int]]:
+    """``(k, i)`` for each ``docs[k]`` (sorted) found at ``ids[i] + offset`` (``ids`` a sorted posting list)."""
+    if not len(ids) or not docs:
+        return []
+    wanted = np.asarray(docs, dtype=np.int64) - offset
+    at = np.searchsorted(ids, wanted)
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == wanted[hit]
+    return [(k, int(at[k])) for k in np.flatnonzero(hit).tolist()]
+
+
+def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], docs: list[int],
+                positions: Callable[[str, list[int]], dict[int, list]] | None = None) -> list[int]:
+    """Those of ``docs`` (sorted global docnums) where ``terms`` stand in order, one after
+    another. A segment with positions in its arrays answers with array operations;
+    the others through ``positions(term, docs)`` (default :func:`read_positions`)."""
+    out: list[int] = []
+    rest: list[int] = []  # docs of segments without positions in arrays
+    keys = [postarrays.key_of(fieldname, t.encode("utf-8")) for t in terms]
+    for leaf, offset in reader.leaf_readers():
+        lo = bisect_left(docs, offset)
+        hi = bisect_left(docs, offset + leaf.doc_count_all())
+        if lo == hi:
+            continue
+        arrays = postarrays.for_leaf(leaf)
+        if arrays is None or not arrays.has_positions(fieldname):
+            rest.extend(docs[lo:hi])
+            continue
+        local = np.asarray(docs[lo:hi], dtype=np.int64) - offset
+        common: np.ndarray | None = None
+        for i, key in enumerate(keys):
+            found = arrays.get_positions(key)
+            if found is None:
+                common = None
+                break
+            # Each occurrence as (docnum, where the phrase would start), one int64 apiece;
+            # a start before 0 borrows from the docnum and lands where no word stands.
+            at = _occurrences(found, local) - i
+            common = at if common is None else np.intersect1d(common, at, assume_unique=True)
+            if not len(common):
+                break
+        if common is not None and len(common):
+            out.extend((np.unique(common >> 32) + offset).tolist())
+    if rest:
+        read = positions or (lambda t, ds: read_positions(reader, fieldname, t, ds))
+        at = [read(t, rest) for t in terms]
+        out.extend(d for d in rest if all(d in p for p in at) and adjacent([p[d] for p in at]))
+        out.sort()
+    return out
+
+
+def _occurrences(found: tuple[np.ndarray, np.ndarray, np.ndarray], local: np.ndarray) -> np.ndarray:
+    """``docnum << 32 | position`` of every occurrence of a term in the ``local`` docnums
+    (sorted), from :meth:`postarrays.PostingArrays.get_positions`."""
+    ids, bounds, flat = found
+    at = np.searchsorted(ids, local)
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == local[hit]
+    at = at[hit]
+    starts, counts = bounds[at], bounds[at + 1] - bounds[at]
+    # Every occurrence's index into flat: each posting's range laid end to end.
+    index = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return np.repeat(local[hit], counts) << 32 | flat[index].astype(np.int64)
 
 
 def phrase_starts(positions: list[list[int]]) -> Iterator[int]:

@@ -61,7 +61,8 @@ import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from civicsearch.postings import adjacent, field_lengths, read_positions, read_postings, value_decoder
+from civicsearch.postings import (field_lengths, phrase_docs, read_positions, read_postings, value_decoder,
+                                 where_found)
 from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
@@ -191,7 +192,7 @@ class Ranker:
             return read_positions(self.reader, fieldname, term, docs, chars)
         ids, _, values = kept
         decode = value_decoder(self.reader, fieldname, chars)
-        return {docs[k]: decode(values[i]) for k, i in _where(ids, docs)}
+        return {docs[k]: decode(values[i]) for k, i in where_found(ids, docs)}
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int]) -> None:
         """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term,
@@ -216,9 +217,8 @@ class Ranker:
         lists = sorted((self.postings(fieldname, t)[0] for t in form), key=len)
         found = reduce(np.intersect1d, lists).tolist()
         if phrase and found:
-            # Only the documents holding every word have their positions decoded.
-            at = [self.positions(fieldname, t, found) for t in form]
-            found = [d for d in found if adjacent([p[d] for p in at])]
+            # Only the documents holding every word have their positions read.
+            found = self._phrase(fieldname, form, found)
         self._forms[key] = found
         if len(self._forms) > _CACHE_TERMS:
             self._forms.popitem(last=False)
@@ -401,25 +401,18 @@ class Ranker:
         if not pairs or not docs or PROXIMITY <= 0:
             return
         docs_wanted = sorted(docs)
-        terms = {t for p in pairs for t in p[:2]}
         for fieldname in ("body", "title"):
-            # Positions are read only where both words of a pair are: the postings say where.
-            holds = {t: {docs_wanted[k] for k, _ in _where(self.postings(fieldname, t)[0], docs_wanted)}
-                     for t in terms}
-            need: dict[str, set[int]] = {t: set() for t in terms}
-            for a, b, _ in pairs:
-                both = holds[a] & holds[b]
-                need[a] |= both
-                need[b] |= both
-            where = {t: self.positions(fieldname, t, sorted(need[t])) if need[t] else {} for t in terms}
+            bonus = dict.fromkeys(docs, 0.0)
+            for a, b, weight in pairs:
+                for d in self._phrase(fieldname, (a, b), docs_wanted):
+                    bonus[d] += weight
             for d in docs:
-                bonus = 0.0
-                for a, b, weight in pairs:
-                    pa, pb = where[a].get(d), where[b].get(d)
-                    if pa and pb and adjacent([pa, pb]):
-                        bonus += weight
-                scores[d] += scale * PROXIMITY * bonus
+                scores[d] += scale * PROXIMITY * bonus[d]
 
+    def _phrase(self, fieldname: str, words: tuple[str, ...], docs: list[int]) -> list[int]:
+        """Those of ``docs`` (sorted) where ``words`` stand as a phrase."""
+        return phrase_docs(self.reader, fieldname, words, docs,
+                           lambda t, wanted: self.positions(fieldname, t, wanted))
 
 
 def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
@@ -430,14 +423,3 @@ def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
         docs = docs[values >= cut]  # every document tied with the k-th stays a candidate
     values = scores[docs]
     return docs[np.lexsort((docs, -values))][:k].tolist()
-
-
-def _where(ids: np.ndarray, docs: list[int]) -> list[tuple[int, int]]:
-    """``(k, i)`` for each ``docs[k]`` (sorted) found at ``ids[i]`` (a sorted posting list)."""
-    if not len(ids) or not docs:
-        return []
-    wanted = np.asarray(docs, dtype=np.int64)
-    at = np.searchsorted(ids, wanted)
-    hit = at < len(ids)
-    hit[hit] = ids[at[hit]] == wanted[hit]
-    return [(k, int(at[k])) for k in np.flatnonzero(hit).tolist()]

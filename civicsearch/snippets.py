@@ -60,21 +60,59 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def make_snippet(text: str, spans: list[tuple[int, int, str]], width: int = WINDOW) -> tuple[str, list[tuple[int, int]]]:
-    """Cut the window that shows the most different matched words; mark them."""
-    if not spans:
-        snippet = text[:width].translate(_BREAKS)
-        return snippet + ("…" if len(text) > width else ""), []
+def best_window(spans: list[tuple[int, int, str]], width: int = WINDOW) -> int:
+    """The span (of ``spans``, sorted) a window starts at: the first whose window holds
+    the most different keys, then the most spans."""
+    reach = width - LEAD
+    if len(spans) < ARRAY_SPANS or any(e - s > reach for s, e, _ in spans):
+        return _best_window_loop(spans, reach)
+    return _best_window_arrays(spans, reach)
+
+
+#: From this many spans on (a common word in a long document), the window is
+#: chosen with array operations: the loop's cost grows with spans × spans in a window.
+ARRAY_SPANS = 32
+
+
+def _best_window_loop(spans: list[tuple[int, int, str]], reach: int) -> int:
     best, best_score = 0, (-1, -1)
     starts = [s for s, _, _ in spans]
     for i, start in enumerate(starts):
-        limit = start + width - LEAD
+        limit = start + reach
         # Only spans starting before the window's end can lie inside it.
         inside = [sp for sp in spans[i: bisect_right(starts, limit, i)] if sp[1] <= limit]
         score = (len({k for _, _, k in inside}), len(inside))
         if score > best_score:
             best, best_score = i, score
-    anchor = spans[best][0]
+    return best
+
+
+def _best_window_arrays(spans: list[tuple[int, int, str]], reach: int) -> int:
+    """As the loop, for spans none longer than ``reach``: then every span before the
+    i-th ends inside the i-th's window, so the window holds the spans from i on that
+    end by its limit, counted from the sorted ends; and it shows a key when the
+    earliest end among that key's spans from i on is within the limit."""
+    import numpy as np  # lazily: most snippets have a handful of spans
+
+    starts = np.fromiter((s for s, _, _ in spans), dtype=np.int64, count=len(spans))
+    ends = np.fromiter((e for _, e, _ in spans), dtype=np.int64, count=len(spans))
+    codes: dict[str, int] = {}
+    keys = np.fromiter((codes.setdefault(k, len(codes)) for _, _, k in spans), dtype=np.int64, count=len(spans))
+    limits = starts + reach
+    count = np.searchsorted(np.sort(ends), limits, side="right") - np.arange(len(spans))
+    shown = np.zeros(len(spans), dtype=np.int64)
+    for code in range(len(codes)):
+        own_ends = np.where(keys == code, ends, np.iinfo(np.int64).max)
+        shown += np.minimum.accumulate(own_ends[::-1])[::-1] <= limits
+    return int(np.argmax(shown * (len(spans) + 1) + count))
+
+
+def make_snippet(text: str, spans: list[tuple[int, int, str]], width: int = WINDOW) -> tuple[str, list[tuple[int, int]]]:
+    """Cut the window that shows the most different matched words; mark them."""
+    if not spans:
+        snippet = text[:width].translate(_BREAKS)
+        return snippet + ("…" if len(text) > width else ""), []
+    anchor = spans[best_window(spans, width)][0]
     begin = max(0, anchor - LEAD)
     # Start at a sentence boundary when one is close before the first match.
     cut = max(text.rfind(p, begin, anchor) for p in "。！？\n")

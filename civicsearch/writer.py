@@ -19,6 +19,8 @@ from array import array
 from pickle import dumps
 from typing import Any, Iterator
 
+import numpy as np
+
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter
 from whoosh.index import TOC
 from whoosh.util.numeric import length_to_byte
@@ -125,27 +127,51 @@ class CivicWriter(SegmentWriter):
             return
         self.perdocwriter.close()
         schema = self.schema
+        pool = self.pool.terms
         scored_fields = [name for name in schema.names() if schema[name].scorable is True]
-        scored: list[tuple[bytes, array, array]] = []
-        for fieldname in sorted(self.pool.terms):
-            terms = self.pool.terms[fieldname]
+        positions = {name: found for name in scored_fields if name in pool
+                     and (found := _positions(pool[name], schema[name].format)) is not None}
+        scored: list[postarrays.Term] = []
+        for fieldname in sorted(pool):
+            terms = pool[fieldname]
             in_arrays = fieldname in scored_fields
+            at = positions.get(fieldname)
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
-            for tbytes in sorted(terms):
+            for k, tbytes in enumerate(sorted(terms)):
                 ids, weights, values = terms[tbytes]
                 fieldwriter.start_term(tbytes)
                 _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
                 fieldwriter.finish_term()
                 if in_arrays:
-                    scored.append((postarrays.key_of(fieldname, tbytes), ids, weights))
+                    scored.append((postarrays.key_of(fieldname, tbytes), ids, weights,
+                                   None if at is None else at[k]))
             fieldwriter.finish_field()
         fieldwriter.close()
         out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
         try:
-            postarrays.write(out, scored_fields, scored, self.docnum)
+            postarrays.write(out, scored_fields, scored, self.docnum, positioned=positions)
         finally:
             out.close()
+
+
+def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], fmt: Any) -> list[np.ndarray] | None:
+    """Each term's word positions (in sorted term order), decoded in one pass for the
+    whole field; None for a format without positions, or a field whose frequencies
+    are not its occurrence counts (a boosted one: its phrases read Whoosh's blocks)."""
+    if not hasattr(fmt, "flat_positions"):
+        return None
+    names = sorted(terms)
+    positions, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
+    if not np.array_equal(counts, np.concatenate([np.frombuffer(terms[t][1], dtype=np.float64) for t in names])):
+        return None
+    # Where each term's postings, then each posting's positions, start.
+    firsts = np.zeros(len(names) + 1, dtype=np.int64)
+    np.cumsum([len(terms[t][0]) for t in names], out=firsts[1:])
+    ends = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ends[1:])
+    at = ends[firsts].tolist()
+    return [positions[a:b] for a, b in zip(at, at[1:])]
 
 
 def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],

@@ -61,18 +61,27 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
             if fieldname != "place":
                 assert sum(k.startswith(fieldname.encode() + b"\0") for k in _keys(arrays)) == len(lexicon)
             for tbytes in lexicon:
-                m = leaf._terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format)  # deletions included
-                ids, weights = [], []
+                fmt = leaf.schema[fieldname].format
+                m = leaf._terms.matcher(fieldname, tbytes, fmt)  # deletions included
+                ids, weights, positions = [], [], []
                 while m.is_active():
                     ids.append(m.id())
                     weights.append(m.weight())
+                    if fmt.supports("positions"):
+                        positions.extend(fmt.decode_positions(m.value()))
                     m.next()
-                got = arrays.get(postarrays.key_of(fieldname, tbytes))
+                key = postarrays.key_of(fieldname, tbytes)
+                got = arrays.get(key)
                 if fieldname == "place":
                     assert got is None  # not a scored field: Whoosh's blocks answer
                     continue
                 assert got is not None, (fieldname, tbytes)
                 assert got[0].tolist() == ids and got[1].tolist() == pytest.approx(weights)
+                assert arrays.has_positions(fieldname) == (fieldname != "grams")
+                if arrays.has_positions(fieldname):
+                    docnums, bounds, flat = arrays.get_positions(key)
+                    assert docnums.tolist() == ids and flat.tolist() == positions
+                    assert np.diff(bounds).tolist() == weights  # as many positions as the frequency says
                 checked[fieldname] += 1
     assert min(checked.values()) > 100
     assert arrays.get(postarrays.key_of("body", "不在索引里的词".encode())) is None
@@ -122,31 +131,54 @@ def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
 
 
 def test_the_file_round_trips(tmp_path: Path) -> None:
-    terms = [(postarrays.key_of("body", f"词{i}".encode()), array("I", range(i, 3 * i + 1, 2)),
-              array("d", [float(1 + k % 4) for k in range(i, 3 * i + 1, 2)])) for i in range(1, 60)]
-    fractional = [(postarrays.key_of("title", b"t"), array("I", [0, 70_000]), array("d", [0.5, 2.0]))]
+    def term(i: int) -> postarrays.Term:
+        ids = array("I", range(i, 3 * i + 1, 2))
+        weights = array("d", [float(1 + k % 4) for k in ids])
+        positions = np.asarray([7 * k + j for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
+        return postarrays.key_of("body", f"词{i}".encode()), ids, weights, positions
+
+    terms = [term(i) for i in range(1, 60)]
+    fractional = [(postarrays.key_of("title", b"t"), array("I", [0, 70_000]), array("d", [0.5, 2.0]), None)]
     for case, doc_count, listed in (("small", 200, terms), ("large", 100_000, terms + fractional)):
         path = tmp_path / (case + postarrays.EXTENSION)
         with open(path, "wb") as f:
-            postarrays.write(f, ["body", "title"], listed, doc_count)
+            postarrays.write(f, ["body", "title"], listed, doc_count, positioned=["body"])
         arrays = postarrays.PostingArrays(str(path))
         assert arrays.docnums.dtype.itemsize == (2 if case == "small" else 4)
         assert arrays.weights.dtype.kind == ("u" if case == "small" else "f")
-        for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.docnums, arrays.weights):
+        assert arrays.positions.dtype.itemsize == 2  # every position below 65,536
+        assert arrays.has_positions("body") and not arrays.has_positions("title")
+        for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
+                     arrays.weights, arrays.positions):
             assert view.flags.aligned  # a misaligned table is copied on every search
-        for key, ids, weights in listed:
+        for key, ids, weights, positions in listed:
             got = arrays.get(key)
             assert got is not None
             assert np.array_equal(got[0], np.asarray(ids)) and np.array_equal(got[1], np.asarray(weights))
+            if positions is not None:
+                docnums, bounds, flat = arrays.get_positions(key)
+                assert np.array_equal(docnums, np.asarray(ids)) and np.array_equal(flat, positions)
+                assert np.array_equal(np.diff(bounds), np.asarray(weights))
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
+    assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
+
+
+def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
+    path = tmp_path / ("wide" + postarrays.EXTENSION)
+    positions = np.asarray([3, 70_000, 5_000_000], dtype=np.int64)
+    with open(path, "wb") as f:
+        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [4]), array("d", [3.0]),
+                                        positions)], 10, positioned=["body"])
+    arrays = postarrays.PostingArrays(str(path))
+    assert arrays.get_positions(postarrays.key_of("body", b"x"))[2].tolist() == positions.tolist()
 
 
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     path = tmp_path / ("old" + postarrays.EXTENSION)
     with open(path, "wb") as f:
-        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [0]), array("d", [1.0]))], 10)
+        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [0]), array("d", [1.0]), None)], 10)
     data = path.read_bytes()
-    path.write_bytes(b"CSARR02\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
+    path.write_bytes(b"CSARR03\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
     with pytest.raises(ValueError, match="not a posting array file"):
         postarrays.PostingArrays(str(path))

@@ -15,6 +15,7 @@ from civicsearch.errors import CivicSearchError
 from civicsearch.indexer import Prepared, index_record
 from civicsearch.query import parse
 from civicsearch.readers import KnownRecord, RawRecord, Skipped, read_path
+from civicsearch.snippets import LEAD, _best_window_arrays, _best_window_loop, best_window
 
 # Deterministic in CI (no example database, a fixed sequence): a failure here is
 # reproducible, never a flake.
@@ -127,3 +128,19 @@ def test_the_quick_repost_test_decides_as_the_similarity_does(a: frozenset, b: f
     sa = frozenset(sorted(shared | a)[:SKETCH])
     sb = frozenset(sorted(shared | b)[:SKETCH])
     assert is_repost(sa, sb) == (set_similarity(sa, sb) >= THRESHOLD)
+
+
+spans_strategy = st.lists(
+    st.tuples(st.integers(0, 3000), st.integers(0, 30), st.sampled_from(["加装", "电梯", "补贴", "申请", "老旧小区"])),
+    min_size=1, max_size=300,
+).map(lambda raw: sorted({(s, s + n, k) for s, n, k in raw}))
+
+
+@CHECKS
+@given(spans=spans_strategy, width=st.integers(LEAD + 1, 200))
+def test_the_array_window_choice_is_the_loops(spans: list[tuple[int, int, str]], width: int) -> None:
+    reach = width - LEAD
+    expected = _best_window_loop(spans, reach)
+    assert best_window(spans, width) == expected
+    if all(e - s <= reach for s, e, _ in spans):
+        assert _best_window_arrays(spans, reach) == expected
