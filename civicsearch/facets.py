@@ -59,7 +59,9 @@ class Columns:
         """
         codes, distinct = self.codes(fieldname)
         counts = np.bincount(codes[docs], minlength=len(distinct)) if len(docs) else np.zeros(0, dtype=np.int64)
-        return Counter({distinct[i]: int(counts[i]) for i in np.flatnonzero(counts) if distinct[i] not in _EMPTY})
+        held = np.flatnonzero(counts)
+        return Counter({distinct[i]: n for i, n in zip(held.tolist(), counts[held].tolist())
+                        if distinct[i] not in _EMPTY})
 
 
 def encode_list(values: Iterable[str]) -> bytes:
