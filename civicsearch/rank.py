@@ -44,7 +44,10 @@ half on 2026-12-02 (k1 / b → strict MRR@10): 0.8 / 0.75 0.556, 1.2 / 0.9 0.559
 3.0 / 0.9 0.559. Kept: k1 2.0, b 0.9. At those, GRAM_WEIGHT 0.7 / 1.5 → 0.559 /
 0.562 (1.0 kept), COVERAGE 0.2 / 0.4 change no ranking (a long query's bigram
 coverage already admits what the words' would), K1 0.9 / 2.0 → 0.561 / 0.558 and
-SUBWORD_WEIGHT 0.3 / 0.7 → 0.562 / 0.561 (both kept).
+SUBWORD_WEIGHT 0.3 / 0.7 → 0.562 / 0.561 (both kept). Checked again later that day
+(0.5621 as set): the words' body b 0.9 / 1.0 → 0.5640 / 0.5638; at body b 0.9, title weight
+1.0 / 3.0 → 0.5645 / 0.5624 and GRAM_WEIGHT 1.3 → 0.5631. All within 0.003 of the setting,
+so none was taken (a change that small is not evidence on 704 queries).
 """
 
 from __future__ import annotations
