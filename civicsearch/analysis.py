@@ -161,8 +161,9 @@ class CivicCharacters(Characters):
             yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)
 
     def flat_positions(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
-        """The word positions of every occurrence in ``values`` (encoded postings, in
-        order) as one flat int64 array, and each posting's number of them."""
+        """The word positions of every occurrence in ``values`` (postings as encoded for
+        a segment being written, in order) as one flat int64 array, and each posting's
+        number of them."""
         import numpy as np  # lazily: only a segment writer needs it here
 
         deltas, counts = array("q"), array("q")
@@ -170,9 +171,7 @@ class CivicCharacters(Characters):
             if not value:
                 counts.append(0)
                 continue
-            # Whoosh's reader appends the pickle's STOP where storage dropped it; a
-            # value fresh from encode() has it.
-            codes = loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")
+            codes = loads(value[_INT_SIZE:])  # a count, then the pickled deltas (encode())
             counts.append(len(codes))
             deltas.extend([code[0] for code in codes])
         n = np.frombuffer(counts, dtype=np.int64)

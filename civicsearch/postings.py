@@ -5,10 +5,11 @@ needs every (docnum, term frequency) of a few terms at once, so this reads the
 decoded blocks of whoosh-reloaded 2.7.5's W3 codec directly (the version is
 pinned) and falls back to the matcher interface for anything else; a segment
 with posting arrays (:mod:`civicsearch.postarrays`) answers from those. Word
-positions are read the same way; :func:`phrase_docs` says which documents hold
-words as a phrase (the ranker's phrase check and proximity), with array
-operations where the arrays hold positions, and :func:`phrase_starts` where in
-one document (snippets).
+positions and character offsets (:func:`read_positions`, for snippets) are read
+from the blocks, only for the documents asked about; :func:`phrase_docs` says
+which documents hold words as a phrase (the ranker's phrase check and
+proximity), with array operations where the arrays hold positions, and
+:func:`phrase_starts` where in one document.
 """
 
 from __future__ import annotations
@@ -147,21 +148,8 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     decode every posting they step over.
     """
     decode = value_decoder(reader, fieldname, chars)
-    key = postarrays.key_of(fieldname, term.encode("utf-8"))
     out: dict[int, list] = {}
-    for leaf, offset in reader.leaf_readers():
-        lo = bisect_left(docs, offset)
-        hi = bisect_left(docs, offset + leaf.doc_count_all())
-        if lo == hi:
-            continue
-        arrays = postarrays.for_leaf(leaf)
-        if not chars and arrays is not None and arrays.has_positions(fieldname):
-            found = arrays.get_positions(key)
-            if found is not None:
-                ids, bounds, flat = found
-                for k, i in where_found(ids, docs[lo:hi], offset):
-                    out[docs[lo + k]] = flat[bounds[i]: bounds[i + 1]].tolist()
-            continue
+    for leaf, offset, lo, hi in _segments(reader, docs):
         m = _leaf_matcher(leaf, fieldname, term)
         if m is None:
             continue
@@ -192,14 +180,30 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     return out
 
 
-def where_found(ids: np.ndarray, docs: list[int], offset: int = 0) -> list[tuple[int, int]]:
-    """``(k, i)`` for each ``docs[k]`` (sorted) found at ``ids[i] + offset`` (``ids`` a sorted posting list)."""
-    if not len(ids) or not docs:
-        return []
-    wanted = np.asarray(docs, dtype=np.int64) - offset
+def _segments(reader: IndexReader, docs: list[int]) -> Iterator[tuple[object, int, int, int]]:
+    """(segment reader, its docnum offset, lo, hi) of each segment holding some of
+    ``docs`` (sorted global docnums): ``docs[lo:hi]`` are its."""
+    for leaf, offset in reader.leaf_readers():
+        lo = bisect_left(docs, offset)
+        hi = bisect_left(docs, offset + leaf.doc_count_all())
+        if lo < hi:
+            yield leaf, offset, lo, hi
+
+
+def _found(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``wanted`` (sorted) the sorted posting list ``ids`` holds (a boolean
+    mask), and where each stands in it (meaningful where the mask is true)."""
     at = np.searchsorted(ids, wanted)
     hit = at < len(ids)
     hit[hit] = ids[at[hit]] == wanted[hit]
+    return hit, at
+
+
+def where_found(ids: np.ndarray, docs: list[int]) -> list[tuple[int, int]]:
+    """``(k, i)`` for each ``docs[k]`` (sorted) found at ``ids[i]`` (a sorted posting list)."""
+    if not len(ids) or not docs:
+        return []
+    hit, at = _found(ids, np.asarray(docs, dtype=np.int64))
     return [(k, int(at[k])) for k in np.flatnonzero(hit).tolist()]
 
 
@@ -211,11 +215,7 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
     out: list[int] = []
     rest: list[int] = []  # docs of segments without positions in arrays
     keys = [postarrays.key_of(fieldname, t.encode("utf-8")) for t in terms]
-    for leaf, offset in reader.leaf_readers():
-        lo = bisect_left(docs, offset)
-        hi = bisect_left(docs, offset + leaf.doc_count_all())
-        if lo == hi:
-            continue
+    for leaf, offset, lo, hi in _segments(reader, docs):
         arrays = postarrays.for_leaf(leaf)
         if arrays is None or not arrays.has_positions(fieldname):
             rest.extend(docs[lo:hi])
@@ -247,9 +247,7 @@ def _occurrences(found: tuple[np.ndarray, np.ndarray, np.ndarray], local: np.nda
     """``docnum << 32 | position`` of every occurrence of a term in the ``local`` docnums
     (sorted), from :meth:`postarrays.PostingArrays.get_positions`."""
     ids, bounds, flat = found
-    at = np.searchsorted(ids, local)
-    hit = at < len(ids)
-    hit[hit] = ids[at[hit]] == local[hit]
+    hit, at = _found(ids, local)
     at = at[hit]
     starts, counts = bounds[at], bounds[at + 1] - bounds[at]
     # Every occurrence's index into flat: each posting's range laid end to end.

@@ -17,6 +17,9 @@ FIELD = "body"
 WINDOW = 120
 LEAD = 24
 _BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
+#: From this many spans on (a common word in a long document), the window is
+#: chosen with array operations: the loop's cost grows with spans × spans in a window.
+ARRAY_SPANS = 32
 
 
 Occurrences = Callable[[str, str, int], "list[tuple[int, int, int]]"]
@@ -67,11 +70,6 @@ def best_window(spans: list[tuple[int, int, str]], width: int = WINDOW) -> int:
     if len(spans) < ARRAY_SPANS or any(e - s > reach for s, e, _ in spans):
         return _best_window_loop(spans, reach)
     return _best_window_arrays(spans, reach)
-
-
-#: From this many spans on (a common word in a long document), the window is
-#: chosen with array operations: the loop's cost grows with spans × spans in a window.
-ARRAY_SPANS = 32
 
 
 def _best_window_loop(spans: list[tuple[int, int, str]], reach: int) -> int:

@@ -128,9 +128,10 @@ class CivicWriter(SegmentWriter):
         self.perdocwriter.close()
         schema = self.schema
         pool = self.pool.terms
+        names = {fieldname: sorted(terms) for fieldname, terms in pool.items()}
         scored_fields = [name for name in schema.names() if schema[name].scorable is True]
         positions = {name: found for name in scored_fields if name in pool
-                     and (found := _positions(pool[name], schema[name].format)) is not None}
+                     and (found := _positions(pool[name], names[name], schema[name].format)) is not None}
         scored: list[postarrays.Term] = []
         for fieldname in sorted(pool):
             terms = pool[fieldname]
@@ -138,7 +139,7 @@ class CivicWriter(SegmentWriter):
             at = positions.get(fieldname)
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
-            for k, tbytes in enumerate(sorted(terms)):
+            for k, tbytes in enumerate(names[fieldname]):
                 ids, weights, values = terms[tbytes]
                 fieldwriter.start_term(tbytes)
                 _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
@@ -150,18 +151,19 @@ class CivicWriter(SegmentWriter):
         fieldwriter.close()
         out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
         try:
-            postarrays.write(out, scored_fields, scored, self.docnum, positioned=positions)
+            postarrays.write(out, scored_fields, scored, self.docnum, positioned=list(positions))
         finally:
             out.close()
 
 
-def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], fmt: Any) -> list[np.ndarray] | None:
-    """Each term's word positions (in sorted term order), decoded in one pass for the
-    whole field; None for a format without positions, or a field whose frequencies
-    are not its occurrence counts (a boosted one: its phrases read Whoosh's blocks)."""
+def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
+               fmt: Any) -> list[np.ndarray] | None:
+    """Each term's word positions (in the order of ``names``, the sorted terms), decoded
+    in one pass for the whole field; None for a format without positions, or a field
+    whose frequencies are not its occurrence counts (a boosted one: its phrases read
+    Whoosh's blocks)."""
     if not hasattr(fmt, "flat_positions"):
         return None
-    names = sorted(terms)
     positions, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
     if not np.array_equal(counts, np.concatenate([np.frombuffer(terms[t][1], dtype=np.float64) for t in names])):
         return None
