@@ -1,8 +1,11 @@
-"""The Whoosh analyzer of the ``grams`` field: overlapping Han character bigrams.
+"""The ``grams`` field's tokens: overlapping Han character bigrams.
 
-Whoosh pickles the analyzer's import path into every index: this module,
-``BigramTokenizer`` and ``GramField`` must never move or be renamed (bump
-``SCHEMA_VERSION`` in ``civicsearch.schema`` when their output changes).
+Indexes of schema 5 and 6 pickled ``BigramTokenizer`` and ``GramField`` into their
+Whoosh schema: they must never move or be renamed, so that such an index still
+opens and asks for a reindex. Since schema 7 the bigrams are pooled by
+``civicsearch.grampool`` and kept in the posting arrays only, counted by
+:func:`count_grams` (bump ``SCHEMA_VERSION`` in ``civicsearch.schema`` when the
+tokens change).
 
 Citizens and officials write the same thing with different word boundaries
 (jieba cuts 居委做 one way in a letter and another in the reply), and a word no
@@ -80,8 +83,8 @@ class BigramTokenizer(SpanTokenizer):
 
 
 class GramField(TEXT):
-    """The ``grams`` field: Whoosh's ``TEXT`` with frequencies only (the same bytes on
-    disk), indexed from one count of the bigrams instead of a ``Token`` per occurrence."""
+    """The ``grams`` field of schemas 5 and 6: Whoosh's ``TEXT`` with frequencies only,
+    indexed from one count of the bigrams instead of a ``Token`` per occurrence."""
 
     def __init__(self) -> None:
         super().__init__(analyzer=BigramTokenizer(), phrase=False)

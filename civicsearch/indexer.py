@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from civicsearch import parallel, registry, store
+from civicsearch import grampool, parallel, registry, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
 from civicsearch.errors import DocumentReadError, IndexWriteError
 from civicsearch.fingerprint import sketch
@@ -64,7 +64,7 @@ def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
         "path": doc.path,
         "title": doc.title,
         "body": doc.body,
-        "grams": doc.body,
+        grampool.FIELD: doc.body,  # the bigram field: the writer pools it apart from Whoosh's
         "hash": raw_hash,
         **registry.index_values(registry.extract(doc)),
     }

@@ -215,7 +215,7 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                 if writer is None:
                     writer = CivicWriter(ix, **writer_kwargs)
                 writer.add_document(**prepared.fields)
-                if writer.pool.currentsize >= segment_bytes:
+                if writer.pooled_bytes >= segment_bytes:
                     segments.append(writer._finalize_segment())
                     writer = None
         if writer is not None:

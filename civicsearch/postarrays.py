@@ -6,15 +6,20 @@ the same compressed block as its docnum and frequency, so reading docnums and
 frequencies decompresses and unpickles every position too, and each term costs
 a look-up in each segment's term table even where the segment lacks it. The
 segment writer therefore also writes every term of the scored fields (the
-ranked text: title, body, bigrams) as flat arrays of docnums and frequencies into
+ranked text: title, body) as flat arrays of docnums and frequencies into
 one file per segment (``<segment>.csa``), which the ranker slices from a memory
 map: a term the file lacks is in none of the segment's documents. The word
 positions of the positioned fields (title, body) are there too, so that phrase
 checks and the proximity bonus work on arrays; character offsets (snippets, for
-the ten hits of a page) stay in Whoosh's blocks. A segment without the file
-(written by Whoosh's own path, or damaged) is read from the blocks as before:
-the file is an accelerator, never the only copy. Whoosh ignores it, and deletes
-it with its segment (the name matches Whoosh's segment file pattern).
+the ten hits of a page) stay in Whoosh's blocks. For the word fields, a
+segment without the file (written by Whoosh's own path, or damaged) is read
+from the blocks as before: there the file is an accelerator. The bigram field
+(``civicsearch.bigrams``) is written here only, with its documents' lengths:
+its postings rank and never match, so Whoosh's term table and blocks for its
+hundreds of thousands of rare terms were half of a build's time and a third of
+the index; a segment whose file is lost ranks by its words alone until the
+next full build. Whoosh ignores the file, and deletes it with its segment (the
+name matches Whoosh's segment file pattern).
 
 Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
 u32 length and a JSON header (counts, the fields covered, the array types);
@@ -25,7 +30,9 @@ at most 65,536 documents); the frequencies (u2 where all are whole numbers below
 65,536, else f4); the word positions, posting after posting, as many for a
 posting as its frequency (u2 where all are below 65,536, else u4); the keys
 (field name, NUL, term bytes), which a look-up compares, so that a hash
-collision can only cost a second compare, never a wrong answer. A new layout
+collision can only cost a second compare, never a wrong answer; then, for
+each field whose lengths the file keeps, one byte a document (Whoosh's
+quantised length). A new layout
 takes a new magic: a file of another one is passed over like a damaged one.
 """
 
@@ -37,13 +44,15 @@ import os
 import struct
 import zlib
 from array import array
-from typing import BinaryIO, Iterable
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable, Iterator, Sequence
 from weakref import WeakKeyDictionary
 
 import numpy as np
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 EXTENSION = ".csa"
-MAGIC = b"CSARR04\n"
+MAGIC = b"CSARR05\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -58,57 +67,114 @@ def _hash(key: bytes) -> int:
     return zlib.crc32(key) << 32 | zlib.adler32(key)
 
 
-#: A term as written: its key, docnums, frequencies and word positions (or None).
-Term = tuple[bytes, array, array, "np.ndarray | None"]
+@dataclass
+class Postings:
+    """One field's terms, all at once: term ``i`` (bytes, in any order) holds the
+    postings ``starts[i]:starts[i + 1]`` of ``docnums`` (sorted within a term) and
+    ``weights``; ``positions`` (or None) holds every occurrence's word position,
+    posting after posting, as many for a posting as its frequency."""
+
+    terms: list[bytes]
+    starts: np.ndarray
+    docnums: np.ndarray
+    weights: np.ndarray
+    positions: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, terms: Iterable[tuple[bytes, Sequence[int], Sequence[float]]],
+           positions: np.ndarray | None = None) -> "Postings":
+        """From ``(term, docnums, frequencies)`` triples (arrays gather fastest)."""
+        names, lengths, ids_all, weights_all = [], array("Q"), array("I"), array("d")
+        for tbytes, ids, weights in terms:
+            names.append(tbytes)
+            lengths.append(len(ids))
+            ids_all.extend(ids)
+            weights_all.extend(weights)
+        return cls(names, _starts(lengths).astype(np.int64), np.frombuffer(ids_all, dtype=np.uint32),
+                   np.frombuffer(weights_all, dtype=np.float64), positions)
 
 
-def write(out: BinaryIO, fieldnames: Iterable[str], terms: Iterable[Term], doc_count: int,
-          positioned: Iterable[str] = ()) -> None:
-    """Write ``(key, docnums, frequencies, positions)`` of every term of ``fieldnames``
-    (docnums sorted, each below ``doc_count``; frequencies as any numeric array) to
-    ``out``. ``positions`` (every occurrence's word position, posting after posting,
-    as many for a posting as its frequency) are given for the terms of the
-    ``positioned`` fields, and None for the others."""
-    entries = list(terms)
-    hashes = np.fromiter((_hash(entry[0]) for entry in entries), dtype=np.uint64, count=len(entries))
+def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
+          lengths: dict[str, np.ndarray] | None = None) -> None:
+    """Write every term of ``fields`` (docnums below ``doc_count``) to ``out``, and
+    for each field of ``lengths`` every document's length in it (for the fields
+    whose lengths Whoosh does not keep: it holds no postings of them)."""
+    lengths = lengths or {}
+    names = sorted(fields)
+    keys = [key_of(name, tbytes) for name in names for tbytes in fields[name].terms]
+    hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
     order = np.argsort(hashes, kind="stable")
-    ids_all, weights_all = array("I"), array("d")
-    lengths, pos_lengths, keys, pos_parts = array("Q"), array("Q"), [], []
-    for i in order.tolist():
-        key, ids, weights, positions = entries[i]
-        ids_all.extend(ids)
-        weights_all.extend(weights)
-        lengths.append(len(ids))
-        keys.append(key)
-        pos_lengths.append(0 if positions is None else len(positions))
-        if positions is not None:
-            pos_parts.append(positions)
+    # The fields' postings end to end, each field's starts moved past the ones before.
+    starts, pos_counts, pos_parts, posting_base = [np.zeros(1, dtype=np.int64)], [], [], 0
+    for name in names:
+        block = fields[name]
+        starts.append(np.asarray(block.starts[1:], dtype=np.int64) + posting_base)
+        posting_base += int(block.starts[-1])
+        if block.positions is None:
+            pos_counts.append(np.zeros(len(block.terms), dtype=np.int64))
+        else:
+            # A posting has as many positions as its frequency.
+            ends = np.cumsum(np.asarray(block.weights, dtype=np.int64))
+            term_ends = ends[np.asarray(block.starts[1:], dtype=np.int64) - 1] if len(ends) else ends
+            pos_counts.append(np.diff(term_ends, prepend=0))
+            pos_parts.append(np.asarray(block.positions, dtype=np.int64))
+    all_starts = np.concatenate(starts)
+    pos_starts = np.zeros(len(keys) + 1, dtype=np.int64)
+    if keys:
+        np.cumsum(np.concatenate(pos_counts), out=pos_starts[1:])
+    docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
+    weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
+        else np.zeros(0)
+    positions = np.concatenate(pos_parts) if pos_parts else np.zeros(0, dtype=np.int64)
+    # Terms in hash order, each one's postings and positions with it.
+    take, starts_out = _gather(all_starts, order)
+    take_pos, pos_starts_out = _gather(pos_starts, order)
+    docnums, weights, positions = docnums[take], weights[take], positions[take_pos]
+    keys = [keys[i] for i in order.tolist()]
     key_blob = b"".join(keys)
-    positions_all = np.concatenate(pos_parts) if pos_parts else np.zeros(0, dtype=np.int64)
-    weights_np = np.frombuffer(weights_all, dtype=np.float64)
-    whole = bool(np.all((weights_np == np.floor(weights_np)) & (weights_np >= 0) & (weights_np < 2**16)))
-    size = max(len(ids_all), len(key_blob), len(positions_all))
+    whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
+    size = max(len(docnums), len(key_blob), len(positions))
     header = {
-        "terms": len(entries), "postings": len(ids_all), "key_bytes": len(key_blob), "fields": sorted(fieldnames),
-        "positioned": sorted(positioned), "positions": len(positions_all),
+        "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
+        "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(positions),
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
-        "word_positions": "<u2" if not len(positions_all) or int(positions_all.max()) < 2**16 else "<u4",
+        "word_positions": "<u2" if not len(positions) or int(positions.max()) < 2**16 else "<u4",
+        "documents": doc_count, "lengths": sorted(lengths),
     }
     encoded = json.dumps(header).encode("utf-8")
     parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
              hashes[order].astype("<u8"),
-             _starts(lengths).astype(header["tables"]),
+             starts_out.astype(header["tables"]),
              _starts(array("Q", map(len, keys))).astype(header["tables"]),
-             _starts(pos_lengths).astype(header["tables"]),
-             np.frombuffer(ids_all, dtype=np.uint32).astype(header["docnums"]),
-             weights_np.astype(header["weights"]),
-             positions_all.astype(header["word_positions"]),
-             key_blob]
+             pos_starts_out.astype(header["tables"]),
+             docnums.astype(header["docnums"]),
+             weights.astype(header["weights"]),
+             positions.astype(header["word_positions"]),
+             np.frombuffer(key_blob, dtype=np.uint8),
+             *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths))]
     for part in parts:
         data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
         out.write(data)
         out.write(b"\0" * _padding(len(data)))
+
+
+def _length_bytes(lengths: np.ndarray, doc_count: int) -> np.ndarray:
+    """Every document's length as Whoosh quantises it (one byte a document)."""
+    out = np.zeros(doc_count, dtype=np.uint8)
+    out[: len(lengths)] = np.fromiter(map(length_to_byte, np.asarray(lengths).tolist()), dtype=np.uint8,
+                                      count=len(lengths))
+    return out
+
+
+def _gather(starts: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive parts (part ``i`` is ``starts[i]:starts[i + 1]``) put in
+    ``order``: the index of each item in the new sequence, and the new starts."""
+    counts = np.diff(starts)[order]
+    new_starts = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_starts[1:])
+    take = np.arange(int(new_starts[-1]), dtype=np.int64) - np.repeat(new_starts[:-1] - starts[:-1][order], counts)
+    return take, new_starts
 
 
 def _starts(lengths: array) -> np.ndarray:
@@ -158,6 +224,7 @@ class PostingArrays:
             self.weights = take(header["weights"], header["postings"])
             self.positions = take(header["word_positions"], header["positions"])
             self.keys = take("u1", header["key_bytes"])
+            self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
         except ValueError as e:
             raise ValueError(f"{path}: shorter than its header says ({e})") from e
         if at != len(self._map):
@@ -166,6 +233,25 @@ class PostingArrays:
     def covers(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` in the segment is in the file."""
         return fieldname in self.fields
+
+    def lengths(self, fieldname: str) -> np.ndarray | None:
+        """Every document's length in ``fieldname`` (quantised as Whoosh's), for a field
+        whose lengths the file keeps, else None."""
+        found = self._lengths.get(fieldname)
+        return None if found is None else _BYTE_LENGTHS[found]
+
+    def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
+        """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
+        prefix = key_of(fieldname, b"")
+        starts = self.key_starts[:-1].astype(np.int64)
+        ends = self.key_starts[1:].astype(np.int64)
+        hit = ends - starts > len(prefix)
+        for j, byte in enumerate(prefix):
+            hit &= self.keys[np.minimum(starts + j, max(len(self.keys) - 1, 0))] == byte
+        for i in np.flatnonzero(hit).tolist():
+            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+            term = self.keys[int(starts[i]) + len(prefix): int(ends[i])].tobytes()
+            yield term, self.docnums[lo:hi], self.weights[lo:hi]
 
     def has_positions(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` has its word positions in the file."""
@@ -205,6 +291,7 @@ class PostingArrays:
         return self.docnums[lo:hi], bounds, self.positions[p: p + int(bounds[-1])]
 
 
+_BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)
 _OPEN: WeakKeyDictionary = WeakKeyDictionary()
 
 

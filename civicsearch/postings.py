@@ -122,13 +122,21 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
     return np.concatenate(id_parts), np.concatenate(weight_parts), filled
 
 
-def field_lengths(reader: IndexReader, fieldname: str) -> array:
-    """The (quantised) length of ``fieldname`` in every document, by global docnum."""
-    lengths = array("i")
+def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """The (quantised) length of ``fieldname`` in every document, by global docnum
+    (int64); a field that is not Whoosh's has its lengths in the posting arrays
+    (0 in a segment whose arrays are lost)."""
+    parts = []
     for leaf, _ in reader.leaf_readers():
-        get = leaf.doc_field_length
-        lengths.extend(get(d, fieldname) or 0 for d in range(leaf.doc_count_all()))
-    return lengths
+        n = leaf.doc_count_all()
+        if fieldname in reader.schema:
+            get = leaf.doc_field_length
+            parts.append(np.fromiter((get(d, fieldname) or 0 for d in range(n)), dtype=np.int64, count=n))
+            continue
+        arrays = postarrays.for_leaf(leaf)
+        found = None if arrays is None else arrays.lengths(fieldname)
+        parts.append(found[:n] if found is not None and len(found) >= n else np.zeros(n, dtype=np.int64))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def value_decoder(reader: IndexReader, fieldname: str, chars: bool = False) -> Callable[[bytes], list]:

@@ -64,14 +64,15 @@ import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from civicsearch.grampool import FIELD as GRAMS
 from civicsearch.postings import (field_lengths, phrase_docs, read_positions, read_postings, value_decoder,
                                  where_found)
 from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
 K1 = 1.2
-B = {"title": 0.3, "body": 0.75, "grams": 0.9}
-FIELD_WEIGHT = {"title": 2.0, "body": 1.0, "grams": 1.0}
+B = {"title": 0.3, "body": 0.75, GRAMS: 0.9}
+FIELD_WEIGHT = {"title": 2.0, "body": 1.0, GRAMS: 1.0}
 #: The bigram BM25's saturation, and its weight beside the words' (each first
 #: divided by the best score among the matching documents).
 GRAM_K1 = 2.0
@@ -160,7 +161,7 @@ class Ranker:
     def inverse_norm(self, fieldname: str) -> np.ndarray:
         """Per document: field weight / BM25 length normalisation (0 for an empty field)."""
         if fieldname not in self._inverse:
-            lengths = np.frombuffer(field_lengths(self.reader, fieldname), dtype=np.int32).astype(np.int64)
+            lengths = field_lengths(self.reader, fieldname)
             present = lengths[lengths > 0]
             avg = (int(present.sum()) / len(present)) if len(present) else 1.0
             b, w = B[fieldname], FIELD_WEIGHT[fieldname]
@@ -281,9 +282,9 @@ class Ranker:
         """Every document's bigram BM25 for ``grams`` (a dense array), the bigram idf
         mass each holds, and the query's whole mass (bigrams no document holds carry none)."""
         scores, held, total = np.zeros(self.size), np.zeros(self.size), 0.0
-        inverse = self.inverse_norm("grams")
+        inverse = self.inverse_norm(GRAMS)
         for g in grams:
-            ids, weights = self.postings("grams", g, positions=False)
+            ids, weights = self.postings(GRAMS, g, positions=False)
             if not len(ids):
                 continue
             idf = self.idf(len(ids))
@@ -346,6 +347,8 @@ class Ranker:
         grams = [g for g in grams or () if not any(g in w for w in asked)] if self.n_docs >= MIN_GRAM_DOCS else []
         if grams:
             gram_scores, gram_held, gram_total = self.gram_evidence(grams)
+            if not gram_total:
+                gram_scores = None  # no document holds one (or the segments' bigrams are lost): words rank alone
         if long:
             telling = [ev for ev in evidence if ev.informative and len(ev.docs)]
             total = sum(ev.weight * ev.idf for ev in telling) or 1.0

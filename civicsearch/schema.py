@@ -1,4 +1,8 @@
-"""The Whoosh schema and the version written beside every index."""
+"""The Whoosh schema and the version written beside every index.
+
+The body's character bigrams (``civicsearch.grampool``) are not a Whoosh field:
+the segment writer keeps them in the posting arrays only.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,11 @@ from whoosh.columns import VarBytesColumn
 from civicsearch import registry
 
 from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
-from civicsearch.bigrams import GramField
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
-#: for ``civicsearch index --full`` instead of answering wrongly. (The posting
-#: arrays beside each segment, civicsearch.postarrays, did not bump it: a segment
-#: without them answers the same from Whoosh's blocks, only slower.)
-SCHEMA_VERSION = 6
+#: for ``civicsearch index --full`` instead of answering wrongly. (7: the bigrams
+#: moved from a Whoosh field to the posting arrays, civicsearch.postarrays.)
+SCHEMA_VERSION = 7
 META_FILE = "civicsearch.json"
 TITLE_BOOST = 2.0
 
@@ -36,8 +38,6 @@ def make_schema() -> fields.Schema:
         # The cleaned body: indexed with character offsets so snippets need no
         # second segmentation pass, and stored because snippets are cut from it.
         body=_text(analyzer),
-        # The body again as character bigrams (frequencies only, not stored), for the fused ranking (rank.py).
-        grams=GramField(),
         # The text as read, kept only where cleaning changed it (for `show`).
         original=fields.STORED(),
         # Near-duplicate sketch (civicsearch.fingerprint): reposts collapse at query time.

@@ -9,7 +9,9 @@ index: with Whoosh's pickle protocol the files are byte for byte what Whoosh
 writes (``tests/test_writer.py`` compares them).
 
 A pool that outgrows its memory limit sorts itself out to Whoosh's run files
-and the flush falls back to Whoosh's own path.
+and the flush falls back to Whoosh's own path. The bigram field never reaches
+Whoosh: the writer hands its text to a :class:`~civicsearch.grampool.GramPool`
+and writes it into the segment's posting arrays, on either path.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from whoosh.index import TOC
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from civicsearch import postarrays
+from civicsearch import grampool, postarrays
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
@@ -106,6 +108,7 @@ class CivicWriter(SegmentWriter):
                  keep_files: bool = False, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.pool = TermPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
+        self.grams = grampool.GramPool()
         self.block_protocol = block_protocol
         self.min_compress = min_compress
         #: Leave the files the new table of contents no longer lists (the old one,
@@ -118,62 +121,92 @@ class CivicWriter(SegmentWriter):
             return
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
+    @property
+    def pooled_bytes(self) -> int:
+        """Memory the segment's postings take so far (words and bigrams)."""
+        return self.pool.currentsize + self.grams.nbytes
+
+    def add_document(self, **fields: Any) -> None:
+        # The bigram field is not Whoosh's: its text goes to the bigram pool.
+        text = fields.pop(grampool.FIELD, None)
+        docnum = self.docnum
+        super().add_document(**fields)
+        if isinstance(text, str):
+            self.grams.add(docnum, text)
+
+    def add_reader(self, reader: Any) -> None:
+        """Whoosh's ``add_reader`` (a merge), bringing the segment's bigrams along."""
+        self._check_state()
+        basedoc = self.docnum
+        fieldnames = set(self.schema.names()) | {f for f in reader.indexed_field_names() if f in self.schema}
+        docmap = self.write_per_doc(fieldnames, reader)
+        self.add_postings_to_pool(reader, basedoc, docmap)
+        # Each old docnum's new one (-1: deleted); Whoosh's docmap is None when none is.
+        if docmap is None:
+            new = np.arange(basedoc, basedoc + reader.doc_count_all(), dtype=np.int64)
+        else:
+            new = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+            if docmap:
+                new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
+        self.grams.add_segment(postarrays.for_leaf(reader), new)
+        self._added = True
+
     def _flush_segment(self) -> None:
         fieldwriter = self.fieldwriter
+        arrays: dict[str, postarrays.Postings] = {}
         if self.codec.length_stats or not self.pool.in_memory() or not isinstance(fieldwriter, W3FieldWriter):
             # Block statistics that need every posting's document length, a pool
-            # that spilled to disk, another codec: Whoosh's own path.
+            # that spilled to disk, another codec: Whoosh's own path, and only the
+            # bigrams in the arrays.
             super()._flush_segment()
-            return
+        else:
+            arrays = self._write_terms(fieldwriter)
+        grams, lengths = self.grams.postings()
+        arrays[grampool.FIELD] = grams
+        out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
+        try:
+            postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths})
+        finally:
+            out.close()
+
+    def _write_terms(self, fieldwriter: W3FieldWriter) -> dict[str, postarrays.Postings]:
+        """Write the pool's terms a block at a time; the scored fields' postings, for the arrays."""
         self.perdocwriter.close()
         schema = self.schema
         pool = self.pool.terms
         names = {fieldname: sorted(terms) for fieldname, terms in pool.items()}
-        scored_fields = [name for name in schema.names() if schema[name].scorable is True]
-        positions = {name: found for name in scored_fields if name in pool
-                     and (found := _positions(pool[name], names[name], schema[name].format)) is not None}
-        scored: list[postarrays.Term] = []
+        scored_fields = [name for name in schema.names() if schema[name].scorable is True and name in pool]
         for fieldname in sorted(pool):
             terms = pool[fieldname]
-            in_arrays = fieldname in scored_fields
-            at = positions.get(fieldname)
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
-            for k, tbytes in enumerate(names[fieldname]):
+            for tbytes in names[fieldname]:
                 ids, weights, values = terms[tbytes]
                 fieldwriter.start_term(tbytes)
                 _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
                 fieldwriter.finish_term()
-                if in_arrays:
-                    scored.append((postarrays.key_of(fieldname, tbytes), ids, weights,
-                                   None if at is None else at[k]))
             fieldwriter.finish_field()
         fieldwriter.close()
-        out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
-        try:
-            postarrays.write(out, scored_fields, scored, self.docnum, positioned=list(positions))
-        finally:
-            out.close()
+        out = {}
+        for name in scored_fields:
+            block = out[name] = postarrays.Postings.of((t, *pool[name][t][:2]) for t in names[name])
+            block.positions = _positions(pool[name], names[name], block.weights, schema[name].format)
+        return out
 
 
 def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
-               fmt: Any) -> list[np.ndarray] | None:
-    """Each term's word positions (in the order of ``names``, the sorted terms), decoded
-    in one pass for the whole field; None for a format without positions, or a field
-    whose frequencies are not its occurrence counts (a boosted one: its phrases read
-    Whoosh's blocks)."""
+               weights: np.ndarray, fmt: Any) -> np.ndarray | None:
+    """Every word position of the field's terms, term after term (in the order of
+    ``names``, the sorted terms) and posting after posting, decoded in one pass;
+    None for a format without positions, or a field whose frequencies are not its
+    occurrence counts (``weights``, term after term: a boosted field, whose phrases
+    read Whoosh's blocks)."""
     if not hasattr(fmt, "flat_positions"):
         return None
     positions, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
-    if not np.array_equal(counts, np.concatenate([np.frombuffer(terms[t][1], dtype=np.float64) for t in names])):
+    if not np.array_equal(counts, weights):
         return None
-    # Where each term's postings, then each posting's positions, start.
-    firsts = np.zeros(len(names) + 1, dtype=np.int64)
-    np.cumsum([len(terms[t][0]) for t in names], out=firsts[1:])
-    ends = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=ends[1:])
-    at = ends[firsts].tolist()
-    return [positions[a:b] for a, b in zip(at, at[1:])]
+    return positions
 
 
 def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],

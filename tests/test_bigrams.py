@@ -3,14 +3,16 @@ the coverage rule that counts what a question is about."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from whoosh import query as wq
 
 from civicsearch import SearchEngine, bigrams, rank
 from civicsearch.bigrams import iter_grams, query_grams
+from civicsearch.grampool import FIELD as GRAMS
+from civicsearch.postings import field_lengths, read_postings
 from test_ranking import FILLER, build, hit_ids, record
 
 
@@ -51,12 +53,51 @@ def test_query_grams_are_distinct_and_in_order() -> None:
     assert query_grams("电梯 加装电梯") == ["电梯", "加装", "装电"]
 
 
+def _grams(engine: SearchEngine, term: str) -> dict[str, int]:
+    """Each document holding bigram ``term``: its id and the bigram's frequency."""
+    searcher = engine._current_searcher()
+    docs, freqs, _ = read_postings(searcher.reader(), GRAMS, term)
+    return {searcher.stored_fields(d)["id"]: int(f) for d, f in zip(docs.tolist(), freqs.tolist())}
+
+
+def _gram_length(engine: SearchEngine, doc_id: str) -> int:
+    searcher = engine._current_searcher()
+    return int(field_lengths(searcher.reader(), GRAMS)[searcher.document_number(id=doc_id)])
+
+
 def test_the_index_holds_the_bigrams_with_frequencies(tmp_path: Path) -> None:
     engine = build(tmp_path, [record("a", "居委会通知：居委会换届。")])
-    searcher = engine._current_searcher()
-    assert sorted(searcher.docs_for_query(wq.Term("grams", "委会"))) == [0]
-    assert searcher.reader().frequency("grams", "委会") == 2
-    assert searcher.reader().doc_field_length(0, "grams") == len(list(iter_grams("居委会通知：居委会换届。")))
+    assert _grams(engine, "委会") == {"a": 2}
+    assert _gram_length(engine, "a") == len(list(iter_grams("居委会通知：居委会换届。")))
+    # The bigrams live in the posting arrays only: Whoosh's files hold no term of them.
+    reader = engine._current_searcher().reader()
+    assert GRAMS not in reader.schema and not any(f == GRAMS for f, _ in reader.all_terms())
+    engine.close()
+
+
+def test_a_merge_brings_the_bigrams_along(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    engine = SearchEngine(tmp_path / "index")
+    texts = {"a": "居委会通知换届选举", "b": "居委会安排加装电梯", "c": "街道办事处通知加装电梯",
+             "d": "社区卫生服务中心", "e": "垃圾分类宣传活动", "f": "老旧小区改造工程"}
+
+    def put(doc_id: str, text: str) -> None:
+        # A file a run, so one commit and one new segment each: from the sixth on
+        # Whoosh merges the small ones.
+        (corpus / f"{doc_id}.jsonl").write_text(json.dumps(record(doc_id, text), ensure_ascii=False) + "\n", "utf-8")
+        engine.index([corpus])
+
+    for doc_id, text in texts.items():
+        put(doc_id, text)
+    put("a", "居委会通知换届选举结果")  # a's old copy is deleted
+    reader = engine._current_searcher().reader()
+    assert len(list(reader.leaf_readers())) < 7  # segments were merged
+    assert _grams(engine, "居委") == {"a": 1, "b": 1}
+    assert _grams(engine, "电梯") == {"b": 1, "c": 1}
+    assert _grams(engine, "结果") == {"a": 1}
+    assert _gram_length(engine, "c") == len(list(iter_grams(texts["c"])))
+    assert hit_ids(engine.search("居委会 选举结果"))[:1] == ["a"]
     engine.close()
 
 

@@ -10,7 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civicsearch import SearchEngine, postarrays
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from civicsearch import SearchEngine, postarrays, rank
+from civicsearch.bigrams import count_grams
+from civicsearch.grampool import FIELD as GRAMS
 from conftest import SEEDS
 
 QUERIES = ["加装电梯", "老旧小区加装电梯的补贴怎么申请", "垃圾分类 志愿者", "\"居民议事\"",
@@ -51,12 +55,12 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
     reader = engine._current_searcher().reader()
     leaves = list(reader.leaf_readers())
     assert len(leaves) > 1 or reader.has_deletions()
-    checked = {"title": 0, "body": 0, "grams": 0}
+    checked = {"title": 0, "body": 0, GRAMS: 0}
     for leaf, _ in leaves:
         arrays = postarrays.for_leaf(leaf)
         assert arrays is not None, "every segment civicsearch writes has its arrays"
-        assert {"title", "body", "grams"} <= arrays.fields and "place" not in arrays.fields
-        for fieldname in ("title", "body", "grams", "place"):
+        assert {"title", "body", GRAMS} <= arrays.fields and "place" not in arrays.fields
+        for fieldname in ("title", "body", "place"):
             lexicon = list(leaf.lexicon(fieldname))
             if fieldname != "place":
                 assert sum(k.startswith(fieldname.encode() + b"\0") for k in _keys(arrays)) == len(lexicon)
@@ -77,12 +81,26 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
                     continue
                 assert got is not None, (fieldname, tbytes)
                 assert got[0].tolist() == ids and got[1].tolist() == pytest.approx(weights)
-                assert arrays.has_positions(fieldname) == (fieldname != "grams")
-                if arrays.has_positions(fieldname):
-                    docnums, bounds, flat = arrays.get_positions(key)
-                    assert docnums.tolist() == ids and flat.tolist() == positions
-                    assert np.diff(bounds).tolist() == weights  # as many positions as the frequency says
+                assert arrays.has_positions(fieldname)
+                docnums, bounds, flat = arrays.get_positions(key)
+                assert docnums.tolist() == ids and flat.tolist() == positions
+                assert np.diff(bounds).tolist() == weights  # as many positions as the frequency says
                 checked[fieldname] += 1
+        # The bigrams are in the arrays only: they must be what each stored body
+        # (deleted documents' too, until a merge drops them) counts to.
+        expected: dict[bytes, list[tuple[int, int]]] = {}
+        lengths = []
+        for d in range(leaf.doc_count_all()):
+            counts = count_grams(leaf.stored_fields(d)["body"])
+            lengths.append(sum(counts.values()))
+            for gram, n in counts.items():
+                expected.setdefault(gram.encode(), []).append((d, n))
+        got_grams = {t: list(zip(ids.tolist(), weights.astype(int).tolist()))
+                     for t, ids, weights in arrays.field_terms(GRAMS)}
+        assert got_grams == expected and not arrays.has_positions(GRAMS)
+        assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths]
+        assert arrays.lengths("body") is None  # Whoosh keeps those
+        checked[GRAMS] += len(got_grams)
     assert min(checked.values()) > 100
     assert arrays.get(postarrays.key_of("body", "不在索引里的词".encode())) is None
     engine.close()
@@ -100,11 +118,15 @@ def _answers(engine: SearchEngine) -> list[list[tuple[str, float, int]]]:
     return out
 
 
-def test_rankings_are_the_same_with_and_without_arrays(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_words_rank_the_same_with_and_without_arrays(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
+    fused = _answers(engine)
+    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 10**9)  # words only: the bigrams are in the arrays alone
+    engine.close()
+    engine = SearchEngine(tmp_path / "ix")
     with_arrays = _answers(engine)
-    assert sum(map(len, with_arrays)) > 30
+    assert sum(map(len, with_arrays)) > 30 and with_arrays != fused
     engine.close()
     monkeypatch.setattr(postarrays, "for_leaf", lambda leaf: None)
     blocks_only = SearchEngine(tmp_path / "ix")
@@ -112,10 +134,14 @@ def test_rankings_are_the_same_with_and_without_arrays(tmp_path: Path,
     blocks_only.close()
 
 
-def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
+def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _corpus(tmp_path / "corpus")
     engine = SearchEngine(tmp_path / "ix")
     engine.index([folder])
+    fused = _answers(engine)
+    engine.close()
+    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 10**9)
+    engine = SearchEngine(tmp_path / "ix")
     before = _answers(engine)
     engine.close()
     files = list((tmp_path / "ix").glob("gen-*/*" + postarrays.EXTENSION))
@@ -124,41 +150,62 @@ def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
         data = f.read_bytes()
         f.write_bytes(data[: len(data) // 2])
     again = SearchEngine(tmp_path / "ix")
-    assert _answers(again) == before
+    assert _answers(again) == before  # the words answer from Whoosh's blocks
     reader = again._current_searcher().reader()
     assert all(postarrays.for_leaf(leaf) is None for leaf, _ in reader.leaf_readers())
     again.close()
+    monkeypatch.undo()
+    # With the bigrams lost the documents are still found, ranked by their words.
+    again = SearchEngine(tmp_path / "ix")
+    words_only = _answers(again)
+    assert [[h[0] for h in q] for q in words_only] == [[h[0] for h in q] for q in before] != fused
+    again.close()
+
+
+def _postings(terms: list[tuple[bytes, list[int], list[float], np.ndarray | None]], positioned: bool) -> postarrays.Postings:
+    block = postarrays.Postings.of((t, array("I", ids), array("d", weights)) for t, ids, weights, _ in terms)
+    if positioned:
+        block.positions = np.concatenate([p for *_, p in terms])
+    return block
 
 
 def test_the_file_round_trips(tmp_path: Path) -> None:
-    def term(i: int) -> postarrays.Term:
-        ids = array("I", range(i, 3 * i + 1, 2))
-        weights = array("d", [float(1 + k % 4) for k in ids])
+    def term(i: int) -> tuple[bytes, list[int], list[float], np.ndarray]:
+        ids = list(range(i, 3 * i + 1, 2))
+        weights = [float(1 + k % 4) for k in ids]
         positions = np.asarray([7 * k + j for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
-        return postarrays.key_of("body", f"词{i}".encode()), ids, weights, positions
+        return f"词{i}".encode(), ids, weights, positions
 
-    terms = [term(i) for i in range(1, 60)]
-    fractional = [(postarrays.key_of("title", b"t"), array("I", [0, 70_000]), array("d", [0.5, 2.0]), None)]
-    for case, doc_count, listed in (("small", 200, terms), ("large", 100_000, terms + fractional)):
+    body = [term(i) for i in range(1, 60)]
+    fractional = [(b"t", [0, 70_000], [0.5, 2.0], None)]
+    for case, doc_count, title in (("small", 200, []), ("large", 100_000, fractional)):
         path = tmp_path / (case + postarrays.EXTENSION)
+        lengths = np.arange(doc_count) * 3
         with open(path, "wb") as f:
-            postarrays.write(f, ["body", "title"], listed, doc_count, positioned=["body"])
+            postarrays.write(f, {"body": _postings(body, True), "title": _postings(title, False)}, doc_count,
+                             lengths={GRAMS: lengths})
         arrays = postarrays.PostingArrays(str(path))
         assert arrays.docnums.dtype.itemsize == (2 if case == "small" else 4)
         assert arrays.weights.dtype.kind == ("u" if case == "small" else "f")
         assert arrays.positions.dtype.itemsize == 2  # every position below 65,536
         assert arrays.has_positions("body") and not arrays.has_positions("title")
+        assert arrays.covers("title") and not arrays.covers(GRAMS)
+        assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths.tolist()]
         for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
                      arrays.weights, arrays.positions):
             assert view.flags.aligned  # a misaligned table is copied on every search
-        for key, ids, weights, positions in listed:
-            got = arrays.get(key)
-            assert got is not None
-            assert np.array_equal(got[0], np.asarray(ids)) and np.array_equal(got[1], np.asarray(weights))
-            if positions is not None:
-                docnums, bounds, flat = arrays.get_positions(key)
-                assert np.array_equal(docnums, np.asarray(ids)) and np.array_equal(flat, positions)
-                assert np.array_equal(np.diff(bounds), np.asarray(weights))
+        for fieldname, terms in (("body", body), ("title", title)):
+            assert sorted((t, ids.tolist(), w.tolist()) for t, ids, w in arrays.field_terms(fieldname)) == \
+                sorted((t, ids, w) for t, ids, w, _ in terms)
+            for tbytes, ids, weights, positions in terms:
+                key = postarrays.key_of(fieldname, tbytes)
+                got = arrays.get(key)
+                assert got is not None
+                assert got[0].tolist() == ids and got[1].tolist() == weights
+                if positions is not None:
+                    docnums, bounds, flat = arrays.get_positions(key)
+                    assert docnums.tolist() == ids and np.array_equal(flat, positions)
+                    assert np.diff(bounds).tolist() == weights
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
     assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
@@ -168,8 +215,7 @@ def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     path = tmp_path / ("wide" + postarrays.EXTENSION)
     positions = np.asarray([3, 70_000, 5_000_000], dtype=np.int64)
     with open(path, "wb") as f:
-        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [4]), array("d", [3.0]),
-                                        positions)], 10, positioned=["body"])
+        postarrays.write(f, {"body": _postings([(b"x", [4], [3.0], positions)], True)}, 10)
     arrays = postarrays.PostingArrays(str(path))
     assert arrays.get_positions(postarrays.key_of("body", b"x"))[2].tolist() == positions.tolist()
 
@@ -177,8 +223,8 @@ def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     path = tmp_path / ("old" + postarrays.EXTENSION)
     with open(path, "wb") as f:
-        postarrays.write(f, ["body"], [(postarrays.key_of("body", b"x"), array("I", [0]), array("d", [1.0]), None)], 10)
+        postarrays.write(f, {"body": _postings([(b"x", [0], [1.0], None)], False)}, 10)
     data = path.read_bytes()
-    path.write_bytes(b"CSARR03\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
+    path.write_bytes(b"CSARR04\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
     with pytest.raises(ValueError, match="not a posting array file"):
         postarrays.PostingArrays(str(path))
