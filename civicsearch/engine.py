@@ -220,9 +220,18 @@ class SearchEngine:
         sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
         relaxed = False
         grams = parsed.grams()
+        notes = list(parsed.notes)
         if parsed.is_natural() and len(concepts) >= LONG_QUERY:
+            required = parsed.quoted()
             ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key,
-                                  grams=grams, required=parsed.quoted())
+                                  grams=grams, required=required)
+            if required and not len(ranking.matched):
+                # Quotes in a pasted title are often emphasis (收取“进站费”): rather than
+                # nothing, the question ranked as if unquoted, and the user told.
+                relaxed = True
+                notes.append("no document holds every quoted phrase: ranked without requiring them")
+                ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key,
+                                      grams=grams)
         else:
             if concepts and parsed.is_conjunction():
                 # Every clause is words or a phrase: the ranker's own postings say which
@@ -252,7 +261,7 @@ class SearchEngine:
             hits.append(hit)
         return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
                              also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,
-                             notes=list(parsed.notes))
+                             notes=notes)
 
     @staticmethod
     def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None, size: int) -> np.ndarray | None:
