@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from civicsearch.fingerprint import is_repost, values
+import numpy as np
+
+from civicsearch.fingerprint import repost_pairs
 
 #: How many folded ids the terminal shows under a hit (JSON lists them all).
 SIMILAR_LISTED = 5
@@ -14,22 +16,19 @@ def collapse_similar(order: Sequence[int], sketches: Sequence[bytes | None], wan
     """``(docnum, its reposts)`` for the first ``wanted`` distinct articles in ``order``.
 
     Every document of ``order`` (the ranked window) is compared with the kept
-    ones, so a hit's count covers the reposts ranked within that window.
+    ones, and folds into the best-ranked one it reposts, so a hit's count covers
+    the reposts ranked within that window.
     """
+    docs = list(order)
+    raws = [(sketches[d] if d < len(sketches) else None) or b"" for d in docs]
+    reposts = repost_pairs(raws)
     kept: list[tuple[int, list[int]]] = []
-    kept_values: list[frozenset[int]] = []
-    for d in order:
-        raw = sketches[d] if d < len(sketches) else None
-        mine = values(raw) if raw else frozenset()
-        home = None
-        if mine:
-            for (rep, similar), theirs in zip(kept, kept_values):
-                if is_repost(mine, theirs):
-                    home = similar
-                    break
-        if home is not None:
-            home.append(d)
+    kept_rows: list[int] = []
+    for i, d in enumerate(docs):
+        found = np.flatnonzero(reposts[i, kept_rows]) if kept_rows and raws[i] else ()
+        if len(found):
+            kept[int(found[0])][1].append(d)
         elif len(kept) < wanted:
             kept.append((d, []))
-            kept_values.append(mine)
+            kept_rows.append(i)
     return kept

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from array import array
 from heapq import nsmallest
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from civicsearch.normalize import letters_only
 
@@ -69,6 +73,35 @@ def is_repost(sa: frozenset[int], sb: frozenset[int]) -> bool:
     if common < THRESHOLD * min(SKETCH, len(sa) + len(sb) - common):
         return False
     return set_similarity(sa, sb) >= THRESHOLD
+
+
+def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
+    """Which of ``raws`` (sketches, empty where there is none) are reposts of which: a
+    symmetric boolean matrix, as :func:`is_repost` decides each pair.
+
+    The shared values of every pair come from one product of a document-by-value
+    matrix; only the pairs whose bound reaches the threshold (a few) are sorted.
+    """
+    import numpy as np  # lazily: indexing, which imports this module, needs no numpy
+
+    n = len(raws)
+    out = np.zeros((n, n), dtype=bool)
+    sizes = np.fromiter((len(r) // 8 for r in raws), dtype=np.int64, count=n)
+    if np.count_nonzero(sizes) < 2:
+        return out
+    _, value_ids = np.unique(np.frombuffer(b"".join(raws), dtype=np.uint64), return_inverse=True)
+    holds = np.zeros((n, int(value_ids.max()) + 1), dtype=np.float32)
+    holds[np.repeat(np.arange(n), sizes), value_ids] = 1.0
+    common = np.rint(holds @ holds.T).astype(np.int64)  # small whole numbers: exact in float32
+    union = sizes[:, None] + sizes[None, :] - common
+    maybe = common >= THRESHOLD * np.minimum(SKETCH, union)
+    maybe &= (sizes > 0)[:, None] & (sizes > 0)[None, :]
+    decoded: dict[int, frozenset[int]] = {}
+    for i, j in zip(*np.nonzero(np.triu(maybe, 1))):
+        a = decoded.setdefault(int(i), values(raws[i]))
+        b = decoded.setdefault(int(j), values(raws[j]))
+        out[i, j] = out[j, i] = set_similarity(a, b) >= THRESHOLD
+    return out
 
 
 def similarity(a: bytes, b: bytes) -> float:

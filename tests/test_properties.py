@@ -130,6 +130,36 @@ def test_the_quick_repost_test_decides_as_the_similarity_does(a: frozenset, b: f
     assert is_repost(sa, sb) == (set_similarity(sa, sb) >= THRESHOLD)
 
 
+def _raw(values: frozenset) -> bytes:
+    from array import array
+    return array("Q", sorted(values)).tobytes()
+
+
+@CHECKS
+@given(shared=sketch_values, own=st.lists(sketch_values, min_size=0, max_size=12), wanted=st.integers(1, 6))
+def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, own: list, wanted: int) -> None:
+    from civicsearch.collapse import collapse_similar
+    from civicsearch.fingerprint import SKETCH, is_repost, repost_pairs, values
+
+    # Sketches drawn around one shared core, so that many pairs are reposts; some empty.
+    raws = [_raw(frozenset(sorted(shared | extra)[:SKETCH])) if k % 5 != 4 else b"" for k, extra in enumerate(own)]
+    matrix = repost_pairs(raws)
+    for i, a in enumerate(raws):
+        for j, b in enumerate(raws):
+            expected = i != j and bool(a) and bool(b) and is_repost(values(a), values(b))
+            assert matrix[i, j] == expected
+    # The fold: each document joins the first kept one it reposts (the loop it replaced).
+    kept: list[tuple[int, list[int]]] = []
+    for d, raw in enumerate(raws):
+        home = next((similar for rep, similar in kept if raw and raws[rep] and is_repost(values(raw), values(raws[rep]))),
+                    None)
+        if home is not None:
+            home.append(d)
+        elif len(kept) < wanted:
+            kept.append((d, []))
+    assert collapse_similar(range(len(raws)), raws, wanted) == kept
+
+
 spans_strategy = st.lists(
     st.tuples(st.integers(0, 3000), st.integers(0, 30), st.sampled_from(["加装", "电梯", "补贴", "申请", "老旧小区"])),
     min_size=1, max_size=300,
