@@ -21,14 +21,18 @@ def collapse_similar(order: Sequence[int], sketches: Sequence[bytes | None], wan
     """
     docs = list(order)
     raws = [(sketches[d] if d < len(sketches) else None) or b"" for d in docs]
-    reposts = repost_pairs(raws)
+    # For each document, the better-ranked ones it reposts (few: most have none).
+    earlier: dict[int, list[int]] = {}
+    for i, j in zip(*np.nonzero(np.tril(repost_pairs(raws), -1))):
+        earlier.setdefault(int(i), []).append(int(j))
     kept: list[tuple[int, list[int]]] = []
-    kept_rows: list[int] = []
+    kept_at: dict[int, int] = {}  # row in ``docs`` → index in ``kept``
     for i, d in enumerate(docs):
-        found = np.flatnonzero(reposts[i, kept_rows]) if kept_rows and raws[i] else ()
-        if len(found):
-            kept[int(found[0])][1].append(d)
+        # Kept rows come in order, so the first kept one it reposts is the best-ranked.
+        home = next((kept_at[j] for j in earlier.get(i, ()) if j in kept_at), None)
+        if home is not None:
+            kept[home][1].append(d)
         elif len(kept) < wanted:
+            kept_at[i] = len(kept)
             kept.append((d, []))
-            kept_rows.append(i)
     return kept

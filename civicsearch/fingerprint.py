@@ -80,7 +80,8 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     symmetric boolean matrix, as :func:`is_repost` decides each pair.
 
     The shared values of every pair come from one product of a document-by-value
-    matrix; only the pairs whose bound reaches the threshold (a few) are sorted.
+    matrix (over the values two sketches hold); only the pairs whose bound reaches
+    the threshold (a few) are sorted.
     """
     import numpy as np  # lazily: indexing, which imports this module, needs no numpy
 
@@ -89,9 +90,16 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     sizes = np.fromiter((len(r) // 8 for r in raws), dtype=np.int64, count=n)
     if np.count_nonzero(sizes) < 2:
         return out
-    _, value_ids = np.unique(np.frombuffer(b"".join(raws), dtype=np.uint64), return_inverse=True)
-    holds = np.zeros((n, int(value_ids.max()) + 1), dtype=np.float32)
-    holds[np.repeat(np.arange(n), sizes), value_ids] = 1.0
+    _, value_ids, counts = np.unique(np.frombuffer(b"".join(raws), dtype=np.uint64), return_inverse=True,
+                                     return_counts=True)
+    # Only values in two sketches or more can be shared: a column each.
+    shared = counts > 1
+    if not shared.any():
+        return out
+    column = np.cumsum(shared) - 1
+    held = shared[value_ids]
+    holds = np.zeros((n, int(column[-1]) + 1), dtype=np.float32)
+    holds[np.repeat(np.arange(n), sizes)[held], column[value_ids[held]]] = 1.0
     common = np.rint(holds @ holds.T).astype(np.int64)  # small whole numbers: exact in float32
     union = sizes[:, None] + sizes[None, :] - common
     maybe = common >= THRESHOLD * np.minimum(SKETCH, union)
