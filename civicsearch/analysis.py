@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from itertools import chain
 from pickle import loads
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -161,9 +162,9 @@ class CivicCharacters(Characters):
             yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)
 
     def flat_positions(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
-        """The word positions of every occurrence in ``values`` (postings as encoded for
-        a segment being written, in order) as one flat int64 array, and each posting's
-        number of them."""
+        """Every occurrence in ``values`` (postings as encoded for a segment being
+        written, in order) as one int64 row of (word position, start character, end
+        character); and each posting's number of occurrences."""
         import numpy as np  # lazily: only a segment writer needs it here
 
         deltas, counts = array("q"), array("q")
@@ -173,10 +174,14 @@ class CivicCharacters(Characters):
                 continue
             codes = loads(value[_INT_SIZE:])  # a count, then the pickled deltas (encode())
             counts.append(len(codes))
-            deltas.extend([code[0] for code in codes])
+            deltas.extend(chain.from_iterable(codes))
         n = np.frombuffer(counts, dtype=np.int64)
-        running = np.zeros(len(deltas) + 1, dtype=np.int64)
-        np.cumsum(np.frombuffer(deltas, dtype=np.int64), out=running[1:])
-        # Each posting's deltas start again from 0: take off the running sum before it.
-        before = running[np.cumsum(n) - n]
-        return running[1:] - np.repeat(before, n), n
+        # (position delta, start after the last end, length) per occurrence; in each
+        # posting, a position and an end are the running sums of their deltas.
+        codes = np.frombuffer(deltas, dtype=np.int64).reshape(-1, 3)
+        steps = np.column_stack((codes[:, 0], codes[:, 1] + codes[:, 2]))
+        running = np.zeros((len(codes) + 1, 2), dtype=np.int64)
+        np.cumsum(steps, axis=0, out=running[1:])
+        # Each posting's deltas start again from 0: take off the running sums before it.
+        sums = running[1:] - np.repeat(running[np.cumsum(n) - n], n, axis=0)
+        return np.column_stack((sums[:, 0], sums[:, 1] - codes[:, 2], sums[:, 1])), n

@@ -10,8 +10,8 @@ ranked text: title, body) as flat arrays of docnums and frequencies into
 one file per segment (``<segment>.csa``), which the ranker slices from a memory
 map: a term the file lacks is in none of the segment's documents. The word
 positions of the positioned fields (title, body) are there too, so that phrase
-checks and the proximity bonus work on arrays; character offsets (snippets, for
-the ten hits of a page) stay in Whoosh's blocks. For the word fields, a
+checks and the proximity bonus work on arrays, and their character offsets, so
+that the page's snippets need no Whoosh block either. For the word fields, a
 segment without the file (written by Whoosh's own path, or damaged) is read
 from the blocks as before: there the file is an accelerator. The bigram field
 (``civicsearch.bigrams``) is written here only, with its documents' lengths:
@@ -28,12 +28,15 @@ entry than terms); where each term's key starts (likewise); where each term's
 positions start (likewise); the docnums (segment-local; u2 where the segment has
 at most 65,536 documents); the frequencies (u2 where all are whole numbers below
 65,536, else f4); the word positions, posting after posting, as many for a
-posting as its frequency (u2 where all are below 65,536, else u4); the keys
+posting as its frequency (u2 where all are below 65,536, else u4); each
+occurrence's start character (u4) and its length in characters (u2 where all
+are below 65,536, else u4), in the same order; the keys
 (field name, NUL, term bytes), which a look-up compares, so that a hash
 collision can only cost a second compare, never a wrong answer; then, for
 each field whose lengths the file keeps, one byte a document (Whoosh's
-quantised length). A new layout
-takes a new magic: a file of another one is passed over like a damaged one.
+quantised length). A new layout takes a new magic: a file of another one is
+passed over like a damaged one (and, since the bigrams are kept here only, a
+new ``SCHEMA_VERSION``).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 EXTENSION = ".csa"
-MAGIC = b"CSARR05\n"
+MAGIC = b"CSARR06\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -71,8 +74,9 @@ def _hash(key: bytes) -> int:
 class Postings:
     """One field's terms, all at once: term ``i`` (bytes, in any order) holds the
     postings ``starts[i]:starts[i + 1]`` of ``docnums`` (sorted within a term) and
-    ``weights``; ``positions`` (or None) holds every occurrence's word position,
-    posting after posting, as many for a posting as its frequency."""
+    ``weights``; ``positions`` (or None) holds every occurrence's word position and
+    start and end character (a row of three), posting after posting, as many for a
+    posting as its frequency."""
 
     terms: list[bytes]
     starts: np.ndarray
@@ -117,7 +121,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
             ends = np.cumsum(np.asarray(block.weights, dtype=np.int64))
             term_ends = ends[np.asarray(block.starts[1:], dtype=np.int64) - 1] if len(ends) else ends
             pos_counts.append(np.diff(term_ends, prepend=0))
-            pos_parts.append(np.asarray(block.positions, dtype=np.int64))
+            pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 3))
     all_starts = np.concatenate(starts)
     pos_starts = np.zeros(len(keys) + 1, dtype=np.int64)
     if keys:
@@ -125,7 +129,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
     weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
         else np.zeros(0)
-    positions = np.concatenate(pos_parts) if pos_parts else np.zeros(0, dtype=np.int64)
+    positions = np.concatenate(pos_parts) if pos_parts else np.zeros((0, 3), dtype=np.int64)
     # Terms in hash order, each one's postings and positions with it.
     take, starts_out = _gather(all_starts, order)
     take_pos, pos_starts_out = _gather(pos_starts, order)
@@ -133,13 +137,15 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     keys = [keys[i] for i in order.tolist()]
     key_blob = b"".join(keys)
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
+    words, starts_at, spans = positions[:, 0], positions[:, 1], positions[:, 2] - positions[:, 1]
     size = max(len(docnums), len(key_blob), len(positions))
     header = {
         "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
         "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(positions),
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
-        "word_positions": "<u2" if not len(positions) or int(positions.max()) < 2**16 else "<u4",
+        "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
+        "char_spans": "<u2" if not len(spans) or int(spans.max()) < 2**16 else "<u4",
         "documents": doc_count, "lengths": sorted(lengths),
     }
     encoded = json.dumps(header).encode("utf-8")
@@ -150,7 +156,9 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
              pos_starts_out.astype(header["tables"]),
              docnums.astype(header["docnums"]),
              weights.astype(header["weights"]),
-             positions.astype(header["word_positions"]),
+             words.astype(header["word_positions"]),
+             starts_at.astype("<u4"),
+             spans.astype(header["char_spans"]),
              np.frombuffer(key_blob, dtype=np.uint8),
              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths))]
     for part in parts:
@@ -223,6 +231,8 @@ class PostingArrays:
             self.docnums = take(header["docnums"], header["postings"])
             self.weights = take(header["weights"], header["postings"])
             self.positions = take(header["word_positions"], header["positions"])
+            self.startchars = take("<u4", header["positions"])
+            self.char_spans = take(header["char_spans"], header["positions"])
             self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
         except ValueError as e:
@@ -281,6 +291,19 @@ class PostingArrays:
     def get_positions(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(docnums, where each posting's positions start and the last ends, positions)
         of a term of a positioned field, or None when no document of the segment holds it."""
+        found = self._occurrences(key)
+        return None if found is None else found[:3]
+
+    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`get_positions` and each occurrence's start and end character."""
+        found = self._occurrences(key)
+        if found is None:
+            return None
+        docnums, bounds, positions, p = found
+        starts = self.startchars[p: p + len(positions)]
+        return docnums, bounds, positions, starts, starts + self.char_spans[p: p + len(positions)]
+
+    def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         i = self._find(key)
         if i is None:
             return None
@@ -288,7 +311,7 @@ class PostingArrays:
         bounds = np.zeros(hi - lo + 1, dtype=np.int64)
         np.cumsum(self.weights[lo:hi], out=bounds[1:])  # a posting has as many positions as its frequency
         p = int(self.pos_starts[i])
-        return self.docnums[lo:hi], bounds, self.positions[p: p + int(bounds[-1])]
+        return self.docnums[lo:hi], bounds, self.positions[p: p + int(bounds[-1])], p
 
 
 _BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)

@@ -6,7 +6,7 @@ decoded blocks of whoosh-reloaded 2.7.5's W3 codec directly (the version is
 pinned) and falls back to the matcher interface for anything else; a segment
 with posting arrays (:mod:`civicsearch.postarrays`) answers from those. Word
 positions and character offsets (:func:`read_positions`, for snippets) are read
-from the blocks, only for the documents asked about; :func:`phrase_docs` says
+only for the documents asked about, from the arrays or the blocks; :func:`phrase_docs` says
 which documents hold words as a phrase (the ranker's phrase check and
 proximity), with array operations where the arrays hold positions, and
 :func:`phrase_starts` where in one document.
@@ -151,13 +151,19 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
     with ``chars``, (position, startchar, endchar) of each occurrence instead.
 
-    Only the blocks holding a wanted document are decoded, and only that
-    document's value in them: far cheaper than Whoosh's span matchers, which
-    decode every posting they step over.
+    A segment with posting arrays answers from those; elsewhere only the blocks
+    holding a wanted document are decoded, and only that document's value in
+    them: far cheaper than Whoosh's span matchers, which decode every posting
+    they step over.
     """
     decode = value_decoder(reader, fieldname, chars)
     out: dict[int, list] = {}
+    key = postarrays.key_of(fieldname, term.encode("utf-8"))
     for leaf, offset, lo, hi in _segments(reader, docs):
+        arrays = postarrays.for_leaf(leaf)
+        if arrays is not None and arrays.has_positions(fieldname):
+            _array_occurrences(arrays, key, docs[lo:hi], offset, chars, out)
+            continue
         m = _leaf_matcher(leaf, fieldname, term)
         if m is None:
             continue
@@ -186,6 +192,19 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                 j = k
             m._next_block()
     return out
+
+
+def _array_occurrences(arrays: postarrays.PostingArrays, key: bytes, docs: list[int], offset: int, chars: bool,
+                       out: dict[int, list]) -> None:
+    """:func:`read_positions` for one segment's share of ``docs``, from its arrays."""
+    found = arrays.get_characters(key) if chars else arrays.get_positions(key)
+    if found is None:
+        return
+    docnums, bounds, columns = found[0], found[1], found[2:]
+    for k, i in where_found(docnums, [d - offset for d in docs]):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        parts = [c[a:b].tolist() for c in columns]
+        out[docs[k]] = list(zip(*parts)) if chars else parts[0]
 
 
 def _segments(reader: IndexReader, docs: list[int]) -> Iterator[tuple[object, int, int, int]]:

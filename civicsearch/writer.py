@@ -196,17 +196,17 @@ class CivicWriter(SegmentWriter):
 
 def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
                weights: np.ndarray, fmt: Any) -> np.ndarray | None:
-    """Every word position of the field's terms, term after term (in the order of
-    ``names``, the sorted terms) and posting after posting, decoded in one pass;
-    None for a format without positions, or a field whose frequencies are not its
-    occurrence counts (``weights``, term after term: a boosted field, whose phrases
-    read Whoosh's blocks)."""
+    """Every occurrence of the field's terms, term after term (in the order of
+    ``names``, the sorted terms) and posting after posting, decoded in one pass:
+    rows of (word position, start character, end character). None for a format
+    without them, or a field whose frequencies are not its occurrence counts
+    (``weights``, term after term: a boosted field, whose phrases read Whoosh's blocks)."""
     if not hasattr(fmt, "flat_positions"):
         return None
-    positions, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
+    occurrences, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
     if not np.array_equal(counts, weights):
         return None
-    return positions
+    return occurrences
 
 
 def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],

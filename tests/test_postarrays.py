@@ -67,12 +67,12 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
             for tbytes in lexicon:
                 fmt = leaf.schema[fieldname].format
                 m = leaf._terms.matcher(fieldname, tbytes, fmt)  # deletions included
-                ids, weights, positions = [], [], []
+                ids, weights, occurrences = [], [], []
                 while m.is_active():
                     ids.append(m.id())
                     weights.append(m.weight())
-                    if fmt.supports("positions"):
-                        positions.extend(fmt.decode_positions(m.value()))
+                    if fmt.supports("characters"):
+                        occurrences.extend(fmt.decode_characters(m.value()))
                     m.next()
                 key = postarrays.key_of(fieldname, tbytes)
                 got = arrays.get(key)
@@ -83,8 +83,10 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
                 assert got[0].tolist() == ids and got[1].tolist() == pytest.approx(weights)
                 assert arrays.has_positions(fieldname)
                 docnums, bounds, flat = arrays.get_positions(key)
-                assert docnums.tolist() == ids and flat.tolist() == positions
+                assert docnums.tolist() == ids and flat.tolist() == [p for p, _, _ in occurrences]
                 assert np.diff(bounds).tolist() == weights  # as many positions as the frequency says
+                *_, starts, ends = arrays.get_characters(key)
+                assert list(zip(flat.tolist(), starts.tolist(), ends.tolist())) == occurrences
                 checked[fieldname] += 1
         # The bigrams are in the arrays only: they must be what each stored body
         # (deleted documents' too, until a merge drops them) counts to.
@@ -173,7 +175,8 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
     def term(i: int) -> tuple[bytes, list[int], list[float], np.ndarray]:
         ids = list(range(i, 3 * i + 1, 2))
         weights = [float(1 + k % 4) for k in ids]
-        positions = np.asarray([7 * k + j for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
+        positions = np.asarray([(7 * k + j, 40 * k + 3 * j, 40 * k + 3 * j + 1 + j % 3)
+                                for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
         return f"词{i}".encode(), ids, weights, positions
 
     body = [term(i) for i in range(1, 60)]
@@ -192,7 +195,7 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
         assert arrays.covers("title") and not arrays.covers(GRAMS)
         assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths.tolist()]
         for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
-                     arrays.weights, arrays.positions):
+                     arrays.weights, arrays.positions, arrays.startchars, arrays.char_spans):
             assert view.flags.aligned  # a misaligned table is copied on every search
         for fieldname, terms in (("body", body), ("title", title)):
             assert sorted((t, ids.tolist(), w.tolist()) for t, ids, w in arrays.field_terms(fieldname)) == \
@@ -204,8 +207,10 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
                 assert got[0].tolist() == ids and got[1].tolist() == weights
                 if positions is not None:
                     docnums, bounds, flat = arrays.get_positions(key)
-                    assert docnums.tolist() == ids and np.array_equal(flat, positions)
+                    assert docnums.tolist() == ids and np.array_equal(flat, positions[:, 0])
                     assert np.diff(bounds).tolist() == weights
+                    *_, starts, ends = arrays.get_characters(key)
+                    assert np.array_equal(np.column_stack((flat, starts, ends)), positions)
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
     assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
@@ -213,11 +218,13 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
 
 def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     path = tmp_path / ("wide" + postarrays.EXTENSION)
-    positions = np.asarray([3, 70_000, 5_000_000], dtype=np.int64)
+    positions = np.asarray([(3, 10, 12), (70_000, 4_000_000, 4_100_000), (5_000_000, 4_200_000, 4_200_001)],
+                           dtype=np.int64)
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings([(b"x", [4], [3.0], positions)], True)}, 10)
     arrays = postarrays.PostingArrays(str(path))
-    assert arrays.get_positions(postarrays.key_of("body", b"x"))[2].tolist() == positions.tolist()
+    _, _, words, starts, ends = arrays.get_characters(postarrays.key_of("body", b"x"))
+    assert np.array_equal(np.column_stack((words, starts, ends)), positions)
 
 
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
@@ -225,6 +232,6 @@ def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings([(b"x", [0], [1.0], None)], False)}, 10)
     data = path.read_bytes()
-    path.write_bytes(b"CSARR04\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
+    path.write_bytes(b"CSARR05\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
     with pytest.raises(ValueError, match="not a posting array file"):
         postarrays.PostingArrays(str(path))
