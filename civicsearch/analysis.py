@@ -177,11 +177,20 @@ class CivicCharacters(Characters):
             deltas.extend(chain.from_iterable(codes))
         n = np.frombuffer(counts, dtype=np.int64)
         # (position delta, start after the last end, length) per occurrence; in each
-        # posting, a position and an end are the running sums of their deltas.
+        # posting, a position and an end are the running sums of their deltas. Built
+        # in place, column by column: a segment holds millions of occurrences.
         codes = np.frombuffer(deltas, dtype=np.int64).reshape(-1, 3)
-        steps = np.column_stack((codes[:, 0], codes[:, 1] + codes[:, 2]))
-        running = np.zeros((len(codes) + 1, 2), dtype=np.int64)
-        np.cumsum(steps, axis=0, out=running[1:])
+        out = np.empty((len(codes), 3), dtype=np.int64)
+        np.cumsum(codes[:, 0], out=out[:, 0])
+        np.add(codes[:, 1], codes[:, 2], out=out[:, 2])
+        np.cumsum(out[:, 2], out=out[:, 2])
         # Each posting's deltas start again from 0: take off the running sums before it.
-        sums = running[1:] - np.repeat(running[np.cumsum(n) - n], n, axis=0)
-        return np.column_stack((sums[:, 0], sums[:, 1] - codes[:, 2], sums[:, 1])), n
+        held = n > 0
+        first, repeats = (np.cumsum(n) - n)[held], n[held]
+        later = first > 0
+        for j in (0, 2):
+            before = np.zeros(len(first), dtype=np.int64)
+            before[later] = out[first[later] - 1, j]
+            out[:, j] -= np.repeat(before, repeats)
+        np.subtract(out[:, 2], codes[:, 2], out=out[:, 1])
+        return out, n

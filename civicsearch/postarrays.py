@@ -129,19 +129,23 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
     weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
         else np.zeros(0)
-    positions = np.concatenate(pos_parts) if pos_parts else np.zeros((0, 3), dtype=np.int64)
-    # Terms in hash order, each one's postings and positions with it.
+    # Terms in hash order, each one's postings and positions with it (the positions
+    # a column at a time: they are most of a segment's memory).
     take, starts_out = _gather(all_starts, order)
     take_pos, pos_starts_out = _gather(pos_starts, order)
-    docnums, weights, positions = docnums[take], weights[take], positions[take_pos]
+    docnums, weights = docnums[take], weights[take]
+    words, starts_at, ends = (
+        np.concatenate([part[:, j] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
+        for j in range(3))
+    spans = ends - starts_at
+    del ends
     keys = [keys[i] for i in order.tolist()]
     key_blob = b"".join(keys)
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
-    words, starts_at, spans = positions[:, 0], positions[:, 1], positions[:, 2] - positions[:, 1]
-    size = max(len(docnums), len(key_blob), len(positions))
+    size = max(len(docnums), len(key_blob), len(words))
     header = {
         "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
-        "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(positions),
+        "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(words),
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
