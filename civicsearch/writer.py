@@ -43,6 +43,10 @@ MIN_COMPRESS_BYTES = 64
 POSTING_BYTES = 4 + 8 + 8
 #: Bytes a term's entry costs: the key, a tuple, two arrays and a list.
 TERM_BYTES = 300
+#: Bytes an occurrence of a positioned word takes while the flush decodes and sorts
+#: the positions and character offsets for the posting arrays (three int64 columns,
+#: their deltas, a gathered copy): counted toward a segment's size, not the pool's.
+FLUSH_OCCURRENCE_BYTES = 64
 
 Posting = tuple[str, bytes, int, float, bytes]
 
@@ -55,6 +59,7 @@ class TermPool(PostingPool):
         # fieldname → term bytes → (docnums, weights, values); a writer numbers
         # documents in order, so each term's docnums arrive sorted.
         self.terms: dict[str, dict[bytes, tuple[array, array, list[bytes]]]] = {}
+        self.occurrences = 0.0  # of the postings with positions (frequencies summed)
 
     def add(self, item: Posting) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
@@ -69,6 +74,8 @@ class TermPool(PostingPool):
         entry[0].append(docnum)
         entry[1].append(weight)
         entry[2].append(vbytes or b"")
+        if vbytes:
+            self.occurrences += weight
         self.currentsize += POSTING_BYTES + (33 + len(vbytes) if vbytes else 0)
         if self.currentsize > self.limit:
             self.save()
@@ -83,6 +90,7 @@ class TermPool(PostingPool):
     def save(self) -> None:
         self.current = list(self._postings())
         self.terms = {}
+        self.occurrences = 0.0  # spilled: Whoosh's own flush, no arrays of positions
         super().save()
 
     def in_memory(self) -> bool:
@@ -123,8 +131,9 @@ class CivicWriter(SegmentWriter):
 
     @property
     def pooled_bytes(self) -> int:
-        """Memory the segment's postings take so far (words and bigrams)."""
-        return self.pool.currentsize + self.grams.nbytes
+        """Memory the segment's postings take so far (words and bigrams), and what its
+        flush will take besides."""
+        return int(self.pool.currentsize + self.grams.nbytes + FLUSH_OCCURRENCE_BYTES * self.pool.occurrences)
 
     def add_document(self, **fields: Any) -> None:
         # The bigram field is not Whoosh's: its text goes to the bigram pool.
