@@ -161,7 +161,7 @@ class CivicCharacters(Characters):
             n = len(deltas)
             yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)
 
-    def flat_positions(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
+    def flat_occurrences(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
         """Every occurrence in ``values`` (postings as encoded for a segment being
         written, in order) as one int64 row of (word position, start character, end
         character); and each posting's number of occurrences."""

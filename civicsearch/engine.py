@@ -222,16 +222,15 @@ class SearchEngine:
         grams = parsed.grams()
         notes = list(parsed.notes)
         if parsed.is_natural() and len(concepts) >= LONG_QUERY:
+            ranked = dict(matched=None, allowed=allowed, depth=depth, sort_key=sort_key, grams=grams)
             required = parsed.quoted()
-            ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key,
-                                  grams=grams, required=required)
+            ranking = ranker.rank(concepts, required=required, **ranked)
             if required and not len(ranking.matched):
                 # Quotes in a pasted title are often emphasis (收取“进站费”): rather than
                 # nothing, the question ranked as if unquoted, and the user told.
                 relaxed = True
                 notes.append("no document holds every quoted phrase: ranked without requiring them")
-                ranking = ranker.rank(concepts, matched=None, allowed=allowed, depth=depth, sort_key=sort_key,
-                                      grams=grams)
+                ranking = ranker.rank(concepts, **ranked)
         else:
             if concepts and parsed.is_conjunction():
                 # Every clause is words or a phrase: the ranker's own postings say which

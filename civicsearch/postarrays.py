@@ -85,8 +85,7 @@ class Postings:
     positions: np.ndarray | None = None
 
     @classmethod
-    def of(cls, terms: Iterable[tuple[bytes, Sequence[int], Sequence[float]]],
-           positions: np.ndarray | None = None) -> "Postings":
+    def of(cls, terms: Iterable[tuple[bytes, Sequence[int], Sequence[float]]]) -> "Postings":
         """From ``(term, docnums, frequencies)`` triples (arrays gather fastest)."""
         names, lengths, ids_all, weights_all = [], array("Q"), array("I"), array("d")
         for tbytes, ids, weights in terms:
@@ -95,7 +94,7 @@ class Postings:
             ids_all.extend(ids)
             weights_all.extend(weights)
         return cls(names, _starts(lengths).astype(np.int64), np.frombuffer(ids_all, dtype=np.uint32),
-                   np.frombuffer(weights_all, dtype=np.float64), positions)
+                   np.frombuffer(weights_all, dtype=np.float64))
 
 
 def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,

@@ -199,20 +199,20 @@ class CivicWriter(SegmentWriter):
         out = {}
         for name in scored_fields:
             block = out[name] = postarrays.Postings.of((t, *pool[name][t][:2]) for t in names[name])
-            block.positions = _positions(pool[name], names[name], block.weights, schema[name].format)
+            block.positions = _occurrences(pool[name], names[name], block.weights, schema[name].format)
         return out
 
 
-def _positions(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
+def _occurrences(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
                weights: np.ndarray, fmt: Any) -> np.ndarray | None:
     """Every occurrence of the field's terms, term after term (in the order of
     ``names``, the sorted terms) and posting after posting, decoded in one pass:
     rows of (word position, start character, end character). None for a format
     without them, or a field whose frequencies are not its occurrence counts
     (``weights``, term after term: a boosted field, whose phrases read Whoosh's blocks)."""
-    if not hasattr(fmt, "flat_positions"):
+    if not hasattr(fmt, "flat_occurrences"):
         return None
-    occurrences, counts = fmt.flat_positions([v for t in names for v in terms[t][2]])
+    occurrences, counts = fmt.flat_occurrences([v for t in names for v in terms[t][2]])
     if not np.array_equal(counts, weights):
         return None
     return occurrences
