@@ -32,9 +32,14 @@ from civicsearch.segment import get_segmenter
 if TYPE_CHECKING:
     import numpy as np
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007"
+#: The code points of Han characters (a Chinese run is made of them), first and last.
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x3007, 0x3007))
+_HAN = "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES)
+_WORD = rf"[^\W_{_HAN}]+(?:\.[0-9]+)*"
 # A Chinese run, or a run of letters/digits (a decimal point kept inside numbers).
-TOKEN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+(?:\.[0-9]+)*)")
+TOKEN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>{_WORD})")
+#: The runs of letters and digits alone (none holds a Han character).
+WORD_RE = re.compile(_WORD)
 
 
 def iter_words(text: str, subwords: bool = False) -> Iterator[tuple[str, int, int, int]]:
@@ -55,7 +60,7 @@ def iter_words(text: str, subwords: bool = False) -> Iterator[tuple[str, int, in
             continue
         offset = start
         for word in seg.cut(run):
-            if subwords:
+            if subwords and len(word) > 2:  # shorter words have none: spare the call
                 for gram, i in seg.subwords(word):
                     yield gram, pos, offset + i, offset + i + len(gram)
             yield word, pos, offset, offset + len(word)

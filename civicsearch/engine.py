@@ -256,7 +256,7 @@ class SearchEngine:
         for d, similar in groups[offset:wanted]:
             hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, ranker.characters)
             hit.similar = len(similar)
-            hit.similar_ids = [searcher.stored_fields(s)["id"] for s in similar]
+            hit.similar_ids = [columns.cell("id", s) for s in similar]
             hits.append(hit)
         return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
                              also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,

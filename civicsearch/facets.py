@@ -27,6 +27,7 @@ class Columns:
         self.reader = reader
         self._loaded: dict[str, list[Any]] = {}
         self._codes: dict[str, tuple[np.ndarray, list[Any]]] = {}
+        self._cells: dict[str, Any] = {}
 
     def __getitem__(self, fieldname: str) -> list[Any]:
         if fieldname not in self._loaded:
@@ -40,6 +41,15 @@ class Columns:
                     values.extend([None] * n)
             self._loaded[fieldname] = values
         return self._loaded[fieldname]
+
+    def cell(self, fieldname: str, docnum: int) -> Any:
+        """One document's value: read through the column, not from its stored fields
+        (which decompress the whole body) nor by loading the column for every document."""
+        if fieldname in self._loaded:
+            return self._loaded[fieldname][docnum]
+        if fieldname not in self._cells:
+            self._cells[fieldname] = self.reader.column_reader(fieldname)
+        return self._cells[fieldname][docnum]
 
     def codes(self, fieldname: str) -> tuple[np.ndarray, list[Any]]:
         """(code of each document's value, the distinct values by code): facets count codes with

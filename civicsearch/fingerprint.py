@@ -79,9 +79,8 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     """Which of ``raws`` (sketches, empty where there is none) are reposts of which: a
     symmetric boolean matrix, as :func:`is_repost` decides each pair.
 
-    The shared values of every pair come from one product of a document-by-value
-    matrix (over the values two sketches hold); only the pairs whose bound reaches
-    the threshold (a few) are sorted.
+    The shared values of every pair are counted at once (:func:`_shared_counts`);
+    only the pairs whose bound reaches the threshold (a few) are sorted.
     """
     import numpy as np  # lazily: indexing, which imports this module, needs no numpy
 
@@ -90,17 +89,7 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     sizes = np.fromiter((len(r) // 8 for r in raws), dtype=np.int64, count=n)
     if np.count_nonzero(sizes) < 2:
         return out
-    _, value_ids, counts = np.unique(np.frombuffer(b"".join(raws), dtype=np.uint64), return_inverse=True,
-                                     return_counts=True)
-    # Only values in two sketches or more can be shared: a column each.
-    shared = counts > 1
-    if not shared.any():
-        return out
-    column = np.cumsum(shared) - 1
-    held = shared[value_ids]
-    holds = np.zeros((n, int(column[-1]) + 1), dtype=np.float32)
-    holds[np.repeat(np.arange(n), sizes)[held], column[value_ids[held]]] = 1.0
-    common = np.rint(holds @ holds.T).astype(np.int64)  # small whole numbers: exact in float32
+    common = _shared_counts(np.frombuffer(b"".join(raws), dtype=np.uint64), sizes)
     union = sizes[:, None] + sizes[None, :] - common
     maybe = common >= THRESHOLD * np.minimum(SKETCH, union)
     maybe &= (sizes > 0)[:, None] & (sizes > 0)[None, :]
@@ -110,6 +99,44 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
         b = decoded.setdefault(int(j), values(raws[j]))
         out[i, j] = out[j, i] = set_similarity(a, b) >= THRESHOLD
     return out
+
+
+def _shared_counts(flat: "np.ndarray", sizes: "np.ndarray", max_pairs: int | None = None) -> "np.ndarray":
+    """How many values each pair of sketches shares (the diagonal is left 0), from
+    the sketches' values end to end (``sizes`` values each; none repeats in one).
+
+    Pairs of holders are counted one by one while there are at most ``max_pairs``
+    (default: as many as the matrix has cells), else by a matrix product.
+    """
+    import numpy as np
+
+    n = len(sizes)
+    doc = np.repeat(np.arange(n), sizes)
+    order = np.argsort(flat, kind="stable")
+    flat, doc = flat[order], doc[order]
+    # Runs of one value, its holders in document order: each holder pairs with
+    # every later one in its run.
+    starts = np.r_[True, flat[1:] != flat[:-1]]
+    run_end = np.r_[np.flatnonzero(starts)[1:], len(flat)]
+    later = run_end[np.cumsum(starts) - 1] - np.arange(len(flat)) - 1
+    total = int(later.sum())
+    if total <= (n * n if max_pairs is None else max_pairs):
+        # Few pairs (most values are in one sketch): count them one by one.
+        a = np.repeat(np.arange(len(flat)), later)
+        b = a + 1 + np.arange(total) - np.repeat(np.cumsum(later) - later, later)
+        pairs = np.bincount(doc[a] * n + doc[b], minlength=n * n).reshape(n, n)
+        return pairs + pairs.T
+    # Many documents share many values (a page of reposts): one product of a
+    # document-by-value matrix, over the values held twice or more.
+    _, value_ids, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    shared = counts > 1
+    column = np.cumsum(shared) - 1
+    held = shared[value_ids]
+    holds = np.zeros((n, int(column[-1]) + 1), dtype=np.float32)
+    holds[doc[held], column[value_ids[held]]] = 1.0
+    common = np.rint(holds @ holds.T).astype(np.int64)  # small whole numbers: exact in float32
+    np.fill_diagonal(common, 0)
+    return common
 
 
 def similarity(a: bytes, b: bytes) -> float:

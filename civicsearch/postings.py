@@ -61,11 +61,12 @@ def _leaf_postings(leaf: object, fieldname: str, term: str, key: bytes,
                    values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """One segment's (local docnums, frequencies, from arrays?) of ``term``, deleted
     documents included, or None when no document of it holds the term; ``values``
-    is filled only from Whoosh's blocks."""
+    is filled only from Whoosh's blocks. The arrays may be read-only views of any
+    integer and float type."""
     arrays = postarrays.for_leaf(leaf)
     if arrays is not None and arrays.covers(fieldname):
-        found = arrays.get(key)
-        return None if found is None else (found[0].astype(np.int64), found[1].astype(np.float64), True)
+        found = arrays.get(key)  # views into the file, in its types: the caller converts
+        return None if found is None else (found[0], found[1], True)
     m = _leaf_matcher(leaf, fieldname, term)
     if m is None:
         return None
@@ -91,7 +92,7 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
     with posting arrays (:mod:`civicsearch.postarrays`) answers from those,
     without positions, and then ``values`` is left empty and the answer says so.
     """
-    id_parts, weight_parts, value_parts = [], [], []
+    id_parts, weight_parts, value_parts, offsets = [], [], [], []
     filled = values is not None
     key = postarrays.key_of(fieldname, term.encode("utf-8"))
     for leaf, offset in reader.leaf_readers():
@@ -107,19 +108,21 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
             leaf_ids, leaf_weights = leaf_ids[live], leaf_weights[live]
             if leaf_values:
                 leaf_values = [v for v, keep in zip(leaf_values, live.tolist()) if keep]
-        if offset:
-            leaf_ids += offset
         id_parts.append(leaf_ids)
         weight_parts.append(leaf_weights)
         value_parts.append(leaf_values or [])
+        offsets.append(offset)
     if filled:
         for part in value_parts:
             values.extend(part)  # type: ignore[union-attr]
     if not id_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), filled
-    if len(id_parts) == 1:
-        return id_parts[0], weight_parts[0], filled
-    return np.concatenate(id_parts), np.concatenate(weight_parts), filled
+    # Converted and moved to global docnums once for all segments, not once a segment
+    # (a term is read from every segment: their number multiplies any per-part cost).
+    ids = np.concatenate(id_parts, dtype=np.int64)
+    if any(offsets):
+        ids += np.repeat(np.asarray(offsets, dtype=np.int64), [len(part) for part in id_parts])
+    return ids, np.concatenate(weight_parts, dtype=np.float64), filled
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:

@@ -160,6 +160,46 @@ def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, ow
     assert collapse_similar(range(len(raws)), raws, wanted) == kept
 
 
+@CHECKS
+@given(sketches=st.lists(st.frozensets(st.integers(1, 60), max_size=24), min_size=2, max_size=14))
+def test_shared_counts_by_pairs_and_by_product_are_the_intersections(sketches: list) -> None:
+    import numpy as np
+
+    from civicsearch.fingerprint import _shared_counts
+
+    # A small universe of values, so that some sketches share many and others none.
+    flat = np.array([v for s in sketches for v in sorted(s)], dtype=np.uint64)
+    sizes = np.array([len(s) for s in sketches], dtype=np.int64)
+    expected = np.array([[len(a & b) if i != j else 0 for j, b in enumerate(sketches)]
+                         for i, a in enumerate(sketches)])
+    for max_pairs in (0, 10**9, None):  # the product, the pairs, and whichever the size picks
+        assert (_shared_counts(flat, sizes, max_pairs) == expected).all()
+
+
+# Text as the bigram tokenizer meets it: Han runs of every length, the Han ranges'
+# edges, letters, digits and decimals, full-width and traditional forms, astral and
+# lone surrogate characters, punctuation.
+GRAM_PIECES = ["居委会", "加裝電梯", "第", "3", "3.14", "1.2.x", "ＡＢＣ", "abc12", "〇", "\u3400", "\u4dbf",
+               "\u9fff", "\uf900", "\ufaff", "\u33ff", "𠀀", "\ud800", "\udfff", "，", " ", "\n", ".", "_"]
+gram_text = st.one_of(st.text(max_size=40),
+                      st.lists(st.one_of(st.sampled_from(GRAM_PIECES), st.text(max_size=3)), max_size=16).map("".join))
+
+
+@CHECKS
+@given(texts=st.lists(gram_text, min_size=1, max_size=4))
+def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
+    from collections import Counter
+
+    from civicsearch.bigrams import count_grams
+    from civicsearch.grampool import gram_code, gram_codes, gram_term
+
+    words: dict[str, int] = {}
+    for text in texts:  # one numbering of the runs of letters and digits, as in a pool
+        codes = gram_codes(text, words).tolist()
+        assert Counter(gram_term(c, list(words)) for c in codes) == count_grams(text)
+        assert all(gram_code(gram_term(c, list(words)), words) == c for c in codes)
+
+
 spans_strategy = st.lists(
     st.tuples(st.integers(0, 3000), st.integers(0, 30), st.sampled_from(["加装", "电梯", "补贴", "申请", "老旧小区"])),
     min_size=1, max_size=300,
