@@ -299,12 +299,19 @@ class PostingArrays:
 
     def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """:meth:`get_positions` and each occurrence's start and end character."""
+        found = self.get_spans(key)
+        return None if found is None else (*found[:4], found[3] + found[4])
+
+    def get_spans(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`get_positions` and each occurrence's start character and length, all
+        views into the file (a caller after a few documents' end characters adds
+        only theirs: a common word occurs a million times)."""
         found = self._occurrences(key)
         if found is None:
             return None
         docnums, bounds, positions, p = found
-        starts = self.startchars[p: p + len(positions)]
-        return docnums, bounds, positions, starts, starts + self.char_spans[p: p + len(positions)]
+        return docnums, bounds, positions, self.startchars[p: p + len(positions)], \
+            self.char_spans[p: p + len(positions)]
 
     def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         i = self._find(key)

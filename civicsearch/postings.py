@@ -200,14 +200,17 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
 def _array_occurrences(arrays: postarrays.PostingArrays, key: bytes, docs: list[int], offset: int, chars: bool,
                        out: dict[int, list]) -> None:
     """:func:`read_positions` for one segment's share of ``docs``, from its arrays."""
-    found = arrays.get_characters(key) if chars else arrays.get_positions(key)
+    found = arrays.get_spans(key) if chars else arrays.get_positions(key)
     if found is None:
         return
-    docnums, bounds, columns = found[0], found[1], found[2:]
+    docnums, bounds, positions = found[0], found[1], found[2]
     for k, i in where_found(docnums, [d - offset for d in docs]):
         a, b = int(bounds[i]), int(bounds[i + 1])
-        parts = [c[a:b].tolist() for c in columns]
-        out[docs[k]] = list(zip(*parts)) if chars else parts[0]
+        if chars:
+            starts = found[3][a:b]
+            out[docs[k]] = list(zip(positions[a:b].tolist(), starts.tolist(), (starts + found[4][a:b]).tolist()))
+        else:
+            out[docs[k]] = positions[a:b].tolist()
 
 
 def _segments(reader: IndexReader, docs: list[int]) -> Iterator[tuple[object, int, int, int]]:
@@ -260,7 +263,7 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
             # Each occurrence as (docnum, where the phrase would start), one int64 apiece;
             # a start before 0 borrows from the docnum and lands where no word stands.
             at = _occurrences(found, local) - i
-            common = at if common is None else np.intersect1d(common, at, assume_unique=True)
+            common = at if common is None else _within(common, at)
             if not len(common):
                 break
         if common is not None and len(common):
@@ -271,6 +274,16 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
         out.extend(d for d in rest if all(d in p for p in at) and adjacent([p[d] for p in at]))
         out.sort()
     return out
+
+
+def _within(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Those of ``keys`` (sorted) that ``sorted_keys`` holds: looked up by bisection, not by
+    sorting both again (``np.intersect1d``), since occurrence keys come sorted."""
+    if not len(keys) or not len(sorted_keys):
+        return keys[:0]
+    at = np.searchsorted(sorted_keys, keys)
+    np.minimum(at, len(sorted_keys) - 1, out=at)
+    return keys[sorted_keys[at] == keys]
 
 
 def _occurrences(found: tuple[np.ndarray, np.ndarray, np.ndarray], local: np.ndarray) -> np.ndarray:

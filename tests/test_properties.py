@@ -200,6 +200,18 @@ def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
         assert all(gram_code(gram_term(c, list(words)), words) == c for c in codes)
 
 
+@CHECKS
+@given(a=st.lists(st.integers(-5, 60)), b=st.lists(st.integers(-5, 60)))
+def test_sorted_keys_within_others_are_the_set_intersection(a: list, b: list) -> None:
+    import numpy as np
+
+    from civicsearch.postings import _within
+
+    # Occurrence keys come sorted, and a sub-word repeated inside one word repeats one.
+    keys, others = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    assert _within(keys, others).tolist() == [k for k in sorted(a) if k in set(b)]
+
+
 spans_strategy = st.lists(
     st.tuples(st.integers(0, 3000), st.integers(0, 30), st.sampled_from(["加装", "电梯", "补贴", "申请", "老旧小区"])),
     min_size=1, max_size=300,
