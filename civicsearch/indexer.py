@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from civicsearch import grampool, parallel, registry, store
+from civicsearch import grampool, heap, parallel, registry, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
 from civicsearch.errors import DocumentReadError, IndexWriteError
 from civicsearch.fingerprint import sketch
@@ -152,6 +152,8 @@ class _Run:
         self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
         self._writer: Any = None
         self._build: parallel.ParallelBuild | None = None
+        #: Called once a document (``heap.building``: the build's data kept from the collector).
+        self.settle: Callable[[], None] = lambda: None
 
     @staticmethod
     def _codec() -> W3Codec:
@@ -240,6 +242,7 @@ class _Run:
                 self.record(rec)
 
     def record(self, rec: RawRecord | KnownRecord) -> None:
+        self.settle()
         if rec.doc_id in self.seen:
             self.skip(Skipped(rec.path, f"duplicate id {rec.doc_id!r}", rec.line))
             return
@@ -397,13 +400,14 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
         if isinstance(item, Skipped):
             run.skip(item)
     try:
-        for n, (file, root) in enumerate(files, 1):
-            run.file(file, root, max_bytes)
-            if progress:
-                progress(n, len(files), path_text(file))
-        checkpoint("after-read")
-        run.delete_missing(roots)
-        run.commit()
+        with heap.building() as run.settle:
+            for n, (file, root) in enumerate(files, 1):
+                run.file(file, root, max_bytes)
+                if progress:
+                    progress(n, len(files), path_text(file))
+            checkpoint("after-read")
+            run.delete_missing(roots)
+            run.commit()
     except BaseException:
         run.cancel()
         raise

@@ -28,6 +28,7 @@ import threading
 import traceback
 from typing import Any, Callable, NamedTuple, Sequence
 
+from civicsearch import heap
 from civicsearch.errors import IndexBuildError
 from civicsearch.readers import RawRecord, Skipped
 from civicsearch.writer import CivicWriter
@@ -205,21 +206,23 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
     uncleaned = 0
     try:
         writer = None
-        while (batch := _next_batch(inbox, parent)) is not None:
-            for record in batch:
-                prepared = prepare(record)
-                if isinstance(prepared, Skipped):
-                    skipped.append(prepared)
-                    continue
-                uncleaned += prepared.uncleaned
-                if writer is None:
-                    writer = CivicWriter(ix, **writer_kwargs)
-                writer.add_document(**prepared.fields)
-                if writer.pooled_bytes >= segment_bytes:
-                    segments.append(writer._finalize_segment())
-                    writer = None
-        if writer is not None:
-            segments.append(writer._finalize_segment())
+        with heap.building(own_process=True) as settle:
+            while (batch := _next_batch(inbox, parent)) is not None:
+                for record in batch:
+                    settle()
+                    prepared = prepare(record)
+                    if isinstance(prepared, Skipped):
+                        skipped.append(prepared)
+                        continue
+                    uncleaned += prepared.uncleaned
+                    if writer is None:
+                        writer = CivicWriter(ix, **writer_kwargs)
+                    writer.add_document(**prepared.fields)
+                    if writer.pooled_bytes >= segment_bytes:
+                        segments.append(writer._finalize_segment())
+                        writer = None
+            if writer is not None:
+                segments.append(writer._finalize_segment())
     except Exception as e:
         results.put(_Result(k, error=traceback.format_exc(), errno=getattr(e, "errno", None)))
         sys.exit(1)  # after the queue has sent the traceback; SystemExit prints nothing
