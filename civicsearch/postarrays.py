@@ -64,6 +64,11 @@ def key_of(fieldname: str, tbytes: bytes) -> bytes:
     return fieldname.encode("utf-8") + b"\0" + tbytes
 
 
+def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
+    """The table's hash of each key, as the array :meth:`PostingArrays.get_many` takes."""
+    return np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+
+
 def _hash(key: bytes) -> int:
     # Two of zlib's C checksums: a stable 64-bit spread at a tenth of a cryptographic
     # hash's cost; keys that collide are told apart by the key compare in get().
@@ -281,6 +286,25 @@ class PostingArrays:
                 return i
             i += 1
         return None
+
+    def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hash`), looked up
+        in the hash table at once: a query's terms in one call a segment, not one a term."""
+        n = len(self.hashes)
+        at = np.searchsorted(self.hashes, hashes)
+        maybe = at < n
+        maybe[maybe] = self.hashes[at[maybe]] == hashes[maybe]
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(keys)
+        for j in np.flatnonzero(maybe).tolist():
+            i, h, key = int(at[j]), hashes[j], keys[j]
+            while i < n and self.hashes[i] == h:
+                a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
+                if self.keys[a:b].tobytes() == key:
+                    lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+                    out[j] = self.docnums[lo:hi], self.weights[lo:hi]
+                    break
+                i += 1
+        return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document

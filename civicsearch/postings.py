@@ -115,14 +115,49 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
     if filled:
         for part in value_parts:
             values.extend(part)  # type: ignore[union-attr]
+    return (*_joined(id_parts, weight_parts, offsets), filled)
+
+
+def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]
+                       ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """:func:`read_postings` (docnums and frequencies) of each ``(field, term)``, every
+    segment's hash table asked once for all of them; None when some segment has no
+    posting arrays covering those fields (ask term by term, from Whoosh's blocks)."""
+    leaves = reader.leaf_readers()
+    fields = {f for f, _ in wanted}
+    tables = [postarrays.for_leaf(leaf) for leaf, _ in leaves]
+    if not all(t is not None and all(t.covers(f) for f in fields) for t in tables):
+        return None
+    keys = [postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted]
+    hashes = postarrays.key_hashes(keys)
+    parts: list[tuple[list, list, list]] = [([], [], []) for _ in wanted]
+    for (leaf, offset), table in zip(leaves, tables):
+        deleted = getattr(leaf, "deleted_docs_set", None)
+        gone = np.fromiter(deleted, dtype=np.int64, count=len(deleted)) if deleted else None
+        for j, found in enumerate(table.get_many(keys, hashes)):  # type: ignore[union-attr]
+            if found is None:
+                continue
+            ids, weights = found
+            if gone is not None:
+                live = ~np.isin(ids, gone)
+                ids, weights = ids[live], weights[live]
+            parts[j][0].append(ids)
+            parts[j][1].append(weights)
+            parts[j][2].append(offset)
+    return [_joined(*p) for p in parts]
+
+
+def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets: list[int]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Segments' postings as one list: global docnums (int64) and frequencies (float64)."""
     if not id_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), filled
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     # Converted and moved to global docnums once for all segments, not once a segment
     # (a term is read from every segment: their number multiplies any per-part cost).
     ids = np.concatenate(id_parts, dtype=np.int64)
     if any(offsets):
         ids += np.repeat(np.asarray(offsets, dtype=np.int64), [len(part) for part in id_parts])
-    return ids, np.concatenate(weight_parts, dtype=np.float64), filled
+    return ids, np.concatenate(weight_parts, dtype=np.float64)
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:

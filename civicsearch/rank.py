@@ -65,8 +65,8 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from civicsearch.grampool import FIELD as GRAMS
-from civicsearch.postings import (field_lengths, phrase_docs, read_positions, read_postings, value_decoder,
-                                 where_found)
+from civicsearch.postings import (field_lengths, phrase_docs, read_positions, read_postings, read_postings_many,
+                                 value_decoder, where_found)
 from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
@@ -275,7 +275,7 @@ class Ranker:
     def evidence(self, concepts: list[Concept], question: bool) -> list[Scored]:
         """Each concept's evidence, in order; for a long question (``question``) the
         asking words weigh nothing and long words also count by their parts."""
-        scored = [self.score_concept(c, 0.0 if question and _asks(c) else 1.0) for c in concepts]
+        plan = [(c, 0.0 if question and _asks(c) else 1.0) for c in concepts]
         if question:
             seg = get_segmenter()
             seen = {c.own for c in concepts}
@@ -285,8 +285,22 @@ class Ranker:
                 for gram, _ in seg.subwords(c.own[0]):
                     if (gram,) not in seen:
                         seen.add((gram,))
-                        scored.append(self.score_concept(Concept([(gram,)], c.fields), SUBWORD_WEIGHT))
-        return scored
+                        plan.append((Concept([(gram,)], c.fields), SUBWORD_WEIGHT))
+        self.prefetch([(f, t) for c, _ in plan for form in c.forms for f in c.fields for t in form])
+        return [self.score_concept(c, weight) for c, weight in plan]
+
+    def prefetch(self, wanted: list[tuple[str, str]]) -> None:
+        """Read the postings of the ``(field, term)`` pairs not cached yet, each segment
+        asked once for all of them (a long query's terms are many, and so are segments)."""
+        todo = [k for k in dict.fromkeys(wanted) if k not in self._query and k not in self._postings]
+        if not todo or len(todo) > _CACHE_TERMS // 2:
+            return
+        found = read_postings_many(self.reader, todo)
+        if found is None:  # a segment without posting arrays: term by term, as they come
+            return
+        self._postings.update(zip(todo, found))
+        while len(self._postings) > _CACHE_TERMS:
+            self._postings.popitem(last=False)
 
     # -- ranking ---------------------------------------------------------------
 
@@ -295,6 +309,7 @@ class Ranker:
         mass each holds, and the query's whole mass (bigrams no document holds carry none)."""
         scores, held, total = np.zeros(self.size), np.zeros(self.size), 0.0
         inverse = self.inverse_norm(GRAMS)
+        self.prefetch([(GRAMS, g) for g in grams])
         for g in grams:
             ids, weights = self.postings(GRAMS, g, positions=False)
             if not len(ids):

@@ -8,7 +8,7 @@ import pytest
 from whoosh import query as wq
 
 from civicsearch import SearchEngine
-from civicsearch.postings import read_positions, read_postings
+from civicsearch.postings import read_positions, read_postings, read_postings_many
 from civicsearch.rank import Ranker
 
 
@@ -65,6 +65,19 @@ def test_postings_and_positions_match_whoosh(engine: SearchEngine) -> None:
                 d: list(expected[d][2]) for d in docs}
             checked += 1
     assert checked > 100
+
+
+def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) -> None:
+    reader = engine._current_searcher().reader()
+    wanted = [(f, t) for f in ("title", "body") for t in _terms(reader, f, 150)]
+    wanted += [("body", "没有这个词"), ("grams", "电梯"), ("grams", "梯梯")]  # absent terms, the bigram field
+    together = read_postings_many(reader, wanted)
+    assert together is not None  # every segment here has its posting arrays
+    for (fieldname, term), (ids, weights) in zip(wanted, together):
+        alone_ids, alone_weights, _ = read_postings(reader, fieldname, term)
+        assert ids.tolist() == alone_ids.tolist() and weights.tolist() == alone_weights.tolist()
+        assert ids.dtype == alone_ids.dtype and weights.dtype == alone_weights.dtype
+    assert together[-3][0].size == 0 and together[-2][0].size > 0
 
 
 def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine) -> None:
