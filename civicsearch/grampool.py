@@ -42,11 +42,15 @@ def _is_han(points: np.ndarray) -> np.ndarray:
     return han
 
 
+def _han(char: str) -> bool:
+    return any(lo <= ord(char) <= hi for lo, hi in HAN_RANGES)
+
+
 def gram_code(term: str, words: dict[str, int]) -> int:
     """The code of one bigram token (a new run of letters and digits is numbered in ``words``)."""
-    if len(term) == 2 and _is_han(np.array([ord(term[0]), ord(term[1])])).all():
+    if len(term) == 2 and _han(term[0]) and _han(term[1]):
         return ord(term[0]) << _SHIFT | ord(term[1])
-    if len(term) == 1 and _is_han(np.array([ord(term)]))[0]:
+    if len(term) == 1 and _han(term):
         return ord(term)
     return -1 - words.setdefault(term, len(words))
 

@@ -288,7 +288,7 @@ class PostingArrays:
         return None
 
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hash`), looked up
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), looked up
         in the hash table at once: a query's terms in one call a segment, not one a term."""
         n = len(self.hashes)
         at = np.searchsorted(self.hashes, hashes)

@@ -62,8 +62,24 @@ class TermPool(PostingPool):
         self.occurrences = 0.0  # of the postings with positions (frequencies summed)
 
     def add(self, item: Posting) -> None:
+        """One posting (Whoosh's merge of old segments adds them so)."""
         fieldname, tbytes, docnum, weight, vbytes = item
-        self.add_field(fieldname, docnum, ((tbytes, 1, weight, vbytes),))
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            terms = self.terms[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        entry = terms.get(tbytes)
+        if entry is None:
+            entry = terms[tbytes] = (array("I"), array("d"), [])
+            self.currentsize += TERM_BYTES + len(tbytes)
+        entry[0].append(docnum)
+        entry[1].append(weight)
+        entry[2].append(vbytes or b"")
+        if vbytes:
+            self.occurrences += weight
+        self.currentsize += POSTING_BYTES + (33 + len(vbytes) if vbytes else 0)
+        if self.currentsize > self.limit:
+            self.save()
 
     def add_field(self, fieldname: str, docnum: int, items: Iterable[tuple[bytes, int, float, bytes]],
                   boost: float = 1.0) -> int:
