@@ -27,7 +27,7 @@ from whoosh.formats import Characters
 from whoosh.system import _INT_SIZE, pack_uint
 
 from civicsearch.normalize import fold
-from civicsearch.segment import get_segmenter
+from civicsearch.segment import MIN_PARENT, get_segmenter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +60,7 @@ def iter_words(text: str, subwords: bool = False) -> Iterator[tuple[str, int, in
             continue
         offset = start
         for word in seg.cut(run):
-            if subwords and len(word) > 2:  # shorter words have none: spare the call
+            if subwords and len(word) >= MIN_PARENT:  # shorter words have none: spare the call
                 for gram, i in seg.subwords(word):
                     yield gram, pos, offset + i, offset + i + len(gram)
             yield word, pos, offset, offset + len(word)

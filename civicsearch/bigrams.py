@@ -3,9 +3,10 @@
 Indexes of schema 5 and 6 pickled ``BigramTokenizer`` and ``GramField`` into their
 Whoosh schema: they must never move or be renamed, so that such an index still
 opens and asks for a reindex. Since schema 7 the bigrams are pooled by
-``civicsearch.grampool`` and kept in the posting arrays only, counted by
-:func:`count_grams` (bump ``SCHEMA_VERSION`` in ``civicsearch.schema`` when the
-tokens change).
+``civicsearch.grampool`` and kept in the posting arrays only. :func:`count_grams`
+is the tokens' reference; the pool finds the same tokens with array operations
+(``grampool.gram_codes``, held to it by a property test). Change both, and bump
+``SCHEMA_VERSION`` in ``civicsearch.schema``, when the tokens change.
 
 Citizens and officials write the same thing with different word boundaries
 (jieba cuts 居委做 one way in a letter and another in the reply), and a word no

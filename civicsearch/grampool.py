@@ -22,7 +22,7 @@ from itertools import repeat
 import numpy as np
 
 from civicsearch import postarrays
-from civicsearch.analysis import HAN_RANGES, WORD_RE
+from civicsearch.analysis import HAN_RANGES, TOKEN_RE, WORD_RE
 from civicsearch.bigrams import MAX_CHARS
 from civicsearch.normalize import fold
 
@@ -42,16 +42,11 @@ def _is_han(points: np.ndarray) -> np.ndarray:
     return han
 
 
-def _han(char: str) -> bool:
-    return any(lo <= ord(char) <= hi for lo, hi in HAN_RANGES)
-
-
 def gram_code(term: str, words: dict[str, int]) -> int:
     """The code of one bigram token (a new run of letters and digits is numbered in ``words``)."""
-    if len(term) == 2 and _han(term[0]) and _han(term[1]):
-        return ord(term[0]) << _SHIFT | ord(term[1])
-    if len(term) == 1 and _han(term):
-        return ord(term)
+    token = TOKEN_RE.fullmatch(term)
+    if token is not None and token.group("han"):  # a Han bigram, or a lone Han character
+        return ord(term[0]) << _SHIFT | ord(term[1]) if len(term) == 2 else ord(term)
     return -1 - words.setdefault(term, len(words))
 
 

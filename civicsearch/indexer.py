@@ -400,7 +400,8 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
         if isinstance(item, Skipped):
             run.skip(item)
     try:
-        with heap.building() as run.settle:
+        with heap.building() as settle:
+            run.settle = settle
             for n, (file, root) in enumerate(files, 1):
                 run.file(file, root, max_bytes)
                 if progress:

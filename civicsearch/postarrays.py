@@ -278,7 +278,11 @@ class PostingArrays:
     def _find(self, key: bytes) -> int | None:
         h = _hash(key)
         # As a numpy scalar: a Python int above 2**63 makes numpy convert the whole table.
-        i = int(self.hashes.searchsorted(np.uint64(h)))
+        return self._match(int(self.hashes.searchsorted(np.uint64(h))), h, key)
+
+    def _match(self, i: int, h: int, key: bytes) -> int | None:
+        """The term of ``key`` (hash ``h``) among the terms from the ``i``-th of the sorted
+        hashes on that share its hash (a collision costs a second compare), or None."""
         n = len(self.hashes)
         while i < n and int(self.hashes[i]) == h:
             a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
@@ -287,33 +291,22 @@ class PostingArrays:
             i += 1
         return None
 
+    def _postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+        return self.docnums[lo:hi], self.weights[lo:hi]
+
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), looked up
-        in the hash table at once: a query's terms in one call a segment, not one a term."""
-        n = len(self.hashes)
-        at = np.searchsorted(self.hashes, hashes)
-        maybe = at < n
-        maybe[maybe] = self.hashes[at[maybe]] == hashes[maybe]
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(keys)
-        for j in np.flatnonzero(maybe).tolist():
-            i, h, key = int(at[j]), hashes[j], keys[j]
-            while i < n and self.hashes[i] == h:
-                a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
-                if self.keys[a:b].tobytes() == key:
-                    lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-                    out[j] = self.docnums[lo:hi], self.weights[lo:hi]
-                    break
-                i += 1
-        return out
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), the hash
+        table searched once for all: a query's terms in one call a segment, not one a term."""
+        at = np.searchsorted(self.hashes, hashes).tolist()
+        found = (self._match(i, h, key) for i, h, key in zip(at, hashes.tolist(), keys))
+        return [None if i is None else self._postings_at(i) for i in found]
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document
         of the segment holds the term."""
         i = self._find(key)
-        if i is None:
-            return None
-        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-        return self.docnums[lo:hi], self.weights[lo:hi]
+        return None if i is None else self._postings_at(i)
 
     def get_positions(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(docnums, where each posting's positions start and the last ends, positions)
@@ -341,11 +334,11 @@ class PostingArrays:
         i = self._find(key)
         if i is None:
             return None
-        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-        bounds = np.zeros(hi - lo + 1, dtype=np.int64)
-        np.cumsum(self.weights[lo:hi], out=bounds[1:])  # a posting has as many positions as its frequency
+        docnums, weights = self._postings_at(i)
+        bounds = np.zeros(len(docnums) + 1, dtype=np.int64)
+        np.cumsum(weights, out=bounds[1:])  # a posting has as many positions as its frequency
         p = int(self.pos_starts[i])
-        return self.docnums[lo:hi], bounds, self.positions[p: p + int(bounds[-1])], p
+        return docnums, bounds, self.positions[p: p + int(bounds[-1])], p
 
 
 _BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)

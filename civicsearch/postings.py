@@ -102,9 +102,8 @@ def read_postings(reader: IndexReader, fieldname: str, term: str,
             continue
         leaf_ids, leaf_weights, from_arrays = read
         filled = filled and not from_arrays
-        deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
-        if deleted:
-            live = ~np.isin(leaf_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+        live = _live(leaf, leaf_ids)
+        if live is not None:
             leaf_ids, leaf_weights = leaf_ids[live], leaf_weights[live]
             if leaf_values:
                 leaf_values = [v for v, keep in zip(leaf_values, live.tolist()) if keep]
@@ -132,19 +131,26 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]
     hashes = postarrays.key_hashes(keys)
     parts: list[tuple[list, list, list]] = [([], [], []) for _ in wanted]
     for (leaf, offset), table in zip(leaves, tables):
-        deleted = getattr(leaf, "deleted_docs_set", None)
-        gone = np.fromiter(deleted, dtype=np.int64, count=len(deleted)) if deleted else None
         for j, found in enumerate(table.get_many(keys, hashes)):  # type: ignore[union-attr]
             if found is None:
                 continue
             ids, weights = found
-            if gone is not None:
-                live = ~np.isin(ids, gone)
+            live = _live(leaf, ids)
+            if live is not None:
                 ids, weights = ids[live], weights[live]
             parts[j][0].append(ids)
             parts[j][1].append(weights)
             parts[j][2].append(offset)
     return [_joined(*p) for p in parts]
+
+
+def _live(leaf: object, ids: np.ndarray) -> np.ndarray | None:
+    """Which of a segment's docnums ``ids`` are not deleted (a boolean mask), or None
+    when the segment has no deletions."""
+    deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
+    if not deleted:
+        return None
+    return ~np.isin(ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
 
 
 def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets: list[int]

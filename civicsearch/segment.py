@@ -20,6 +20,8 @@ ENGINES = ("rjieba", "jieba")
 DEFAULT_LEXICON_FREQ = 2000
 #: Sub-words are looked for up to this length (longer dictionary words are rare).
 MAX_WORD = 12
+#: Words shorter than this have no sub-words.
+MIN_PARENT = 3
 _SUBWORD_CACHE = 200_000
 
 
@@ -86,7 +88,7 @@ class Segmenter:
         name cut differently elsewhere (发吉, 头村) still meets it.
         """
         n = len(word)
-        if n < 3:
+        if n < MIN_PARENT:
             return []
         known_subwords = self._subwords.get(word)
         if known_subwords is not None:

@@ -61,13 +61,18 @@ class TermPool(PostingPool):
         self.terms: dict[str, dict[bytes, tuple[array, array, list[bytes]]]] = {}
         self.occurrences = 0.0  # of the postings with positions (frequencies summed)
 
-    def add(self, item: Posting) -> None:
-        """One posting (Whoosh's merge of old segments adds them so)."""
-        fieldname, tbytes, docnum, weight, vbytes = item
+    def _terms_of(self, fieldname: str) -> dict[bytes, tuple[array, array, list[bytes]]]:
         terms = self.terms.get(fieldname)
         if terms is None:
             terms = self.terms[fieldname] = {}
             self.fieldnames.add(fieldname)
+        return terms
+
+    def add(self, item: Posting) -> None:
+        """One posting: Whoosh's merge of old segments adds them so (through
+        :meth:`add_field`, a posting would cost a third more: measured)."""
+        fieldname, tbytes, docnum, weight, vbytes = item
+        terms = self._terms_of(fieldname)
         entry = terms.get(tbytes)
         if entry is None:
             entry = terms[tbytes] = (array("I"), array("d"), [])
@@ -86,10 +91,7 @@ class TermPool(PostingPool):
         """Pool one document's postings in ``fieldname``, ``FieldType.index``'s
         (term bytes, frequency, weight, value bytes) each, the weights times
         ``boost``; the frequencies summed (the field's length)."""
-        terms = self.terms.get(fieldname)
-        if terms is None:
-            terms = self.terms[fieldname] = {}
-            self.fieldnames.add(fieldname)
+        terms = self._terms_of(fieldname)
         get = terms.get
         length = size = 0
         occurrences = 0.0
@@ -158,7 +160,8 @@ class CivicWriter(SegmentWriter):
         #: Leave the files the new table of contents no longer lists (the old one,
         #: merged segments) to the caller, who removes them once no reader needs them.
         self.keep_files = keep_files
-        self._plain: bool | None = None
+        #: No term vectors and no separate spelling words: :meth:`_add_document` applies.
+        self._plain = not any(f.vector or f.separate_spelling() for _, f in self.schema.items())
 
     def _commit_toc(self, segments: list[Any]) -> None:
         if not self.keep_files:
@@ -176,19 +179,12 @@ class CivicWriter(SegmentWriter):
         # The bigram field is not Whoosh's: its text goes to the bigram pool.
         text = fields.pop(grampool.FIELD, None)
         docnum = self.docnum
-        if self._plain_schema():
+        if self._plain:
             self._add_document(fields)
         else:
             super().add_document(**fields)
         if isinstance(text, str):
             self.grams.add(docnum, text)
-
-    def _plain_schema(self) -> bool:
-        """No term vectors and no separate spelling words: :meth:`_add_document` applies."""
-        if self._plain is None:
-            fields = [self.schema[name] for name in self.schema.names()]
-            self._plain = not any(f.vector or f.separate_spelling() for f in fields)
-        return self._plain
 
     def _add_document(self, fields: dict[str, Any]) -> None:
         """Whoosh 2.7.5's ``SegmentWriter.add_document`` for a schema without term
