@@ -47,6 +47,17 @@ def _safe(value: object) -> str:
     return strip_controls(str(value), "\ufffd")
 
 
+#: One-line values (a title, an id, a path, a facet label) are cut here on the terminal;
+#: ``--json`` gives them whole.
+LINE_CHARS = 300
+
+
+def _line(value: object) -> str:
+    """:func:`_safe` text kept to one line: line breaks shown as ``\\n``, long values cut with …"""
+    text = _safe(value).replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
+    return text if len(text) <= LINE_CHARS else text[:LINE_CHARS] + "…"
+
+
 def _error(e: Exception) -> click.ClickException:
     """The one-line error for ``e`` (re-raised instead under ``$CIVICSEARCH_DEBUG``, unless foreseen)."""
     if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
@@ -90,7 +101,7 @@ def _dump(data: Any) -> None:
 
 
 def _where(s: SkippedInput) -> str:
-    return _safe(f"{s.path}:{s.line}" if s.line is not None else s.path)
+    return _line(f"{s.path}:{s.line}" if s.line is not None else s.path)
 
 
 def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float = DEFAULT_MAX_MB,
@@ -228,18 +239,19 @@ def _render_hits(res: SearchResults) -> None:
     out.print(Text(head, style="bold"))
     for note in res.notes:
         out.print(Text(_safe(f"Note: {note}."), style="dim"))
-    if res.relaxed:
+    if res.relaxed and res.hits:
         out.print(Text("No document contains every word; showing documents with any of them.", style="yellow"))
     if res.also_searched:
         out.print(Text(_safe("Also searched: " + ", ".join(res.also_searched)), style="dim"))
     for n, hit in enumerate(res.hits, first):
         meta = " · ".join(hit.summary)
         out.print()
-        out.print(Text.assemble((f"{n}. ", "bold"), (_safe(hit.title or hit.doc_id), "bold cyan")))
-        out.print(Text(_safe(f"   {hit.doc_id}" + (f"  {meta}" if meta else "")), style="dim"))
+        out.print(Text.assemble((f"{n}. ", "bold"), (_line(hit.title or hit.doc_id), "bold cyan")))
+        out.print(Text(f"   {_line(hit.doc_id)}" + (f"  {_line(meta)}" if meta else ""), style="dim"))
         if hit.similar:
-            shown = ", ".join(hit.similar_ids[:SIMILAR_LISTED]) + (" …" if hit.similar > SIMILAR_LISTED else "")
-            out.print(Text(_safe(f"   +{hit.similar} similar: {shown}"), style="dim"))
+            shown = ", ".join(map(_line, hit.similar_ids[:SIMILAR_LISTED]))
+            shown += " …" if hit.similar > SIMILAR_LISTED else ""
+            out.print(Text(f"   +{hit.similar} similar: {shown}", style="dim"))
         snippet_text = _safe(hit.snippet)  # one character for one: the highlights stay in place
         if out.is_terminal:
             snippet = Text("   " + snippet_text)
@@ -267,14 +279,14 @@ def _render_facets(res: SearchResults) -> None:
     if not out.is_terminal:
         out.print()
         for name, values in shown.items():
-            out.print(Text(f"{name}: " + ", ".join(f"{_safe(v.label)} ({v.count})" for v in values)))
+            out.print(Text(f"{name}: " + ", ".join(f"{_line(v.label)} ({v.count})" for v in values)))
         return
     table = Table(box=None, padding=(0, 2), header_style="bold", show_edge=False)
     for name in shown:
         table.add_column(name)
     rows = max(len(v) for v in shown.values())
     for i in range(rows):
-        table.add_row(*[Text.assemble(_safe(v[i].label), (f" ({v[i].count})", "dim")) if i < len(v) else ""
+        table.add_row(*[Text.assemble(_line(v[i].label), (f" ({v[i].count})", "dim")) if i < len(v) else ""
                         for v in shown.values()])
     out.print(Panel(table, title="Facets", title_align="left", expand=False))
 
@@ -363,12 +375,12 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
     if as_json:
         _dump(doc.to_dict())
         return
-    out.print(Text(_safe(doc.title or doc.doc_id), style="bold cyan"))
+    out.print(Text(_line(doc.title or doc.doc_id), style="bold cyan"))
     rows = [("id", doc.doc_id), ("path", doc.path + (f":{doc.line}" if doc.line else ""))]
     rows += doc.rows + list(doc.meta.items())
     for k, v in rows:
         if v:
-            out.print(Text.assemble((f"{_safe(k)}: ", "dim"), _safe(v)))
+            out.print(Text.assemble((f"{_line(k)}: ", "dim"), _line(v)))
     out.print()
     out.print(Text(_safe(doc.original)))
 

@@ -11,7 +11,7 @@ from civicsearch.cleaning import clean
 from civicsearch.dates import date_from_text
 from civicsearch.docno import find_docnos
 from civicsearch.errors import DocumentReadError
-from civicsearch.metadata import DATE_FIELDS, as_list, parse_date, split_header
+from civicsearch.metadata import DATE_FIELDS, as_list, as_text, parse_date, split_header
 from civicsearch.normalize import letters_only, strip_controls
 from civicsearch.places import Place, resolve
 from civicsearch.topics import assign_topics, document_type
@@ -117,7 +117,7 @@ def build_document(record: RawRecord) -> Document:
         _letters(cleaned.text) < CLEAN_KEEPS_AT_LEAST * _letters(text)
     lines = ("\n".join(line.strip() for line in text.split("\n")).strip() if uncleaned else cleaned.text).split("\n")
 
-    title = strip_controls(str(fields.get("title") or header.get("标题") or header.get("名称") or "")).strip()
+    title = strip_controls(as_text(fields.get("title")) or header.get("标题") or header.get("名称") or "").strip()
     if title:
         used = {i for i, line in enumerate(lines[:3]) if line.strip() == title}
     else:
@@ -139,13 +139,13 @@ def build_document(record: RawRecord) -> Document:
         if parsed:
             date, precision, date_source = parsed.value.replace(tzinfo=None), parsed.precision, "text"
 
-    explicit = str(fields.get("place") or header.get("发布机构") or "").strip() or None
+    explicit = as_text(fields.get("place")) or header.get("发布机构", "").strip() or None
     place = resolve(title, body, explicit)
     labels = as_list(fields.get("topic")) + as_list(fields.get("topics")) + as_list(header.get("主题分类"))
     topics = assign_topics(title, body) + labels
     docnos = find_docnos(" ".join([header.get("文号", ""), header.get("发文字号", ""), title, body[:200]]))
     meta = {k: v for k, v in header.items() if v and k not in ("浏览次数", "字体")}
-    source = fields.get("source") or cleaned.source or header.get("信息来源")
+    source = as_text(fields.get("source")) or cleaned.source or header.get("信息来源")
     return Document(
         doc_id=record.doc_id,
         path=record.path,
@@ -161,7 +161,7 @@ def build_document(record: RawRecord) -> Document:
         doc_type=document_type(title, body),
         docnos=docnos,
         source=str(source).strip() if source else None,
-        url=str(fields["url"]) if fields.get("url") else None,
+        url=as_text(fields.get("url")),
         meta=meta,
         record={k: v for k, v in fields.items() if k != "text"},
         line=record.line,

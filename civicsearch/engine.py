@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -251,10 +252,11 @@ class SearchEngine:
             (d, []) for d in ranking.order[:wanted]]
         clauses = parsed.positive_clauses() + synonym_clauses(parsed)
         ranker.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
-                                   [d for d, _ in groups[offset:wanted]])
+                                   [d for d, _ in groups[offset:wanted]], snippets.READ_SPANS)
+        occurrences = partial(ranker.characters, limit=snippets.READ_SPANS)
         hits = []
         for d, similar in groups[offset:wanted]:
-            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, ranker.characters)
+            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, occurrences)
             hit.similar = len(similar)
             hit.similar_ids = [columns.cell("id", s) for s in similar]
             hits.append(hit)

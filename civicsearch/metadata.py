@@ -176,10 +176,18 @@ def _from_match(m: re.Match[str]) -> ParsedDate | None:
         return None
 
 
+def as_text(value: Any) -> str | None:
+    """A front-matter/JSONL value as text: a string or a number; None for anything else
+    (a list, a mapping, true/false), so that a bad value is dropped, not printed as Python."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value).strip() or None
+
+
 def as_list(value: Any) -> list[str]:
-    """A front-matter/JSONL value that may be a string or a list, as a list of strings."""
-    if value is None or value == "":
-        return []
+    """A front-matter/JSONL value that may be a string or a list, as a list of strings
+    (items that are not text are dropped)."""
     if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [p.strip() for p in re.split(r"[,，;；|]", str(value)) if p.strip()]
+        return [t for t in map(as_text, value) if t]
+    text = as_text(value)
+    return [p.strip() for p in re.split(r"[,，;；|]", text) if p.strip()] if text else []

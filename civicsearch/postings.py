@@ -191,9 +191,10 @@ def value_decoder(reader: IndexReader, fieldname: str, chars: bool = False) -> C
 
 
 def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],
-                   chars: bool = False) -> dict[int, list]:
+                   chars: bool = False, limit: int | None = None) -> dict[int, list]:
     """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
-    with ``chars``, (position, startchar, endchar) of each occurrence instead.
+    with ``chars``, (position, startchar, endchar) of each occurrence instead; with
+    ``limit``, only a document's first ``limit`` occurrences.
 
     A segment with posting arrays answers from those; elsewhere only the blocks
     holding a wanted document are decoded, and only that document's value in
@@ -206,7 +207,7 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
     for leaf, offset, lo, hi in _segments(reader, docs):
         arrays = postarrays.for_leaf(leaf)
         if arrays is not None and arrays.has_positions(fieldname):
-            _array_occurrences(arrays, key, docs[lo:hi], offset, chars, out)
+            _array_occurrences(arrays, key, docs[lo:hi], offset, chars, out, limit)
             continue
         m = _leaf_matcher(leaf, fieldname, term)
         if m is None:
@@ -218,7 +219,7 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                     break
                 m.skip_to(w)
                 if m.is_active() and m.id() == w:
-                    out[w + offset] = decode(m.value())
+                    out[w + offset] = decode(m.value())[:limit]
             continue
         j = 0
         while m.is_active() and j < len(want):
@@ -232,14 +233,14 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                 for w in want[j:k]:
                     i = where.get(w)
                     if i is not None:
-                        out[w + offset] = decode(values[i])
+                        out[w + offset] = decode(values[i])[:limit]
                 j = k
             m._next_block()
     return out
 
 
 def _array_occurrences(arrays: postarrays.PostingArrays, key: bytes, docs: list[int], offset: int, chars: bool,
-                       out: dict[int, list]) -> None:
+                       out: dict[int, list], limit: int | None = None) -> None:
     """:func:`read_positions` for one segment's share of ``docs``, from its arrays."""
     found = arrays.get_spans(key) if chars else arrays.get_positions(key)
     if found is None:
@@ -247,6 +248,8 @@ def _array_occurrences(arrays: postarrays.PostingArrays, key: bytes, docs: list[
     docnums, bounds, positions = found[0], found[1], found[2]
     for k, i in where_found(docnums, [d - offset for d in docs]):
         a, b = int(bounds[i]), int(bounds[i + 1])
+        if limit is not None:
+            b = min(b, a + limit)
         if chars:
             starts = found[3][a:b]
             out[docs[k]] = list(zip(positions[a:b].tolist(), starts.tolist(), (starts + found[4][a:b]).tolist()))

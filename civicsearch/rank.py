@@ -191,29 +191,32 @@ class Ranker:
             self._postings.popitem(last=False)
         return ids, weights
 
-    def positions(self, fieldname: str, term: str, docs: list[int], chars: bool = False) -> dict[int, list]:
+    def positions(self, fieldname: str, term: str, docs: list[int], chars: bool = False,
+                  limit: int | None = None) -> dict[int, list]:
         """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
-        ``chars``, (position, startchar, endchar) triples (for snippets)."""
+        ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
+        a document's first ``limit`` only."""
         kept = self._query.get((fieldname, term))
         if kept is None:
-            return read_positions(self.reader, fieldname, term, docs, chars)
+            return read_positions(self.reader, fieldname, term, docs, chars, limit)
         ids, _, values = kept
         decode = value_decoder(self.reader, fieldname, chars)
-        return {docs[k]: decode(values[i]) for k, i in where_found(ids, docs)}
+        return {docs[k]: decode(values[i])[:limit] for k, i in where_found(ids, docs)}
 
-    def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int]) -> None:
-        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term,
-        so that :meth:`characters` answers from memory."""
+    def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
+        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
+        (each document's first ``limit``), so that :meth:`characters` answers from memory."""
         wanted = sorted(docs)
         for term in terms:
-            self._chars[(fieldname, term)] = (set(wanted), self.positions(fieldname, term, wanted, chars=True))
+            self._chars[(fieldname, term)] = (set(wanted), self.positions(fieldname, term, wanted, True, limit))
 
-    def characters(self, fieldname: str, term: str, docnum: int) -> list[tuple[int, int, int]]:
-        """(position, startchar, endchar) of ``term`` in one document."""
+    def characters(self, fieldname: str, term: str, docnum: int, limit: int | None = None
+                   ) -> list[tuple[int, int, int]]:
+        """(position, startchar, endchar) of ``term`` in one document (the first ``limit``)."""
         read = self._chars.get((fieldname, term))
         if read is not None and docnum in read[0]:
             return read[1].get(docnum, [])
-        return self.positions(fieldname, term, [docnum], chars=True).get(docnum, [])
+        return self.positions(fieldname, term, [docnum], True, limit).get(docnum, [])
 
     def form_docs(self, fieldname: str, form: tuple[str, ...], phrase: bool) -> list[int]:
         """Documents holding every word of ``form`` in ``fieldname`` (as a phrase: in order, adjacent)."""

@@ -40,6 +40,8 @@ GZIP_MAX_RATIO = 200
 #: After this many unreadable lines in a row a gzip stream is garbage from there
 #: on (deflate has no resync point): the rest of the file is one skipped entry.
 GZIP_BAD_RUN = 20
+#: A record's id is a key shown in every result: longer than this it is not an id.
+MAX_ID_CHARS = 1000
 _CHUNK = 1 << 20
 _GZIP_CHUNK = 1 << 15
 _NEWLINES = re.compile(rb"\n+")
@@ -547,14 +549,27 @@ def _decode_line(raw: bytes, where: str, first: bool) -> str:
         return decode_bytes(raw, where)  # a GBK crawl dump, line by line
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in a reason's words."""
+    if isinstance(value, bool):
+        return "true or false"
+    return {dict: "an object", list: "a list", int: "a number", float: "a number"}.get(type(value), "not text")
+
+
 def _record(obj: Any, where: str, lineno: int, raw_hash: str) -> RawRecord | Skipped:
     if not isinstance(obj, dict):
         return Skipped(where, "not a JSON object", lineno)
     doc_id, body = obj.get("id"), obj.get("text")
-    if doc_id is None or isinstance(doc_id, (dict, list)) or str(doc_id).strip() == "":
+    if doc_id is None or str(doc_id).strip() == "":
         return Skipped(where, "record has no id", lineno)
-    if not isinstance(body, str):
+    if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
+        return Skipped(where, f"record's id is {_json_kind(doc_id)}, not a string", lineno)
+    if len(str(doc_id)) > MAX_ID_CHARS:
+        return Skipped(where, f"record's id is longer than {MAX_ID_CHARS:,} characters", lineno)
+    if body is None:
         return Skipped(where, "record has no text", lineno)
+    if not isinstance(body, str):
+        return Skipped(where, f"record's text is {_json_kind(body)}, not a string", lineno)
     if not body.strip():
         return Skipped(where, "record has empty text", lineno)
     fields = {scrub(str(k)): _scrubbed(v) for k, v in obj.items() if k not in ("id", "text") and v not in (None, "")}

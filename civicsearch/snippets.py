@@ -20,6 +20,11 @@ _BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 #: From this many spans on (a common word in a long document), the window is
 #: chosen with array operations: the loop's cost grows with spans × spans in a window.
 ARRAY_SPANS = 32
+#: A word's first this many occurrences in a document are weighed for its snippet: a
+#: document of millions of characters repeating it would otherwise cost seconds a hit.
+MAX_SPANS = 2000
+#: What :func:`match_spans` reads of a word: one more than it weighs, to tell a list it cut.
+READ_SPANS = MAX_SPANS + 1
 
 
 Occurrences = Callable[[str, str, int], "list[tuple[int, int, int]]"]
@@ -35,11 +40,21 @@ def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
     of a word in the document (``Ranker.characters``: the postings the ranking read).
     """
     spans: list[tuple[int, int, str]] = []
+    horizon: int | None = None  # the character where a word's list was cut, if one was
+
+    def read(term: str) -> list[tuple[int, int, int]]:
+        nonlocal horizon
+        found = occurrences(fieldname, term, docnum)
+        if len(found) > MAX_SPANS:
+            found = found[:MAX_SPANS]
+            horizon = found[-1][1] if horizon is None else min(horizon, found[-1][1])
+        return found
+
     for clause in clauses:
         if fieldname not in clause.fields:
             continue
         if clause.phrase and len(clause.terms) > 1:
-            lists = [occurrences(fieldname, t, docnum) for t in clause.terms]
+            lists = [read(t) for t in clause.terms]
             if not all(lists):
                 continue
             starts = {p: s for p, s, _ in lists[0]}
@@ -49,7 +64,10 @@ def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
                          for p in phrase_starts([[p for p, _, _ in lst] for lst in lists]))
         else:
             for t in clause.terms:
-                spans.extend((s, e, t) for _, s, e in occurrences(fieldname, t, docnum))
+                spans.extend((s, e, t) for _, s, e in read(t))
+    if horizon is not None:
+        # Past the first cut list, other words' spans would stand without its own.
+        spans = [sp for sp in spans if sp[0] <= horizon]
     return sorted(set(spans))
 
 

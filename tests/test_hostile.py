@@ -144,6 +144,105 @@ def test_crashing_inputs_of_every_kind_are_skipped_or_lose_only_their_bad_value(
         assert 0 < len({d for d in found if d.startswith("z")}) < 3000
 
 
+def test_values_of_the_wrong_json_type_cost_only_themselves(tmp_path, corpus):
+    long_id = "编号" * 600
+    write_jsonl(corpus / "typed.jsonl", [
+        {"id": "k-list-title", "title": ["列表", "标题"], "text": "河道保洁的安排。"},
+        {"id": "k-odd-values", "title": False, "place": {"区": "东区"}, "source": [1, 2], "url": {"u": 1},
+         "topic": [{"a": 1}, "水务"], "text": "河道保洁的第二份安排。"},
+        {"id": {"n": 1}, "text": "对象做编号。"},
+        {"id": True, "text": "布尔做编号。"},
+        {"id": 7, "text": "数字做编号：河道保洁。"},
+        {"id": long_id, "text": "很长的编号。"},
+        {"id": "k-number-text", "text": 12345},
+        {"id": "k-list-text", "text": ["河道"]},
+    ])
+    result = reindex(tmp_path / "ix", str(corpus), "--json")
+    assert result.returncode == 1, result.stderr
+    reasons = skipped(result)
+    assert reasons == {
+        ("typed.jsonl", 3): "record's id is an object, not a string",
+        ("typed.jsonl", 4): "record's id is true or false, not a string",
+        ("typed.jsonl", 6): "record's id is longer than 1,000 characters",
+        ("typed.jsonl", 7): "record's text is a number, not a string",
+        ("typed.jsonl", 8): "record's text is a list, not a string",
+    }, reasons
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert {"k-list-title", "k-odd-values", "7"} <= ids(engine)
+        for doc_id in ("k-list-title", "k-odd-values"):
+            doc = engine.get(doc_id)
+            # The bad value is dropped (the title is then picked from the text), never shown as Python.
+            assert doc.title.startswith("河道保洁") and "[" not in doc.title and "False" not in doc.title
+        doc = engine.get("k-odd-values")
+        assert doc.place is None and doc.source is None and doc.url is None and "水务" in doc.topics
+        assert not any("{" in t for t in doc.topics)
+
+
+def test_a_place_given_with_separators_stays_one_facet_value(tmp_path, corpus):
+    write_jsonl(corpus / "placed.jsonl", [{"id": "pl1", "place": "东区:北片|南", "text": "北片的防汛安排。"}])
+    CliRunner().invoke(cli, ["--index", str(tmp_path / "ix"), "index", str(corpus)])
+    with SearchEngine(tmp_path / "ix") as engine:
+        facet = engine.search("防汛").facets["place"]
+        assert [(v.label, v.count) for v in facet] == [("东区：北片｜南", 1)]
+        assert [h.doc_id for h in engine.search("防汛", place=facet[0].value).hits] == ["pl1"]
+        assert [h.doc_id for h in engine.search("防汛", place="东区:北片|南").hits] == ["pl1"]
+
+
+def test_line_breaks_and_huge_values_stay_on_one_line_in_the_terminal(tmp_path, corpus):
+    (corpus / "name\nwith\nbreaks.txt").write_text("文件名里有换行：关于路灯维修。", "utf-8")
+    write_jsonl(corpus / "long.jsonl", [{"id": "huge", "title": "路灯" * 200_000, "text": "路灯维修的安排。"}])
+    ix = str(tmp_path / "ix")
+    CliRunner().invoke(cli, ["--index", ix, "index", str(corpus)])
+    out = CliRunner().invoke(cli, ["--index", ix, "search", "路灯维修"]).output
+    assert "name\\nwith\\nbreaks.txt" in out
+    assert max(len(line) for line in out.splitlines()) < 400, "a value was printed whole"
+    assert "路灯路灯…" in out
+    result = CliRunner().invoke(cli, ["--index", ix, "search", "路灯维修", "--json"])
+    titles = {h["id"]: h["title"] for h in json.loads(result.output)["hits"]}
+    assert titles["huge"] == "路灯" * 200_000  # whole in JSON
+
+
+def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(tmp_path, corpus, monkeypatch):
+    from civicsearch import rank, snippets
+    monkeypatch.setattr(snippets, "MAX_SPANS", 5)
+    monkeypatch.setattr(snippets, "READ_SPANS", 6)
+    (corpus / "repeats.txt").write_text("路灯巡查记录\n" + "今天巡查路灯，" * 40 + "发现路灯损坏。", "utf-8")
+    write_jsonl(corpus / "one.jsonl", [{"id": "once", "text": "今天巡查了一次路灯，发现损坏已报修。"}])
+    CliRunner().invoke(cli, ["--index", str(tmp_path / "ix"), "index", str(corpus)])
+    read: list[int | None] = []
+    positions = rank.Ranker.positions
+
+    def spy(self, fieldname, term, docs, chars=False, limit=None):
+        found = positions(self, fieldname, term, docs, chars, limit)
+        if chars:
+            read.append(max(map(len, found.values()), default=0))
+        return found
+
+    monkeypatch.setattr(rank.Ranker, "positions", spy)
+    with SearchEngine(tmp_path / "ix") as engine:
+        hits = {h.doc_id: h for h in engine.search("巡查 路灯").hits}
+    assert read and max(read) <= 6, read  # not the 41 occurrences of 路灯
+    repeats = hits["repeats.txt"]
+    marked = "".join(repeats.snippet[s:e] for s, e in repeats.highlights)
+    assert marked.startswith("巡查路灯") and set(marked) == set("巡查路灯")
+    assert {hits["once"].snippet[s:e] for s, e in hits["once"].highlights} == {"巡查", "路灯"}
+
+
+def test_snippet_spans_stop_where_a_cut_word_list_stops(monkeypatch):
+    from civicsearch import snippets
+    from civicsearch.query import Clause
+    monkeypatch.setattr(snippets, "MAX_SPANS", 3)
+    many = [(i, 10 * i, 10 * i + 2) for i in range(10)]  # 甲 at characters 0, 10, … 90
+    late = [(100, 55, 57), (101, 95, 97)]  # 乙 at 55 and 95
+
+    def occurrences(fieldname, term, docnum):
+        return {"甲": many, "乙": late}[term]
+
+    spans = snippets.match_spans(0, [Clause("甲 乙", ["甲", "乙"])], occurrences)
+    # 甲's list is cut after its third occurrence (at 20): past that, 乙 would stand without it.
+    assert spans == [(0, 2, "甲"), (10, 12, "甲"), (20, 22, "甲")]
+
+
 def test_an_error_nobody_foresaw_costs_only_its_document(tmp_path, corpus, monkeypatch):
     (corpus / "victim.txt").write_text("受害者文档：社区食堂开业。", "utf-8")
     real = cleaning.clean

@@ -35,9 +35,14 @@ def _extract(doc: Any) -> dict[str, Any] | None:
     return None
 
 
+#: A level's own separators become their full-width forms: a place given as metadata
+#: (``东区:北片``) must not split into another level.
+_SEPARATORS = str.maketrans({":": "：", "|": "｜"})
+
+
 def _encode_chain(chain: list[list[str]]) -> bytes:
     """``31:上海市|310114:嘉定区|310114004:嘉定镇街道``: the facet needs no gazetteer."""
-    return "|".join(f"{code}:{name}" for code, name in chain).encode()
+    return "|".join(f"{code.translate(_SEPARATORS)}:{name.translate(_SEPARATORS)}" for code, name in chain).encode()
 
 
 @lru_cache(maxsize=65536)

@@ -23,6 +23,7 @@ from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
 from civicsearch.facets import ranked
+from civicsearch.metadata import as_text
 from civicsearch.normalize import fold
 from civicsearch.registry import MetaField, Option, register
 from civicsearch.results import FacetValue
@@ -97,7 +98,7 @@ def _cites_another(text: str, m: re.Match) -> bool:
 
 def _header_status(doc: Any) -> str | None:
     for key in _HEADER_KEYS:
-        value = fold(str(doc.meta.get(key) or doc.record.get(key) or "")).strip()
+        value = fold(as_text(doc.meta.get(key) or doc.record.get(key)) or "").strip()
         for words, status in _STATUS_WORDS:
             if value and any(w in value for w in words):
                 return status
