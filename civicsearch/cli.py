@@ -105,10 +105,10 @@ def _where(s: SkippedInput) -> str:
 
 
 def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float = DEFAULT_MAX_MB,
-               quiet: bool = False) -> IndexReport:
+               quiet: bool = False, allow_deletes: bool = False) -> IndexReport:
     max_bytes = int(max_mb * 1_000_000)
     if quiet or not err.is_terminal:
-        return engine.index(paths, full=full, max_bytes=max_bytes)
+        return engine.index(paths, full=full, max_bytes=max_bytes, allow_deletes=allow_deletes)
     # Imported here: a search that finds its index built never draws a bar, and start-up counts.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -125,7 +125,7 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
             bar.update(task, completed=done, total=total, description=escape(_safe(Path(path).name)))
             bar.refresh()
 
-        return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes)
+        return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes, allow_deletes=allow_deletes)
 
 
 def _print_report(report: IndexReport, index_dir: Path) -> None:
@@ -157,6 +157,11 @@ _max_size = click.option(
     "--max-size", "max_mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_MAX_MB,
     show_default=True, help="Skip files larger than this many MB.",
 )
+_allow_deletes = click.option(
+    "--allow-deletes", is_flag=True,
+    help="Delete the documents of a corpus root even when all of them, or most of many, are gone "
+         "(refused otherwise: an unmounted disk looks like that).",
+)
 
 
 @cli.command()
@@ -164,9 +169,11 @@ _max_size = click.option(
 @click.option("--full", is_flag=True, help="Rebuild the index from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_max_size
+@_allow_deletes
 @click.pass_context
 @_fail_cleanly
-def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, max_mb: float) -> None:
+def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, max_mb: float,
+          allow_deletes: bool) -> None:
     """Index files and folders (default: the corpus the index was built from, else ./corpus).
 
     Formats: .txt, .md (YAML front matter, HTML bodies), .html, .jsonl and
@@ -180,7 +187,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
     engine: SearchEngine = ctx.obj["engine"]
     if not paths and not engine.remembered_roots() and not engine.exists():
         paths = (default_corpus(),)  # a new index of ./corpus, as documented
-    report = _run_index(engine, [str(p) for p in paths], full, max_mb)
+    report = _run_index(engine, [str(p) for p in paths], full, max_mb, allow_deletes=allow_deletes)
     if as_json:
         _dump(report.to_dict())
     else:
@@ -193,9 +200,10 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @_max_size
+@_allow_deletes
 @click.pass_context
 def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
-            max_mb: float) -> None:
+            max_mb: float, allow_deletes: bool) -> None:
     """Bring the index in step with its corpus: the nightly job.
 
     With no PATH, the corpus roots the index remembers. New files are added,
@@ -206,7 +214,8 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
     \b
     Exit status: 0 all input went in; 1 some inputs were skipped (the index is
     consistent); 2 the run failed and the index was left as it was (a missing
-    corpus root, a full disk, a damaged index: `index --full` rebuilds it).
+    or emptied corpus root, a full disk, a damaged index: `index --full`
+    rebuilds it).
 
     \b
     Examples:
@@ -215,7 +224,7 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
     """
     engine: SearchEngine = ctx.obj["engine"]
     try:
-        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet)
+        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet, allow_deletes)
     except Exception as e:  # noqa: BLE001 - the nightly job: any failure is exit 2, one line
         click.echo(f"Error: {_error(e).message}", err=True)
         ctx.exit(2)

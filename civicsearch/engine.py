@@ -133,6 +133,7 @@ class SearchEngine:
         progress: "Progress | None" = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         procs: int | None = None,
+        allow_deletes: bool = False,
     ) -> IndexReport:
         """Add, update and delete documents so the index matches ``paths``.
 
@@ -140,6 +141,8 @@ class SearchEngine:
         any is an :class:`InvalidArgumentError`: the caller names the corpus).
         ``full=True`` rebuilds from scratch. A new index from more than a megabyte
         of input is built by ``procs`` worker processes (default: one per core).
+        A run that would delete every document of a root, or most of many, is a
+        :class:`~civicsearch.errors.MassDeletionError` unless ``allow_deletes``.
         """
         # Imported here: searching needs none of the reading and extraction stack.
         from civicsearch.indexer import index_paths
@@ -151,6 +154,7 @@ class SearchEngine:
         for p in paths:
             _check("each path", p, (str, os.PathLike))
         _check("full", full, bool)
+        _check("allow_deletes", allow_deletes, bool)
         _check("max_bytes", max_bytes, int)
         _check("procs", procs, int, optional=True)
         if max_bytes <= 0 or (procs is not None and procs < 1):
@@ -162,7 +166,8 @@ class SearchEngine:
                 raise InvalidArgumentError(
                     f"the index at {self.index_dir} remembers no corpus folder: name one, "
                     f"as in `civicsearch --index {self.index_dir} reindex PATH`")
-        return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs)
+        return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
+                           allow_deletes=allow_deletes)
 
     def remembered_roots(self) -> list[str]:
         """The corpus roots the index was built from (or a first build that died was given)."""

@@ -36,6 +36,13 @@ class CorpusRootError(CivicSearchError):
     exit_code = 2
 
 
+class MassDeletionError(CivicSearchError):
+    """A run would delete every document of a corpus root, or most of many (what an
+    unmounted disk looks like): nothing was changed, nothing deleted."""
+
+    exit_code = 2
+
+
 class QuerySyntaxError(CivicSearchError):
     """The query string cannot be turned into a search."""
 

@@ -26,7 +26,7 @@ from whoosh.codec.whoosh3 import W3Codec
 
 from civicsearch import grampool, heap, parallel, registry, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
-from civicsearch.errors import DocumentReadError, IndexWriteError
+from civicsearch.errors import DocumentReadError, IndexWriteError, MassDeletionError
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.places import gazetteer
@@ -45,6 +45,10 @@ WRITER_MB = 256
 #: A parallel build's worker starts a new segment when its pool reaches this many
 #: bytes: it bounds the workers' memory, and fewer segments answer queries faster.
 SEGMENT_BYTES = 320 * 1024 * 1024
+#: A run deleting this many documents of a root, and more than this share of them,
+#: is refused (as is one deleting all of a root's): see ``_Run.delete_missing``.
+MASS_DELETION = 100
+MASS_DELETION_SHARE = 0.5
 CRASH_ENV = "CIVICSEARCH_CRASH_AT"
 
 
@@ -268,12 +272,26 @@ class _Run:
             self.writer.update_document(**prepared.fields)
             self.report.updated += 1
 
-    def delete_missing(self, roots: list[Path]) -> None:
+    def delete_missing(self, roots: list[Path], allow_deletes: bool = False) -> None:
+        """Delete the documents of ``roots`` this run did not see; unless ``allow_deletes``,
+        refuse (:class:`MassDeletionError`) when that is every document of a root or
+        most of many: an unmounted disk leaves its mount point an empty folder."""
         kept = [Path(p) for p in self.kept_paths]
-        for doc_id, (_, path) in self.existing.items():
-            if doc_id not in self.seen and _under(path, roots) and not _under(path, kept):
-                self.writer.delete_by_term("id", doc_id)
-                self.report.deleted += 1
+        gone = []
+        for root in roots:
+            held = [(doc_id, path) for path, ids in self.by_path.items() if _under(path, [root]) for doc_id in ids]
+            missing = [doc_id for doc_id, path in held if doc_id not in self.seen and not _under(path, kept)]
+            if not allow_deletes and missing and (len(missing) == len(held) or (
+                    len(missing) >= MASS_DELETION and len(missing) > MASS_DELETION_SHARE * len(held))):
+                what = "none" if len(missing) == len(held) else f"only {len(held) - len(missing):,}"
+                raise MassDeletionError(
+                    f"corpus root {path_text(root)} gave {what} of the {len(held):,} documents indexed from it "
+                    "(an unmounted disk or an emptied folder?): nothing was changed; if they are gone for good, "
+                    "run again with --allow-deletes")
+            gone += missing
+        for doc_id in dict.fromkeys(gone):  # roots may nest
+            self.writer.delete_by_term("id", doc_id)
+            self.report.deleted += 1
 
     def commit(self) -> None:
         if self._writer is not None or self._build is not None:
@@ -327,13 +345,16 @@ def index_paths(
     progress: Progress | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     procs: int | None = None,
+    allow_deletes: bool = False,
 ) -> IndexReport:
     """Bring the index at ``index_dir`` in step with ``paths`` (see the module docstring).
 
     All changes are one commit: a failure or a kill leaves the index as it was.
     Raises :class:`~civicsearch.errors.ReindexRunningError` when another process
     writes, :class:`~civicsearch.errors.CorpusRootError` when a root cannot be seen
-    (nothing is deleted then), :class:`~civicsearch.errors.IndexDamagedError` for a
+    (nothing is deleted then), :class:`~civicsearch.errors.MassDeletionError` when the run
+    would delete every document of a root or most of many (unless ``allow_deletes``),
+    :class:`~civicsearch.errors.IndexDamagedError` for a
     damaged index (``full=True`` rebuilds it) and
     :class:`~civicsearch.errors.IndexWriteError` when the disk is full.
     """
@@ -341,13 +362,14 @@ def index_paths(
     roots = check_roots(paths)
     try:
         with store.WriterLock(index_dir) as lock:
-            return _index_locked(index_dir, roots, lock, full, progress, max_bytes, procs, started)
+            return _index_locked(index_dir, roots, lock, full, progress, max_bytes, procs, started, allow_deletes)
     except OSError as e:
         raise _write_error(e, index_dir) from None
 
 
 def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, full: bool,
-                  progress: Progress | None, max_bytes: int, procs: int | None, started: float) -> IndexReport:
+                  progress: Progress | None, max_bytes: int, procs: int | None, started: float,
+                  allow_deletes: bool = False) -> IndexReport:
     live = store.current_generation(index_dir, damaged_ok=full)
     if live is not None or not full:
         store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
@@ -364,7 +386,7 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
         store.remove_unused_files(ix)  # left by a run that was killed, or while searches read
         gen = live
     try:
-        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started)
+        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes)
     except BaseException:
         # Nothing a failed run wrote stays behind (on a full disk, least of all).
         if fresh and store.current_generation_name(index_dir) != gen.name:
@@ -378,7 +400,8 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
 
 
 def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
-         progress: Progress | None, max_bytes: int, procs: int | None, started: float) -> IndexReport:
+         progress: Progress | None, max_bytes: int, procs: int | None, started: float,
+         allow_deletes: bool = False) -> IndexReport:
     meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
     listed = list(iter_files(roots))
     files = [item for item in listed if not isinstance(item, Skipped)]
@@ -407,7 +430,7 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
                 if progress:
                     progress(n, len(files), path_text(file))
             checkpoint("after-read")
-            run.delete_missing(roots)
+            run.delete_missing(roots, allow_deletes)
             run.commit()
     except BaseException:
         run.cancel()

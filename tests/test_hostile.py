@@ -374,6 +374,53 @@ def test_a_missing_corpus_root_fails_the_run_and_deletes_nothing(tmp_path, corpu
         assert ids(engine) == {"good.md"}
 
 
+def test_an_emptied_corpus_root_deletes_nothing_unless_allowed(tmp_path, corpus):
+    # An unmounted disk leaves its mount point: an empty folder, not a missing one.
+    for i in range(3):
+        (corpus / f"n{i}.md").write_text(f"---\ntitle: 第{i}份\n---\n关于路灯维修的第{i}份安排。\n", "utf-8")
+    ix = tmp_path / "ix"
+    assert reindex(ix, str(corpus), "--quiet").returncode == 0
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for f in corpus.iterdir():
+        f.rename(aside / f.name)
+    for args in (("--quiet",), ("--json",), (str(corpus),)):
+        result = reindex(ix, *args)
+        assert result.returncode == 2, result
+        assert result.stderr == (f"Error: corpus root {corpus} gave none of the 4 documents indexed from it (an "
+                                 "unmounted disk or an emptied folder?): nothing was changed; if they are gone for "
+                                 "good, run again with --allow-deletes\n")
+    result = CliRunner().invoke(cli, ["--index", str(ix), "index", str(corpus)])
+    assert result.exit_code == 2 and result.output.startswith("Error: corpus root ")
+    with SearchEngine(ix) as engine:
+        assert len(ids(engine)) == 4
+    result = reindex(ix, "--allow-deletes", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["deleted"] == 4
+    with SearchEngine(ix) as engine:
+        assert ids(engine) == set()
+
+
+def test_most_of_a_root_gone_at_once_is_refused_and_a_few_are_deleted(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(indexer, "MASS_DELETION", 3)
+    (corpus / "mount").mkdir()
+    for i in range(6):
+        (corpus / "mount" / f"m{i}.txt").write_text(f"第{i}号：关于井盖更换的安排。", "utf-8")
+    write_jsonl(corpus / "dump.jsonl", [{"id": f"j{i}", "text": f"第{i}条：关于绿化补种。"} for i in range(3)])
+    ix = tmp_path / "ix"
+    with SearchEngine(ix) as engine:
+        engine.index([corpus])
+        for f in list((corpus / "mount").iterdir())[:5]:  # 5 of 10 documents: not more than half
+            f.unlink()
+        assert engine.index([corpus]).deleted == 5
+        write_jsonl(corpus / "dump.jsonl", [])  # 4 of 5, and at least MASS_DELETION: refused
+        (corpus / "mount").rename(tmp_path / "unmounted")
+        with pytest.raises(CivicSearchError, match=r"gave only 1 of the 5 documents indexed from it"):
+            engine.index([corpus])
+        assert len(ids(engine)) == 5
+        assert engine.index([corpus], allow_deletes=True).deleted == 4
+        assert ids(engine) == {"good.md"}
+
+
 def test_an_unreadable_sub_folder_is_reported_and_keeps_its_documents(tmp_path, corpus, monkeypatch):
     (corpus / "sub").mkdir()
     (corpus / "sub" / "inner.txt").write_text("子目录里的文档：菜场改造。", "utf-8")
