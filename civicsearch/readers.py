@@ -553,7 +553,7 @@ def _json_kind(value: Any) -> str:
     """What a JSON value is, in a reason's words."""
     if isinstance(value, bool):
         return "true or false"
-    return {dict: "an object", list: "a list", int: "a number", float: "a number"}.get(type(value), "not text")
+    return {dict: "an object", list: "a list", int: "a number", float: "a decimal number"}.get(type(value), "not text")
 
 
 def _record(obj: Any, where: str, lineno: int, raw_hash: str) -> RawRecord | Skipped:
