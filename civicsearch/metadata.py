@@ -177,9 +177,10 @@ def _from_match(m: re.Match[str]) -> ParsedDate | None:
 
 
 def as_text(value: Any) -> str | None:
-    """A front-matter/JSONL value as text: a string or a number; None for anything else
-    (a list, a mapping, true/false), so that a bad value is dropped, not printed as Python."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    """A front-matter/JSONL value as text: a string, a number or a date (YAML reads
+    ``2023-01-01`` as one); None for anything else (a list, a mapping, true/false), so
+    that a bad value is dropped, not printed as Python."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, date)):
         return None
     return str(value).strip() or None
 

@@ -157,6 +157,9 @@ def test_values_of_the_wrong_json_type_cost_only_themselves(tmp_path, corpus):
         {"id": "k-number-text", "text": 12345},
         {"id": "k-list-text", "text": ["河道"]},
     ])
+    (corpus / "typed.md").write_text("---\ntitle: [甲, 乙]\nplace: {区: 东区}\nsource: true\n---\n"
+                                      "河道保洁的第三份安排。\n", "utf-8")
+    (corpus / "dated.md").write_text("---\ntitle: 2023-01-01\n---\n河道保洁的第四份安排。\n", "utf-8")
     result = reindex(tmp_path / "ix", str(corpus), "--json")
     assert result.returncode == 1, result.stderr
     reasons = skipped(result)
@@ -169,13 +172,15 @@ def test_values_of_the_wrong_json_type_cost_only_themselves(tmp_path, corpus):
     }, reasons
     with SearchEngine(tmp_path / "ix") as engine:
         assert {"k-list-title", "k-odd-values", "7"} <= ids(engine)
-        for doc_id in ("k-list-title", "k-odd-values"):
+        assert engine.get("dated.md").title == "2023-01-01"  # YAML's date, as typed
+        for doc_id in ("k-list-title", "k-odd-values", "typed.md"):
             doc = engine.get(doc_id)
             # The bad value is dropped (the title is then picked from the text), never shown as Python.
             assert doc.title.startswith("河道保洁") and "[" not in doc.title and "False" not in doc.title
         doc = engine.get("k-odd-values")
         assert doc.place is None and doc.source is None and doc.url is None and "水务" in doc.topics
         assert not any("{" in t for t in doc.topics)
+        assert engine.get("typed.md").place is None and engine.get("typed.md").source is None
 
 
 def test_a_place_given_with_separators_stays_one_facet_value(tmp_path, corpus):
