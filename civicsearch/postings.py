@@ -307,7 +307,7 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
             # Each occurrence as (docnum, where the phrase would start), one int64 apiece;
             # a start before 0 borrows from the docnum and lands where no word stands.
             at = _occurrences(found, local) - i
-            common = at if common is None else _within(common, at)
+            common = at if common is None else within(common, at)
             if not len(common):
                 break
         if common is not None and len(common):
@@ -320,7 +320,7 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
     return out
 
 
-def _within(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+def within(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """Those of ``keys`` (sorted) that ``sorted_keys`` holds: looked up by bisection, not by
     sorting both again (``np.intersect1d``), since occurrence keys come sorted."""
     if not len(keys) or not len(sorted_keys):

@@ -66,7 +66,7 @@ from whoosh.searching import Searcher
 
 from civicsearch.grampool import FIELD as GRAMS
 from civicsearch.postings import (field_lengths, phrase_docs, read_positions, read_postings, read_postings_many,
-                                 value_decoder, where_found)
+                                 value_decoder, where_found, within)
 from civicsearch.query import Concept
 from civicsearch.segment import get_segmenter
 
@@ -225,7 +225,7 @@ class Ranker:
             self._forms.move_to_end(key)
             return self._forms[key]
         lists = sorted((self.postings(fieldname, t)[0] for t in form), key=len)
-        found = reduce(np.intersect1d, lists).tolist()
+        found = reduce(within, lists).tolist()  # the shortest list first: each step bisects into the next
         if phrase and found:
             # Only the documents holding every word have their positions read.
             found = self._phrase(fieldname, form, found)
