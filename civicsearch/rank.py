@@ -156,6 +156,9 @@ class Ranker:
         # Postings with their encoded positions, for the ranking under way only
         # (positions are large; the LRU above keeps docnums and frequencies).
         self._query: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
+        # Postings read at once for a query of more terms than the LRU keeps (a pasted
+        # page), for the ranking under way only.
+        self._fetched: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         # Where the words stand in the hits of the page under way (for snippets).
         self._chars: dict[tuple[str, str], tuple[set[int], dict[int, list]]] = {}
 
@@ -182,6 +185,8 @@ class Ranker:
         if key in self._postings:
             self._postings.move_to_end(key)
             return self._postings[key]
+        if key in self._fetched:
+            return self._fetched[key]
         values: list[bytes] | None = [] if positions else None
         ids, weights, filled = read_postings(self.reader, fieldname, term, values)
         if filled:
@@ -295,11 +300,15 @@ class Ranker:
     def prefetch(self, wanted: list[tuple[str, str]]) -> None:
         """Read the postings of the ``(field, term)`` pairs not cached yet, each segment
         asked once for all of them (a long query's terms are many, and so are segments)."""
-        todo = [k for k in dict.fromkeys(wanted) if k not in self._query and k not in self._postings]
-        if not todo or len(todo) > _CACHE_TERMS // 2:
+        todo = [k for k in dict.fromkeys(wanted)
+                if k not in self._query and k not in self._postings and k not in self._fetched]
+        if not todo:
             return
         found = read_postings_many(self.reader, todo)
         if found is None:  # a segment without posting arrays: term by term, as they come
+            return
+        if len(todo) > _CACHE_TERMS // 2:
+            self._fetched.update(zip(todo, found))  # more than the LRU should hold: this ranking's only
             return
         self._postings.update(zip(todo, found))
         while len(self._postings) > _CACHE_TERMS:
@@ -351,6 +360,7 @@ class Ranker:
         """
         long = matched is None and not every
         self._query.clear()
+        self._fetched.clear()
         self._chars.clear()
         evidence = self.evidence(concepts, question=long)
         keep: np.ndarray | None = None  # a boolean mask of the documents that can match

@@ -319,3 +319,19 @@ def test_documents_with_equal_scores_rank_by_docnum(tmp_path):
     first = [h.doc_id for h in engine.search("社区食堂", collapse=False).hits]
     assert first == sorted(first, key=lambda d: (int(d[-1]) % 2, int(d[-1])))  # equal lengths tie
     engine.close()
+
+
+def test_a_query_of_more_terms_than_the_cache_keeps_reads_them_at_once_and_ranks_alike(seed_index, monkeypatch):
+    from civicsearch import rank
+
+    query = "嘉定镇街道2023年城市更新和加装电梯的重点工作有哪些，党群服务中心如何开展社区服务"
+    expected = [(h.doc_id, h.score, h.snippet) for h in seed_index.search(query).hits]
+    index_dir = seed_index.index_dir
+    monkeypatch.setattr(rank, "_CACHE_TERMS", 4)  # every query term now overflows the LRU
+    one_by_one: list[str] = []
+    read = rank.read_postings
+    monkeypatch.setattr(rank, "read_postings", lambda r, f, t, v=None: one_by_one.append(t) or read(r, f, t, v))
+    with SearchEngine(index_dir) as engine:
+        assert [(h.doc_id, h.score, h.snippet) for h in engine.search(query).hits] == expected
+        assert len(engine._ranker._postings) <= 4  # the batch stayed out of the LRU
+    assert expected and not one_by_one, one_by_one
