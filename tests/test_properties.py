@@ -205,11 +205,11 @@ def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
 def test_sorted_keys_within_others_are_the_set_intersection(a: list, b: list) -> None:
     import numpy as np
 
-    from civicsearch.postings import _within
+    from civicsearch.postings import within
 
     # Occurrence keys come sorted, and a sub-word repeated inside one word repeats one.
     keys, others = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
-    assert _within(keys, others).tolist() == [k for k in sorted(a) if k in set(b)]
+    assert within(keys, others).tolist() == [k for k in sorted(a) if k in set(b)]
 
 
 spans_strategy = st.lists(
