@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +26,7 @@ from rich.text import Text
 from civicsearch import __version__, registry
 from civicsearch.collapse import SIMILAR_LISTED
 from civicsearch.engine import SearchEngine, default_corpus
-from civicsearch.errors import CivicSearchError
+from civicsearch.errors import CivicSearchError, ReindexRunningError
 from civicsearch.normalize import strip_controls
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import IndexReport, SearchResults, SkippedInput
@@ -47,6 +48,8 @@ def _safe(value: object) -> str:
     return strip_controls(str(value), "\ufffd")
 
 
+#: Seconds between looks at a first index another process is building.
+FIRST_BUILD_POLL = 0.2
 #: One-line values (a title, an id, a path, a facet label) are cut here on the terminal;
 #: ``--json`` gives them whole.
 LINE_CHARS = 300
@@ -358,9 +361,7 @@ def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, pa
     text = " ".join(word.removeprefix(_WORD) for word in query)
     engine: SearchEngine = ctx.obj["engine"]
     if not engine.exists() and ctx.obj["default_index"]:
-        corpus = default_corpus()
-        err.print(Text(_safe(f"No index at {engine.index_dir} yet: building it from {corpus} …")))
-        _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
+        _build_first_index(engine)
     res = engine.search(text, sort=sort, limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
                         synonyms=not no_synonyms, **filters)
     if as_json:
@@ -368,6 +369,22 @@ def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, pa
         return
     _render_hits(res)
     _render_facets(res)
+
+
+def _build_first_index(engine: SearchEngine) -> None:
+    """Build ./index from ./corpus for a first search; when another process is building
+    it (two first searches at once), wait for it rather than fail."""
+    corpus = default_corpus()
+    err.print(Text(_safe(f"No index at {engine.index_dir} yet: building it from {corpus} …")))
+    waiting = False
+    while not engine.exists():
+        try:
+            _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
+        except ReindexRunningError as e:
+            if not waiting:
+                err.print(Text(_safe(f"{e}: waiting for it …"), style="dim"))
+                waiting = True
+            time.sleep(FIRST_BUILD_POLL)
 
 
 @cli.command()

@@ -135,6 +135,30 @@ def test_first_search_builds_the_default_index_from_the_corpus(runner, tmp_path,
     assert (tmp_path / "index" / "CURRENT").exists()
 
 
+def test_a_first_search_while_another_builds_the_index_waits_for_it(runner, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CIVICSEARCH_INDEX", raising=False)
+    # Another process holds the writer lock a while (a first search started just before),
+    # then ends without an index: this search waits, then builds it itself.
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import time; from pathlib import Path; from civicsearch.store import WriterLock\n"
+                               "with WriterLock(Path('index')):\n    print('held', flush=True); time.sleep(1.5)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    result = runner.invoke(cli, ["search", "加装电梯", "--json"])
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    assert result.exit_code == 0, result.output
+    assert "another reindex is running" in result.stderr and "waiting for it" in result.stderr
+    assert json.loads(result.stdout)["total"] == 3 and time.monotonic() - started > 0.5
+
+
 def test_index_location_from_environment(runner, tmp_path, index_dir, monkeypatch):
     monkeypatch.setenv("CIVICSEARCH_INDEX", str(index_dir))
     result = runner.invoke(cli, ["stats", "--json"])
