@@ -218,7 +218,7 @@ class SearchEngine:
         searcher = self._current_searcher()
         filt = registry.build_filter(given, searcher.reader())
         ranker, columns = self._ranker, self._columns
-        allowed = self._allowed(searcher, parsed, filt, ranker.size)
+        allowed = self._allowed(searcher, ranker, parsed, filt)
         concepts = parsed.concepts()
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
@@ -243,10 +243,17 @@ class SearchEngine:
                 # documents hold them all, without Whoosh's slower span matching.
                 ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key,
                                       grams=grams)
+            elif parsed.groups and not parsed.uses_docno():
+                # OR between clauses: matched from the same postings, group by group.
+                matched = np.ones(ranker.size, dtype=bool) if allowed is None else allowed.copy()
+                for group in parsed.groups:
+                    matched &= ranker.holding_any([c.concepts for c in group])
+                ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             else:
                 full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
-                ranking = ranker.rank(concepts, matched=set(searcher.docs_for_query(full)),
-                                      depth=depth, sort_key=sort_key)
+                matched = np.zeros(ranker.size, dtype=bool)
+                matched[list(searcher.docs_for_query(full))] = True
+                ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             if not len(ranking.matched) and parsed.term_count() >= 2 and concepts:
                 # No document holds every word: rank those holding any of them.
                 relaxed = True
@@ -270,16 +277,19 @@ class SearchEngine:
                              notes=notes)
 
     @staticmethod
-    def _allowed(searcher: Searcher, parsed: ParsedQuery, filt: wq.Query | None, size: int) -> np.ndarray | None:
+    def _allowed(searcher: Searcher, ranker: Ranker, parsed: ParsedQuery, filt: wq.Query | None
+                 ) -> np.ndarray | None:
         """The filter and the excluded words as a boolean array by docnum (None when nothing is ruled out)."""
         if filt is None and not parsed.excluded:
             return None
-        allowed = np.ones(size, dtype=bool)
+        allowed = np.ones(ranker.size, dtype=bool)
         if filt is not None:
             allowed[:] = False
             allowed[list(searcher.docs_for_query(filt))] = True
-        if parsed.excluded:
+        if parsed.excluded and parsed.uses_docno():
             allowed[list(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded])))] = False
+        elif parsed.excluded:
+            allowed &= ~ranker.holding_any([c.concepts for c in parsed.excluded])
         return allowed
 
     @staticmethod

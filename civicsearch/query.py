@@ -144,6 +144,10 @@ class ParsedQuery:
         """The bigram tokens of the query's positive text (for the fused ranking)."""
         return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != DOCNO_FIELD))
 
+    def uses_docno(self) -> bool:
+        """A clause, positive or excluded, searches document numbers (a prefix: Whoosh matches it)."""
+        return any(c.field == DOCNO_FIELD for c in self.positive_clauses() + self.excluded)
+
     def is_conjunction(self) -> bool:
         """No OR and no document-number clause: a document matches by holding every concept."""
         return all(len(g) == 1 and g[0].field != DOCNO_FIELD for g in self.groups)

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from importlib import resources
 from heapq import nlargest
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -244,22 +244,44 @@ class Ranker:
 
     # -- evidence --------------------------------------------------------------
 
+    def _form_postings(self, concept: Concept) -> Iterator[tuple[float, str, np.ndarray, np.ndarray | None]]:
+        """``(form weight, field, docnums, frequencies)`` of each form of ``concept`` in each
+        of its fields; a form of several words gives the documents holding it (as a phrase
+        when quoted or a synonym) and no frequencies."""
+        for i, form in enumerate(concept.forms):
+            form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
+            for f in concept.fields:
+                if len(form) == 1:
+                    ids, weights = self.postings(f, form[0])
+                    yield form_weight, f, ids, weights
+                else:
+                    yield form_weight, f, np.asarray(self.form_docs(f, form, concept.phrase or i > 0),
+                                                     dtype=np.int64), None
+
+    def holding_any(self, clauses: list[list[Concept]]) -> np.ndarray:
+        """A boolean mask of the documents holding every concept of at least one of
+        ``clauses`` (a concept: any of its forms in any of its fields), as Whoosh would
+        match ``clause OR clause``, from the posting arrays."""
+        found = np.zeros(self.size, dtype=bool)
+        for concepts in clauses:
+            every: np.ndarray | None = None
+            for concept in concepts:
+                held = np.zeros(self.size, dtype=bool)
+                for _, _, ids, _ in self._form_postings(concept):
+                    held[ids] = True
+                every = held if every is None else every & held
+            if every is not None:
+                found |= every
+        return found
+
     def score_concept(self, concept: Concept, weight: float = 1.0) -> Scored:
         # Each form in each field adds to the documents that hold it, in the order
         # the forms and fields come (np.bincount adds in input order).
         ids_parts, tf_parts = [], []
-        for i, form in enumerate(concept.forms):
-            form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
-            for f in concept.fields:
-                inverse = self.inverse_norm(f)
-                if len(form) == 1:
-                    ids, weights = self.postings(f, form[0])
-                    ids_parts.append(ids)
-                    tf_parts.append(form_weight * weights * inverse[ids])
-                else:
-                    docs = np.asarray(self.form_docs(f, form, concept.phrase or i > 0), dtype=np.int64)
-                    ids_parts.append(docs)
-                    tf_parts.append(form_weight * inverse[docs])
+        for form_weight, f, ids, weights in self._form_postings(concept):
+            inverse = self.inverse_norm(f)
+            ids_parts.append(ids)
+            tf_parts.append(form_weight * inverse[ids] if weights is None else form_weight * weights * inverse[ids])
         parts = [k for k, ids in enumerate(ids_parts) if len(ids)]
         if not parts:
             docs, tf = _EMPTY_DOCS, np.zeros(0)
@@ -337,7 +359,7 @@ class Ranker:
         self,
         concepts: list[Concept],
         *,
-        matched: set[int] | None = None,
+        matched: np.ndarray | None = None,
         every: bool = False,
         allowed: np.ndarray | None = None,
         coverage: float = COVERAGE,
@@ -348,7 +370,7 @@ class Ranker:
     ) -> Ranking:
         """Score ``concepts`` and rank the documents that match.
 
-        Those are ``matched`` when given (a set Whoosh found); with ``every``, the
+        Those are ``matched`` when given (a boolean array by docnum); with ``every``, the
         documents holding every concept (all-words mode); otherwise every document
         holding ``coverage`` of the query's information (ranked mode), or
         ``GRAM_COVERAGE`` of its bigrams' when ``grams`` are given, and each concept
@@ -365,8 +387,7 @@ class Ranker:
         evidence = self.evidence(concepts, question=long)
         keep: np.ndarray | None = None  # a boolean mask of the documents that can match
         if matched is not None:
-            keep = np.zeros(self.size, dtype=bool)
-            keep[np.fromiter(matched, dtype=np.int64, count=len(matched))] = True
+            keep = matched.copy()
         elif every:
             keep = self._holding(evidence[: len(concepts)])
         scores = np.zeros(self.size)

@@ -199,3 +199,33 @@ def test_stats_describe_the_index(seed_index):
     st = seed_index.stats()
     assert st.documents == 5 and st.size_bytes > 0 and st.last_updated
     assert st.roots and st.roots[0].endswith("corpus") and st.last_run["added"] == 5
+
+
+def test_or_groups_and_exclusions_match_exactly_the_documents_that_hold_them(tmp_path):
+    import random
+
+    from civicsearch.analysis import query_terms
+
+    words = ["河道", "路灯", "井盖", "绿化", "停车", "垃圾", "电梯", "噪音"]
+    rng = random.Random(5)
+    held: dict[str, set[str]] = {}
+    rows = []
+    for i in range(600):
+        chosen = rng.sample(words, rng.randint(1, 4))
+        body = "街道关于" + "、".join(chosen) + "问题的处理情况。"
+        held[f"d{i}"] = set(chosen) & set(query_terms(body))
+        rows.append(json.dumps({"id": f"d{i}", "title": f"第{i}号", "text": body}, ensure_ascii=False))
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "docs.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "c"])
+        for _ in range(40):
+            a, b, c, d = rng.sample(words, 4)
+            for query, wanted in ((f"{a} OR {b} -{c}", lambda h: (a in h or b in h) and c not in h),
+                                  (f"{a} OR {b} {c} -{d}", lambda h: (a in h or b in h) and c in h and d not in h),
+                                  (f"{a} OR {b} OR {c}", lambda h: bool({a, b, c} & h)),
+                                  (f"-{a} -{b}", lambda h: a not in h and b not in h)):
+                expected = {doc for doc, h in held.items() if wanted(h)}
+                results = engine.search(query, limit=1000)
+                assert results.total == len(expected), query
+                assert {h.doc_id for h in engine.search(query, limit=1000, collapse=False).hits} == expected, query
