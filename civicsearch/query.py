@@ -22,6 +22,7 @@ from dataclasses import field as _field
 from whoosh import query as wq
 
 from civicsearch.analysis import query_terms
+from civicsearch.andnot import AndNot
 from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.metafields.docnos import WHOOSH_FIELD as DOCNO_FIELD
@@ -304,5 +305,5 @@ def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
         positive = wq.And(groups) if mode == "all" else wq.Or(groups)
     if pq.excluded:
         negative = wq.Or([clause_query(c, "all") for c in pq.excluded])
-        return wq.AndNot(positive, negative)
+        return AndNot(positive, negative)
     return positive

@@ -229,3 +229,32 @@ def test_or_groups_and_exclusions_match_exactly_the_documents_that_hold_them(tmp
                 results = engine.search(query, limit=1000)
                 assert results.total == len(expected), query
                 assert {h.doc_id for h in engine.search(query, limit=1000, collapse=False).hits} == expected, query
+
+
+def test_and_not_lets_no_excluded_document_through():
+    # Whoosh 2.7.5's own AndNot lets a segment's first document through when the excluded
+    # term's first document comes earlier (a, x: "a x" came back for a ANDNOT x).
+    import random
+
+    from whoosh import fields as wf
+    from whoosh import query as wq
+    from whoosh.filedb.filestore import RamStorage
+
+    from civicsearch.andnot import AndNot
+
+    rng = random.Random(11)
+    ix = RamStorage().create_index(wf.Schema(t=wf.KEYWORD(stored=True)))
+    docs = []
+    for _ in range(3):  # three segments
+        with ix.writer() as w:
+            for _ in range(40):
+                t = " ".join(rng.sample(["a", "b", "x", "y"], rng.randint(1, 3)))
+                docs.append(set(t.split()))
+                w.add_document(t=t)
+    with ix.searcher() as s:
+        for pos, neg in (("a", "x"), ("b", "y"), ("a", "b"), ("x", "a")):
+            for q in (AndNot(wq.Term("t", pos), wq.Term("t", neg)),
+                      AndNot(wq.Or([wq.Term("t", pos), wq.Term("t", "zz")]), wq.Or([wq.Term("t", neg)]))):
+                got = {set(s.stored_fields(d)["t"].split()).__contains__(neg) for d in s.docs_for_query(q)}
+                assert got <= {False}, q
+                assert len(list(s.docs_for_query(q))) == sum(1 for h in docs if pos in h and neg not in h), q

@@ -22,6 +22,7 @@ from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
+from civicsearch.andnot import AndNot
 from civicsearch.facets import ranked
 from civicsearch.metadata import as_text
 from civicsearch.normalize import fold
@@ -170,7 +171,7 @@ def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
         wq.DateRange("valid_until", None, today - timedelta(microseconds=1)),
         wq.DateRange("valid_from", today + timedelta(days=1), None),
     ])
-    return wq.AndNot(wq.Every(), out_of_force)
+    return AndNot(wq.Every(), out_of_force)
 
 
 def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
