@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from whoosh import query as wq
@@ -216,9 +216,8 @@ class SearchEngine:
             raise InvalidArgumentError("offset must not be negative")
         parsed = parse(query, synonyms=synonyms)
         searcher = self._current_searcher()
-        filt = registry.build_filter(given, searcher.reader())
         ranker, columns = self._ranker, self._columns
-        allowed = self._allowed(searcher, ranker, parsed, filt)
+        allowed = self._allowed(searcher, ranker, columns, parsed, given)
         concepts = parsed.concepts()
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
@@ -250,9 +249,10 @@ class SearchEngine:
                     matched &= ranker.holding_any([c.concepts for c in group])
                 ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             else:
-                full = wq.And([to_whoosh(parsed, "all"), filt]) if filt is not None else to_whoosh(parsed, "all")
                 matched = np.zeros(ranker.size, dtype=bool)
-                matched[list(searcher.docs_for_query(full))] = True
+                matched[list(searcher.docs_for_query(to_whoosh(parsed, "all")))] = True
+                if allowed is not None:
+                    matched &= allowed
                 ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             if not len(ranking.matched) and parsed.term_count() >= 2 and concepts:
                 # No document holds every word: rank those holding any of them.
@@ -277,15 +277,19 @@ class SearchEngine:
                              notes=notes)
 
     @staticmethod
-    def _allowed(searcher: Searcher, ranker: Ranker, parsed: ParsedQuery, filt: wq.Query | None
-                 ) -> np.ndarray | None:
-        """The filter and the excluded words as a boolean array by docnum (None when nothing is ruled out)."""
-        if filt is None and not parsed.excluded:
+    def _allowed(searcher: Searcher, ranker: Ranker, columns: Columns, parsed: ParsedQuery,
+                 given: dict[str, Any]) -> np.ndarray | None:
+        """The filters and the excluded words as a boolean array by docnum (None when nothing is ruled out)."""
+        filt = registry.build_filter(given, searcher.reader())
+        allowed = registry.filter_mask(given, columns)
+        if filt is None and allowed is None and not parsed.excluded:
             return None
-        allowed = np.ones(ranker.size, dtype=bool)
+        if allowed is None:
+            allowed = np.ones(ranker.size, dtype=bool)
         if filt is not None:
-            allowed[:] = False
-            allowed[list(searcher.docs_for_query(filt))] = True
+            found = np.zeros(ranker.size, dtype=bool)
+            found[list(searcher.docs_for_query(filt))] = True
+            allowed &= found
         if parsed.excluded and parsed.uses_docno():
             allowed[list(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded])))] = False
         elif parsed.excluded:

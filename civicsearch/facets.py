@@ -8,7 +8,7 @@ KEYWORD field, and facet values ranked by count.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -63,6 +63,12 @@ class Columns:
                                 count=len(self[fieldname]))
             self._codes[fieldname] = (codes, tuple(index))
         return self._codes[fieldname]
+
+    def where(self, fieldname: str, keep: Callable[[Any], bool]) -> np.ndarray:
+        """A boolean array by docnum: ``keep`` of each document's value, asked once a distinct value."""
+        codes, distinct = self.codes(fieldname)
+        verdict = np.fromiter((bool(keep(v)) for v in distinct), dtype=bool, count=len(distinct))
+        return verdict[codes]
 
     def counts(self, fieldname: str, docs: np.ndarray) -> Counter:
         """How many of ``docs`` (docnums) hold each distinct raw value (empty values left out).

@@ -55,6 +55,10 @@ class Option:
 
 #: (the field's options given, as {name: value}; the index reader) → a Whoosh filter, or None.
 FilterFn = Callable[[dict[str, Any], "IndexReader"], "wq.Query | None"]
+#: (the field's options given; the searcher's column data) → a boolean array by docnum: a
+#: filter answered from the field's column (a date range, validity on the day asked),
+#: where a Whoosh query would walk a range's terms or every document.
+MaskFn = Callable[[dict[str, Any], "Columns"], "np.ndarray"]
 #: (value counts of the field's column over the matching documents; every option given) → facets by name.
 FacetFn = Callable[[Counter, dict[str, Any]], "dict[str, list[FacetValue]]"]
 
@@ -70,7 +74,8 @@ class MetaField:
     ``extract`` gives the stored value from a document (None or an empty list
     when it is unknown); ``index`` turns a stored value into the Whoosh field
     values ``schema`` declares; ``output`` gives the JSON keys of a hit or a
-    document record; ``options`` filter through ``filter``; ``facets`` counts
+    document record; ``options`` filter through ``filter`` (a Whoosh query) or
+    ``mask`` (from the field's column); ``facets`` counts
     ``column``'s values; ``brief`` is the field's part of a hit's summary line on
     the terminal and ``label`` its name in ``civicsearch show``.
     """
@@ -90,6 +95,7 @@ class MetaField:
     in_hits: bool = True
     options: tuple[Option, ...] = ()
     filter: FilterFn | None = None
+    mask: MaskFn | None = None
     column: str | None = None
     facets: FacetFn | None = None
     #: The facet names ``facets`` gives, in the order they are shown.
@@ -107,8 +113,9 @@ class MetaField:
             object.__setattr__(self, "keys", {self.name: None})
         if self.output is None:
             object.__setattr__(self, "output", _own(self.name))
-        if (self.filter is None) != (not self.options) or (self.facets is None) != (not self.facet_names):
-            raise ValueError(f"field {self.name}: options come with a filter, facet names with facets")
+        filters = (self.filter is not None) + (self.mask is not None)
+        if filters != (1 if self.options else 0) or (self.facets is None) != (not self.facet_names):
+            raise ValueError(f"field {self.name}: options come with a filter or a mask, facet names with facets")
 
 
 _FIELDS: dict[str, MetaField] = {}
@@ -261,6 +268,17 @@ def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | 
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def filter_mask(given: Mapping[str, Any], columns: "Columns") -> "np.ndarray | None":
+    """The checked filters of the fields that filter by column (``mask``), as one boolean
+    array by docnum, or None when none is set."""
+    masks = []
+    for f in fields():
+        own = {o.name: given[o.name] for o in f.options if o.name in given}
+        if own and f.mask is not None:
+            masks.append(f.mask(own, columns))
+    return np.logical_and.reduce(masks) if masks else None
 
 
 def facet_names() -> list[str]:

@@ -258,3 +258,37 @@ def test_and_not_lets_no_excluded_document_through():
                 got = {set(s.stored_fields(d)["t"].split()).__contains__(neg) for d in s.docs_for_query(q)}
                 assert got <= {False}, q
                 assert len(list(s.docs_for_query(q))) == sum(1 for h in docs if pos in h and neg not in h), q
+
+
+def test_date_filters_from_the_column_match_the_indexed_dates_at_every_precision(tmp_path):
+    import itertools
+
+    from whoosh import query as wq
+
+    from civicsearch.metafields.date import date_bounds
+
+    dates = ["2019", "2019-06", "2019-06-15", "2019-06-15 10:20:30", "2019-12-31 23:59:59", "2020-01-01",
+             "2020", "2018-12-31", "2020-02-29", None]
+    rows = [json.dumps({"id": f"t{i}", "title": f"通知{i}", "text": "关于停车管理的通知。", "date": d},
+                       ensure_ascii=False) for i, d in enumerate(dates * 3)]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "docs.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
+    bounds = [None, "2019", "2019-06", "2019-06-15", "2019-12", "2020", "2020-01-01", "2018"]
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "c"])
+        searcher = engine._current_searcher()
+        stored = {d: searcher.stored_fields(d)["id"] for d in range(searcher.doc_count_all())}
+        checked = 0
+        for since, until in itertools.product(bounds, bounds):
+            start = date_bounds(since, "--since")[0] if since else None
+            end = date_bounds(until, "--until")[1] if until else None
+            if start and end and start > end:
+                continue
+            kwargs = {k: v for k, v in (("since", since), ("until", until)) if v}
+            got = {h.doc_id for h in engine.search("停车", limit=100, collapse=False, **kwargs).hits}
+            # What the indexed DATETIME field says (Whoosh's own range query): the reference.
+            expected = ({stored[d] for d in searcher.docs_for_query(wq.DateRange("date", start, end))}
+                        if start or end else set(stored.values()))
+            assert got == expected, (since, until)
+            checked += bool(kwargs)
+        assert checked > 30

@@ -7,11 +7,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from whoosh import fields
-from whoosh import query as wq
 from whoosh.columns import NumericColumn
 
 from civicsearch.errors import InvalidArgumentError
+from civicsearch.facets import Columns
 from civicsearch.normalize import fold
 from civicsearch.registry import MetaField, Option, register
 from civicsearch.results import FacetValue
@@ -101,13 +102,28 @@ def _text(v: dict[str, Any]) -> str | None:
     return format_date(v["value"], v["precision"])
 
 
-def _filter(given: dict[str, Any], reader: Any) -> wq.Query | None:
+def _moment(value: datetime) -> int:
+    """YYYYMMDDhhmmss of a moment (to the second), comparable with :func:`_earliest`."""
+    return ((((value.year * 100 + value.month) * 100 + value.day) * 100 + value.hour) * 100
+            + value.minute) * 100 + value.second
+
+
+def _earliest(key: int) -> int:
+    """A date key's first moment: 2023 at year precision is 2023-01-01 00:00:00, as it is indexed."""
+    month, day = key // 10**8 % 100 or 1, key // 10**6 % 100 or 1
+    return ((_year(key) * 100 + month) * 100 + day) * 10**6 + key % 10**6
+
+
+def _mask(given: dict[str, Any], columns: Columns) -> np.ndarray:
+    """Documents dated from --since's first moment to --until's last (undated ones never),
+    from the date key column."""
     since, until = given.get("since"), given.get("until")
-    start = date_bounds(since, "--since")[0] if since else None
-    end = date_bounds(until, "--until")[1] if until else None
-    if start and end and start > end:
+    start = _moment(date_bounds(since, "--since")[0]) if since else None
+    end = _moment(date_bounds(until, "--until")[1]) if until else None
+    if start is not None and end is not None and start > end:
         raise InvalidArgumentError(f"--since {since} is after --until {until}")
-    return wq.DateRange("date", start, end) if start or end else None
+    return columns.where(COLUMN, lambda key: bool(key) and (start is None or _earliest(key) >= start)
+                         and (end is None or _earliest(key) <= end))
 
 
 def _facets(keys: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
@@ -136,7 +152,7 @@ FIELD = register(MetaField(
     keys={"date": None, "date_source": None},
     options=(Option("since", "Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
              Option("until", "Only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).")),
-    filter=_filter,
+    mask=_mask,
     column=COLUMN,
     facets=_facets,
     facet_names=("year", "month"),

@@ -18,12 +18,11 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from whoosh import fields
-from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
-from civicsearch.andnot import AndNot
-from civicsearch.facets import ranked
+from civicsearch.facets import Columns, ranked
 from civicsearch.metadata import as_text
 from civicsearch.normalize import fold
 from civicsearch.registry import MetaField, Option, register
@@ -164,14 +163,10 @@ def _index(v: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
-    today = datetime.combine(date.today(), datetime.min.time())
-    out_of_force = wq.Or([
-        wq.Term("validity", REPEALED), wq.Term("validity", EXPIRED),
-        wq.DateRange("valid_until", None, today - timedelta(microseconds=1)),
-        wq.DateRange("valid_from", today + timedelta(days=1), None),
-    ])
-    return AndNot(wq.Every(), out_of_force)
+def _mask(given: dict[str, Any], columns: Columns) -> np.ndarray:
+    """--in-force: every document but those known, today, to be repealed, expired or not yet in force."""
+    today = date.today()
+    return columns.where(COLUMN, lambda raw: not raw or status(_decode(raw), today) not in NOT_IN_FORCE)
 
 
 def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
@@ -204,7 +199,7 @@ FIELD = register(MetaField(
     keys={"validity": None},
     options=(Option("in_force", "Leave out what is known not to be in force today (repealed, expired, "
                                 "not yet in force).", flag=True),),
-    filter=_filter,
+    mask=_mask,
     column=COLUMN,
     facets=_facets,
     facet_names=("validity",),
