@@ -153,6 +153,8 @@ def _at(day: str) -> datetime:
 
 
 def _index(v: dict[str, Any]) -> dict[str, Any]:
+    # --in-force reads the column; the three Whoosh fields are still written so that an
+    # index of this field's version stays one (searchable as validity:…, valid_from:…).
     out: dict[str, Any] = {COLUMN: _encode(v)}
     if v["status"]:
         out["validity"] = v["status"]
