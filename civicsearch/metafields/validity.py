@@ -153,8 +153,8 @@ def _at(day: str) -> datetime:
 
 
 def _index(v: dict[str, Any]) -> dict[str, Any]:
-    # --in-force reads the column; the three Whoosh fields are still written so that an
-    # index of this field's version stays one (searchable as validity:…, valid_from:…).
+    # --in-force reads the column now; the three Whoosh fields are still written because
+    # dropping them changes the schema, which would ask every index for a full rebuild.
     out: dict[str, Any] = {COLUMN: _encode(v)}
     if v["status"]:
         out["validity"] = v["status"]
