@@ -18,7 +18,8 @@ from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidA
 from civicsearch.collapse import collapse_similar
 from civicsearch.facets import Columns
 from civicsearch.metafields.date import COLUMN as DATE_COLUMN
-from civicsearch.query import ParsedQuery, clause_query, parse, synonym_clauses, to_whoosh
+from civicsearch.postings import live_docs
+from civicsearch.query import Clause, ParsedQuery, docno_query, parse, synonym_clauses
 from civicsearch.rank import LONG_QUERY, Ranker
 from civicsearch.readers import DEFAULT_MAX_BYTES
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
@@ -57,6 +58,15 @@ def default_corpus() -> Path:
     if local.is_dir():
         return local
     return Path(str(resources.files("civicsearch").joinpath("sample_corpus")))
+
+
+def _holding(searcher: Searcher, ranker: Ranker, clauses: list[Clause]) -> np.ndarray:
+    """The documents any of ``clauses`` matches, as a boolean array by docnum."""
+    found = ranker.holding_any([c.concepts for c in clauses if not c.docno])
+    for c in clauses:
+        if c.docno:
+            found[list(searcher.docs_for_query(docno_query(c)))] = True
+    return found
 
 
 class SearchEngine:
@@ -242,17 +252,14 @@ class SearchEngine:
                 # documents hold them all, without Whoosh's slower span matching.
                 ranking = ranker.rank(concepts, every=True, allowed=allowed, depth=depth, sort_key=sort_key,
                                       grams=grams)
-            elif parsed.groups and not parsed.uses_docno():
-                # OR between clauses: matched from the same postings, group by group.
-                matched = np.ones(ranker.size, dtype=bool) if allowed is None else allowed.copy()
-                for group in parsed.groups:
-                    matched &= ranker.holding_any([c.concepts for c in group])
-                ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             else:
-                matched = np.zeros(ranker.size, dtype=bool)
-                matched[list(searcher.docs_for_query(to_whoosh(parsed, "all")))] = True
+                # OR between clauses, a document number, or nothing but exclusions: matched
+                # group by group from the same postings (a number from Whoosh's term table).
+                matched = live_docs(searcher.reader(), ranker.size)
                 if allowed is not None:
                     matched &= allowed
+                for group in parsed.groups:
+                    matched &= _holding(searcher, ranker, group)
                 ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
             if not len(ranking.matched) and parsed.term_count() >= 2 and concepts:
                 # No document holds every word: rank those holding any of them.
@@ -290,10 +297,8 @@ class SearchEngine:
             found = np.zeros(ranker.size, dtype=bool)
             found[list(searcher.docs_for_query(filt))] = True
             allowed &= found
-        if parsed.excluded and parsed.uses_docno():
-            allowed[list(searcher.docs_for_query(wq.Or([clause_query(c, "all") for c in parsed.excluded])))] = False
-        elif parsed.excluded:
-            allowed &= ~ranker.holding_any([c.concepts for c in parsed.excluded])
+        if parsed.excluded:
+            allowed &= ~_holding(searcher, ranker, parsed.excluded)
         return allowed
 
     @staticmethod

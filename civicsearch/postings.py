@@ -144,6 +144,16 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]
     return [_joined(*p) for p in parts]
 
 
+def live_docs(reader: IndexReader, size: int) -> np.ndarray:
+    """A boolean array by global docnum: the documents not deleted."""
+    live = np.ones(size, dtype=bool)
+    for leaf, offset in reader.leaf_readers():
+        deleted = getattr(leaf, "deleted_docs_set", None)
+        if deleted:
+            live[offset + np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
+    return live
+
+
 def _live(leaf: object, ids: np.ndarray) -> np.ndarray | None:
     """Which of a segment's docnums ``ids`` are not deleted (a boolean mask), or None
     when the segment has no deletions."""

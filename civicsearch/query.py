@@ -1,4 +1,4 @@
-"""The query language: parse a user's query string and build a Whoosh query.
+"""The query language: parse a user's query string into clauses and concepts.
 
 Syntax: plain words (all required, ranked by BM25F over title and body),
 ``"quoted phrases"`` (also “…” and 「…」), ``-word`` / ``-"phrase"`` to exclude,
@@ -22,13 +22,11 @@ from dataclasses import field as _field
 from whoosh import query as wq
 
 from civicsearch.analysis import query_terms
-from civicsearch.andnot import AndNot
 from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.metafields.docnos import WHOOSH_FIELD as DOCNO_FIELD
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
 from civicsearch.normalize import scrub, strip_controls
-from civicsearch.schema import TITLE_BOOST
 from civicsearch.synonyms import Form, find_synonyms
 
 FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body",
@@ -77,6 +75,11 @@ class Clause:
     @property
     def fields(self) -> tuple[str, ...]:
         return (self.field,) if self.field else SEARCH_FIELDS
+
+    @property
+    def docno(self) -> bool:
+        """A document-number clause (matched through :func:`docno_query`, not by its concepts)."""
+        return self.field == DOCNO_FIELD
 
 
 def _concepts(clause: Clause, synonyms: bool) -> list[Concept]:
@@ -144,10 +147,6 @@ class ParsedQuery:
     def grams(self) -> list[str]:
         """The bigram tokens of the query's positive text (for the fused ranking)."""
         return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != DOCNO_FIELD))
-
-    def uses_docno(self) -> bool:
-        """A clause, positive or excluded, searches document numbers (a prefix: Whoosh matches it)."""
-        return any(c.field == DOCNO_FIELD for c in self.positive_clauses() + self.excluded)
 
     def is_conjunction(self) -> bool:
         """No OR and no document-number clause: a document matches by holding every concept."""
@@ -257,53 +256,13 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
     return pq
 
 
-def _term(fieldname: str, term: str) -> wq.Query:
-    return wq.Term(fieldname, term, boost=TITLE_BOOST if fieldname == "title" else 1.0)
-
-
-def form_query(fieldname: str, form: Form, phrase: bool = True) -> wq.Query:
-    """One form of a concept in one field: a term, a phrase, or (unquoted) all its words."""
-    if len(form) == 1:
-        return _term(fieldname, form[0])
-    if phrase:
-        return wq.Phrase(fieldname, list(form), boost=TITLE_BOOST if fieldname == "title" else 1.0)
-    return wq.And([_term(fieldname, t) for t in form])
-
-
-def concept_query(concept: Concept) -> wq.Query:
-    """A document matches a concept when any field holds any of its forms."""
-    parts = [form_query(f, form, concept.phrase or i > 0)
-             for i, form in enumerate(concept.forms) for f in concept.fields]
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
-
-
-def clause_query(clause: Clause, mode: str) -> wq.Query:
-    if clause.field == DOCNO_FIELD:
-        # phrase marks a complete number: exact; otherwise a prefix (国办发, 国办发〔2024〕).
-        return wq.Term(DOCNO_FIELD, clause.terms[0]) if clause.phrase else wq.Prefix(DOCNO_FIELD, clause.terms[0])
-    per_concept = [concept_query(k) for k in clause.concepts]
-    if len(per_concept) == 1:
-        return per_concept[0]
-    return wq.And(per_concept) if mode == "all" else wq.Or(per_concept)
+def docno_query(clause: Clause) -> wq.Query:
+    """A document-number clause as a Whoosh query: exact for a complete number (``phrase``),
+    a prefix otherwise (国办发, 国办发〔2024〕)."""
+    return wq.Term(DOCNO_FIELD, clause.terms[0]) if clause.phrase else wq.Prefix(DOCNO_FIELD, clause.terms[0])
 
 
 def synonym_clauses(pq: ParsedQuery) -> list[Clause]:
     """The synonyms a query was widened with, as clauses (for highlighting them too)."""
     return [Clause("".join(form), list(form), phrase=len(form) > 1)
             for k in pq.concepts() for form in k.synonyms]
-
-
-def to_whoosh(pq: ParsedQuery, mode: str = "all") -> wq.Query:
-    """The Whoosh query: ``all`` requires every word, ``any`` ranks by any of them."""
-    groups = [wq.Or([clause_query(c, mode) for c in g]) if len(g) > 1 else clause_query(g[0], mode)
-              for g in pq.groups]
-    if not groups:
-        positive: wq.Query = wq.Every()
-    elif len(groups) == 1:
-        positive = groups[0]
-    else:
-        positive = wq.And(groups) if mode == "all" else wq.Or(groups)
-    if pq.excluded:
-        negative = wq.Or([clause_query(c, "all") for c in pq.excluded])
-        return AndNot(positive, negative)
-    return positive

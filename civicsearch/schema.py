@@ -18,7 +18,6 @@ from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
 #: moved from a Whoosh field to the posting arrays, civicsearch.postarrays.)
 SCHEMA_VERSION = 7
 META_FILE = "civicsearch.json"
-TITLE_BOOST = 2.0
 
 
 def _text(analyzer: CivicTokenizer) -> fields.TEXT:
