@@ -152,12 +152,16 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skipped]:
     """Yield ``(file, root)`` for every supported file under ``paths``, in a stable order.
 
-    Folders are walked recursively; hidden entries are ignored. A folder that
+    Folders are walked recursively; hidden entries are ignored; a root inside another
+    adds nothing (its files are the outer root's). A folder that
     cannot be read is reported (its documents are kept). A symlink whose target
     lies outside the roots is reported and not read; one inside them is read once,
     at its target. Pipes, sockets and devices are reported, never opened.
     """
-    roots = [Path(p).resolve() for p in paths]
+    given = list(dict.fromkeys(Path(p).resolve() for p in paths))
+    # A root inside another (given twice, or a sub-folder of one) is walked with the
+    # outer one: each file read once, its id relative to the outer root.
+    roots = [r for r in given if not any(o in r.parents for o in given)]
     found: list[tuple[Path, Path] | Skipped] = []
     linked: set[int] = set()  # places in found of files reached through a link
     for root in roots:

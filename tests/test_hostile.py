@@ -619,6 +619,17 @@ def test_an_incremental_commit_keeps_the_files_a_search_may_still_open(tmp_path,
 # -- symlinks stay inside ---------------------------------------------------------------------
 
 
+def test_a_root_inside_another_is_read_once(tmp_path, corpus):
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "lamp.txt").write_text("关于路灯维修的安排。", "utf-8")
+    ix = tmp_path / "ix"
+    result = reindex(ix, str(corpus), str(corpus / "sub"), str(corpus), str(corpus / "good.md"), "--json")
+    assert result.returncode == 0, result.stderr
+    with SearchEngine(ix) as engine:
+        assert ids(engine) == {"good.md", "sub/lamp.txt"}
+    assert json.loads(reindex(ix, "--json").stdout)["unchanged"] == 2
+
+
 def test_symlinks_never_lead_outside_the_corpus_and_inside_are_read_once(tmp_path, corpus):
     outside = tmp_path / "outside"
     outside.mkdir()
