@@ -21,7 +21,7 @@ from dataclasses import field as _field
 
 from whoosh import query as wq
 
-from civicsearch.analysis import query_terms
+from civicsearch.analysis import iter_words
 from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.metafields.docnos import WHOOSH_FIELD as DOCNO_FIELD
@@ -36,6 +36,10 @@ _FIELD_RE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_ALIASES)) + r")\s*[
 SEARCH_FIELDS = ("title", "body")
 #: Longer queries are cut here (a pasted page is not a query).
 MAX_QUERY_CHARS = 2000
+#: ...and to their first this many words: a pasted paragraph still finds its like, and
+#: ranking it costs what a long question does, not ten times that (the longest of the
+#: bench's 1,408 citizen titles has 18 words).
+MAX_QUERY_WORDS = 100
 _UNCLOSED_NOTE = "a quotation mark was not closed: the words after it were searched as plain words"
 _OR_NOTE = "OR stands between two search terms: a dangling OR was ignored"
 
@@ -220,7 +224,13 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
         pq.notes.append(f"the query was cut to its first {MAX_QUERY_CHARS} characters")
         text = text[:MAX_QUERY_CHARS]
     pending_or = False
+    room = MAX_QUERY_WORDS
+    cut_note = f"the query was cut to its first {MAX_QUERY_WORDS} words"
     for raw, fld, quoted, negated in _lex(text, pq.notes):
+        if room <= 0:
+            if cut_note not in pq.notes:
+                pq.notes.append(cut_note)
+            break
         if not quoted and not fld and raw in ("OR", "|", "｜"):
             if not pq.groups or pending_or:
                 if _OR_NOTE not in pq.notes:
@@ -236,10 +246,15 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
                 continue
             clause = Clause(raw, [value], phrase=complete, negated=negated, field=fld)
         else:
-            terms = query_terms(raw)
-            if not terms:
+            words = list(iter_words(raw))
+            if not words:
                 continue  # punctuation alone (a lone "-"): nothing to search for
-            clause = Clause(raw, terms, phrase=quoted, negated=negated, field=fld or None)
+            if len(words) > room:
+                words = words[:room]
+                raw = raw[: words[-1][3]]  # folding keeps offsets: the text up to the last word kept
+                pq.notes.append(cut_note)
+            room -= len(words)
+            clause = Clause(raw, [w for w, _, _, _ in words], phrase=quoted, negated=negated, field=fld or None)
         if clause.field != DOCNO_FIELD:
             clause.concepts = _concepts(clause, synonyms and not negated)
         if negated:

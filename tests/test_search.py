@@ -291,3 +291,24 @@ def test_date_filters_from_the_column_match_the_indexed_dates_at_every_precision
             assert got == expected, (since, until)
             checked += bool(kwargs)
         assert checked > 30
+
+
+def test_a_pasted_page_is_cut_to_its_first_words_and_still_finds_its_source(tmp_path):
+    from civicsearch.query import MAX_QUERY_WORDS, parse
+
+    topics = ["河道保洁", "路灯维修", "垃圾分类", "加装电梯", "停车管理"]
+    rows = []
+    for i, topic in enumerate(topics):
+        body = "".join(f"第{k}条，街道推进{topic}工作，落实第{k * 7 + i}项措施，居民反映良好。" for k in range(80))
+        rows.append(json.dumps({"id": f"p{i}", "title": f"{topic}实施细则", "text": body}, ensure_ascii=False))
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "docs.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
+    pasted = json.loads(rows[3])["text"][:1500]
+    parsed = parse(pasted)
+    assert parsed.term_count() == MAX_QUERY_WORDS
+    assert parsed.notes == [f"the query was cut to its first {MAX_QUERY_WORDS} words"]
+    assert pasted.startswith(" ".join(c.text for c in parsed.positive_clauses()).replace(" ", ""))
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "c"])
+        results = engine.search(pasted)
+        assert results.hits[0].doc_id == "p3" and results.notes == parsed.notes
