@@ -619,6 +619,19 @@ def test_an_incremental_commit_keeps_the_files_a_search_may_still_open(tmp_path,
 # -- symlinks stay inside ---------------------------------------------------------------------
 
 
+def test_a_duplicate_id_keeps_the_first_record_read_and_names_the_others(tmp_path, corpus):
+    write_jsonl(corpus / "a.jsonl", [{"id": "same", "text": "第一份：关于河道保洁。"},
+                                     {"id": "same", "text": "第二份：关于河道保洁。"}])
+    write_jsonl(corpus / "b.jsonl", [{"id": "same", "text": "第三份：关于河道保洁。"}, {"id": "other", "text": "别的。"}])
+    result = reindex(tmp_path / "ix", str(corpus), "--json")
+    assert result.returncode == 1, result.stderr
+    assert skipped(result) == {("a.jsonl", 2): "duplicate id 'same'", ("b.jsonl", 1): "duplicate id 'same'"}
+    (corpus / "b.jsonl").touch()  # read again (by its hash: unchanged), and still the first record stays
+    assert reindex(tmp_path / "ix", "--json").returncode == 0
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert engine.get("same").body.startswith("第一份") and "other" in ids(engine)
+
+
 def test_a_root_inside_another_is_read_once(tmp_path, corpus):
     (corpus / "sub").mkdir()
     (corpus / "sub" / "lamp.txt").write_text("关于路灯维修的安排。", "utf-8")
