@@ -46,7 +46,8 @@ WRITER_MB = 256
 #: bytes: it bounds the workers' memory, and fewer segments answer queries faster.
 SEGMENT_BYTES = 320 * 1024 * 1024
 #: A run deleting this many documents of a root, and more than this share of them,
-#: is refused (as is one deleting all of a root's): see ``_Run.delete_missing``.
+#: is refused (as is one deleting all of a root's where no file is left): see
+#: ``_Run.delete_missing``.
 MASS_DELETION = 100
 MASS_DELETION_SHARE = 0.5
 CRASH_ENV = "CIVICSEARCH_CRASH_AT"
@@ -272,16 +273,18 @@ class _Run:
             self.writer.update_document(**prepared.fields)
             self.report.updated += 1
 
-    def delete_missing(self, roots: list[Path], allow_deletes: bool = False) -> None:
-        """Delete the documents of ``roots`` this run did not see; unless ``allow_deletes``,
-        refuse (:class:`MassDeletionError`) when that is every document of a root or
-        most of many: an unmounted disk leaves its mount point an empty folder."""
+    def delete_missing(self, roots: list[Path], found: list[Path], allow_deletes: bool = False) -> None:
+        """Delete the documents of ``roots`` this run did not see. Unless ``allow_deletes``,
+        refuse (:class:`MassDeletionError`) when a root where no file was ``found`` held
+        some, or when most of many would go: an unmounted disk leaves its mount point an
+        empty folder."""
         kept = [Path(p) for p in self.kept_paths]
         gone = []
         for root in roots:
             held = [(doc_id, path) for path, ids in self.by_path.items() if _under(path, [root]) for doc_id in ids]
             missing = [doc_id for doc_id, path in held if doc_id not in self.seen and not _under(path, kept)]
-            if not allow_deletes and missing and (len(missing) == len(held) or (
+            empty = not any(f == root or root in f.parents for f in found)
+            if not allow_deletes and missing and ((empty and len(missing) == len(held)) or (
                     len(missing) >= MASS_DELETION and len(missing) > MASS_DELETION_SHARE * len(held))):
                 what = "none" if len(missing) == len(held) else f"only {len(held) - len(missing):,}"
                 raise MassDeletionError(
@@ -430,7 +433,7 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
                 if progress:
                     progress(n, len(files), path_text(file))
             checkpoint("after-read")
-            run.delete_missing(roots, allow_deletes)
+            run.delete_missing(roots, [f for f, _ in files], allow_deletes)
             run.commit()
     except BaseException:
         run.cancel()

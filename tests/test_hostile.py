@@ -405,6 +405,18 @@ def test_an_emptied_corpus_root_deletes_nothing_unless_allowed(tmp_path, corpus)
         assert ids(engine) == set()
 
 
+def test_a_small_root_whose_files_were_all_renamed_is_not_taken_for_an_unmounted_disk(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    assert reindex(ix, str(corpus), "--quiet").returncode == 0
+    (corpus / "good.md").rename(corpus / "renamed.md")
+    result = reindex(ix, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["added"], report["deleted"]) == (1, 1)
+    with SearchEngine(ix) as engine:
+        assert ids(engine) == {"renamed.md"}
+
+
 def test_most_of_a_root_gone_at_once_is_refused_and_a_few_are_deleted(tmp_path, corpus, monkeypatch):
     monkeypatch.setattr(indexer, "MASS_DELETION", 3)
     (corpus / "mount").mkdir()
