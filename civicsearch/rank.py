@@ -260,18 +260,11 @@ class Ranker:
 
     def holding_any(self, clauses: list[list[Concept]]) -> np.ndarray:
         """A boolean mask of the documents holding every concept of at least one of
-        ``clauses`` (a concept: any of its forms in any of its fields), as Whoosh would
-        match ``clause OR clause``, from the posting arrays."""
+        ``clauses`` (a concept: any of its forms in any of its fields), from the posting arrays."""
         found = np.zeros(self.size, dtype=bool)
         for concepts in clauses:
-            every: np.ndarray | None = None
-            for concept in concepts:
-                held = np.zeros(self.size, dtype=bool)
-                for _, _, ids, _ in self._form_postings(concept):
-                    held[ids] = True
-                every = held if every is None else every & held
-            if every is not None:
-                found |= every
+            if concepts:
+                found |= self._holding([[ids for _, _, ids, _ in self._form_postings(c)] for c in concepts])
         return found
 
     def score_concept(self, concept: Concept, weight: float = 1.0) -> Scored:
@@ -389,7 +382,7 @@ class Ranker:
         if matched is not None:
             keep = matched.copy()
         elif every:
-            keep = self._holding(evidence[: len(concepts)])
+            keep = self._holding([[ev.docs] for ev in evidence[: len(concepts)]])
         scores = np.zeros(self.size)
         found = np.zeros(self.size, dtype=bool)  # documents the telling concepts found
         # Common concepts only add to documents the telling ones found.
@@ -423,7 +416,7 @@ class Ranker:
             if gram_scores is not None and gram_total:
                 keep |= gram_held >= GRAM_COVERAGE * gram_total
             if required:
-                keep &= self._holding([evidence[i] for i in required])
+                keep &= self._holding([[evidence[i].docs] for i in required])
         assert keep is not None
         if gram_scores is not None:
             inside = keep if allowed is None else keep & allowed
@@ -448,14 +441,14 @@ class Ranker:
         order = sorted(head, key=lambda d: -head_scores[d])[:depth]
         return Ranking(docs, head_scores, order)
 
-    def _holding(self, evidence: list[Scored]) -> np.ndarray:
-        """A boolean mask of the documents holding every one of ``evidence``."""
+    def _holding(self, each: list[list[np.ndarray]]) -> np.ndarray:
+        """A boolean mask of the documents found in at least one docnum list of every item of ``each``."""
         keep = np.zeros(self.size, dtype=bool)
-        if evidence:
-            keep[evidence[0].docs] = True
-            for ev in evidence[1:]:
-                holds = np.zeros(self.size, dtype=bool)
-                holds[ev.docs] = True
+        for n, lists in enumerate(each):
+            holds = keep if n == 0 else np.zeros(self.size, dtype=bool)
+            for docs in lists:
+                holds[docs] = True
+            if n:
                 keep &= holds
         return keep
 
