@@ -70,6 +70,12 @@ def format_date(value: datetime | None, precision: str | None) -> str | None:
     return value.date().isoformat()
 
 
+def _moment(value: datetime) -> int:
+    """YYYYMMDDhhmmss of a moment (to the second), comparable with :func:`_earliest`."""
+    return ((((value.year * 100 + value.month) * 100 + value.day) * 100 + value.hour) * 100
+            + value.minute) * 100 + value.second
+
+
 def datekey(value: datetime, precision: str | None) -> int:
     """YYYYMMDDhhmmss with unknown parts zero (2023 at year precision: 20230000000000),
     so the month facet counts only documents whose month is known."""
@@ -77,7 +83,7 @@ def datekey(value: datetime, precision: str | None) -> int:
         return value.year * 10**10
     if precision == "month":
         return (value.year * 100 + value.month) * 10**8
-    return int(value.strftime("%Y%m%d%H%M%S"))
+    return _moment(value)
 
 
 def _year(key: int) -> int:
@@ -100,12 +106,6 @@ def _index(v: dict[str, Any]) -> dict[str, Any]:
 
 def _text(v: dict[str, Any]) -> str | None:
     return format_date(v["value"], v["precision"])
-
-
-def _moment(value: datetime) -> int:
-    """YYYYMMDDhhmmss of a moment (to the second), comparable with :func:`_earliest`."""
-    return ((((value.year * 100 + value.month) * 100 + value.day) * 100 + value.hour) * 100
-            + value.minute) * 100 + value.second
 
 
 def _earliest(key: int) -> int:
