@@ -60,12 +60,19 @@ def default_corpus() -> Path:
     return Path(str(resources.files("civicsearch").joinpath("sample_corpus")))
 
 
+def _whoosh_mask(searcher: Searcher, q: wq.Query, size: int) -> np.ndarray:
+    """The documents a Whoosh query matches, as a boolean array by docnum."""
+    found = np.zeros(size, dtype=bool)
+    found[list(searcher.docs_for_query(q))] = True
+    return found
+
+
 def _holding(searcher: Searcher, ranker: Ranker, clauses: list[Clause]) -> np.ndarray:
     """The documents any of ``clauses`` matches, as a boolean array by docnum."""
     found = ranker.holding_any([c.concepts for c in clauses if not c.docno])
     for c in clauses:
         if c.docno:
-            found[list(searcher.docs_for_query(docno_query(c)))] = True
+            found |= _whoosh_mask(searcher, docno_query(c), ranker.size)
     return found
 
 
@@ -294,9 +301,7 @@ class SearchEngine:
         if allowed is None:
             allowed = np.ones(ranker.size, dtype=bool)
         if filt is not None:
-            found = np.zeros(ranker.size, dtype=bool)
-            found[list(searcher.docs_for_query(filt))] = True
-            allowed &= found
+            allowed &= _whoosh_mask(searcher, filt, ranker.size)
         if parsed.excluded:
             allowed &= ~_holding(searcher, ranker, parsed.excluded)
         return allowed

@@ -144,23 +144,27 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]
     return [_joined(*p) for p in parts]
 
 
+def _deleted(leaf: object) -> np.ndarray | None:
+    """A segment's deleted docnums, or None when it has none."""
+    deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
+    return np.fromiter(deleted, dtype=np.int64, count=len(deleted)) if deleted else None
+
+
 def live_docs(reader: IndexReader, size: int) -> np.ndarray:
     """A boolean array by global docnum: the documents not deleted."""
     live = np.ones(size, dtype=bool)
     for leaf, offset in reader.leaf_readers():
-        deleted = getattr(leaf, "deleted_docs_set", None)
-        if deleted:
-            live[offset + np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
+        deleted = _deleted(leaf)
+        if deleted is not None:
+            live[offset + deleted] = False
     return live
 
 
 def _live(leaf: object, ids: np.ndarray) -> np.ndarray | None:
     """Which of a segment's docnums ``ids`` are not deleted (a boolean mask), or None
     when the segment has no deletions."""
-    deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
-    if not deleted:
-        return None
-    return ~np.isin(ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+    deleted = _deleted(leaf)
+    return None if deleted is None else ~np.isin(ids, deleted)
 
 
 def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets: list[int]

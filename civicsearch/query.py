@@ -150,11 +150,11 @@ class ParsedQuery:
 
     def grams(self) -> list[str]:
         """The bigram tokens of the query's positive text (for the fused ranking)."""
-        return query_grams(" ".join(c.text for c in self.positive_clauses() if c.field != DOCNO_FIELD))
+        return query_grams(" ".join(c.text for c in self.positive_clauses() if not c.docno))
 
     def is_conjunction(self) -> bool:
         """No OR and no document-number clause: a document matches by holding every concept."""
-        return all(len(g) == 1 and g[0].field != DOCNO_FIELD for g in self.groups)
+        return all(len(g) == 1 and not g[0].docno for g in self.groups)
 
     def also_searched(self) -> list[str]:
         """The synonyms the query was widened with, as text."""
@@ -255,7 +255,7 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
                 pq.notes.append(cut_note)
             room -= len(words)
             clause = Clause(raw, [w for w, _, _, _ in words], phrase=quoted, negated=negated, field=fld or None)
-        if clause.field != DOCNO_FIELD:
+        if not clause.docno:
             clause.concepts = _concepts(clause, synonyms and not negated)
         if negated:
             pq.excluded.append(clause)

@@ -256,11 +256,16 @@ def check_filters(given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _own_options(f: MetaField, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of ``f`` among the checked filters ``given``."""
+    return {o.name: given[o.name] for o in f.options if o.name in given}
+
+
 def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | None:
     """One Whoosh filter for the checked filters (:func:`check_filters`), or None when none is set."""
     parts = []
     for f in fields():
-        own = {o.name: given[o.name] for o in f.options if o.name in given}
+        own = _own_options(f, given)
         if own and f.filter is not None:
             q = f.filter(own, reader)
             if q is not None:
@@ -275,7 +280,7 @@ def filter_mask(given: Mapping[str, Any], columns: "Columns") -> "np.ndarray | N
     array by docnum, or None when none is set."""
     masks = []
     for f in fields():
-        own = {o.name: given[o.name] for o in f.options if o.name in given}
+        own = _own_options(f, given)
         if own and f.mask is not None:
             masks.append(f.mask(own, columns))
     return np.logical_and.reduce(masks) if masks else None
