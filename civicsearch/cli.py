@@ -7,9 +7,11 @@ the clipboard (OSC 52) or retitle the window, on a terminal or piped.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import signal
 import sys
 import time
 from functools import wraps
@@ -29,12 +31,20 @@ from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError, ReindexRunningError
 from civicsearch.normalize import strip_controls
 from civicsearch.readers import DEFAULT_MAX_BYTES
-from civicsearch.results import IndexReport, SearchResults, SkippedInput
+from civicsearch.results import WRITING, IndexReport, SearchResults, SkippedInput
 
 DEFAULT_MAX_MB = DEFAULT_MAX_BYTES / 1_000_000
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _Console(Console):
+    """A console whose closed pipe is the command group's to handle (rich's own exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 #: Set to see the traceback of an unexpected error instead of its one line.
@@ -66,12 +76,37 @@ def _error(e: Exception) -> click.ClickException:
     if os.environ.get(DEBUG_ENV) and not isinstance(e, CivicSearchError):
         raise e
     if isinstance(e, CivicSearchError):
-        error = click.ClickException(_safe(e))
+        error = click.ClickException(_safe(e.for_cli()))
         error.exit_code = e.exit_code
     else:
         error = click.ClickException(_safe(f"unexpected {type(e).__name__}: {e}"))
         error.exit_code = 2
     return error
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM ended a command (``signum``): the group's main says so."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _OutputFailed(Exception):
+    """Writing the output failed (``error`` says how): the group's main ends the command."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+#: What writing stdout fails with: a closed pipe, a full or failing disk.
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _is_output_error(e: OSError) -> bool:
+    """A failure to write the output (no file named: the library names its files)."""
+    return e.errno in _OUTPUT_ERRNOS and e.filename is None
 
 
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,10 +119,15 @@ def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except BrokenPipeError:
-            # The reader went away (`| head`): nothing more to say, and nowhere to say it.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.exceptions.Exit(1) from None
+        except KeyboardInterrupt as e:
+            # Said by the group's main, in one line (click's own handling adds a blank one).
+            raise _Stopped(e.signum if isinstance(e, Interrupted) else signal.SIGINT) from None
+        except OSError as e:
+            if _is_output_error(e):
+                # Said by the group's main (a closed pipe is no error); click's own
+                # handling of a closed pipe would exit 1.
+                raise _OutputFailed(e) from None
+            raise _error(e) from None
         except Exception as e:  # noqa: BLE001 - nothing reaches the user as a traceback
             raise _error(e) from None
 
@@ -125,10 +165,16 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total, description=escape(_safe(Path(path).name)))
+            what = path if path == WRITING else Path(path).name
+            bar.update(task, completed=done, total=total, description=escape(_safe(what)))
             bar.refresh()
 
         return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes, allow_deletes=allow_deletes)
+
+
+def _kept_out_line(s: SkippedInput) -> str:
+    """One input kept out of the index: where, why, and since when."""
+    return f"skipped {_where(s)}: {_safe(s.reason)}" + (f" (since {s.since})" if s.since else "")
 
 
 def _print_report(report: IndexReport, index_dir: Path) -> None:
@@ -139,10 +185,104 @@ def _print_report(report: IndexReport, index_dir: Path) -> None:
         + (f"; {report.uncleaned} kept uncleaned (cleaning would have emptied them)" if report.uncleaned else "")
     ))
     for s in report.skipped:
-        err.print(Text.assemble(("warning:", "yellow"), f" skipped {_where(s)}: {_safe(s.reason)}"))
+        err.print(Text.assemble(("warning:", "yellow"), " " + _kept_out_line(s)))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that a run cleans up on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+#: The exit status of a command ended by a signal: the shell's 128 + the signal's number.
+def _signal_status(signum: int) -> int:
+    return 128 + signum
+
+
+class _Group(click.Group):
+    """The command group, run so that everything ends in one line and a documented status.
+
+    A usage error (an unknown option, a value out of range, a missing QUERY) is one
+    ``Error: …`` line and exit 2; SIGINT (Ctrl-C) and SIGTERM end a run with one line
+    and exit 130 and 143 (an index run undoes what it had not committed); a reader that
+    went away (``| head``) ends the output quietly, exit 0.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+        try:
+            status = self._run(args, prog_name, complete_var, **extra)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        sys.exit(status)
+
+    def _run(self, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any) -> int:
+        try:
+            try:
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+                status = rv if isinstance(rv, int) else 0
+            except click.UsageError as e:
+                hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+                _say_error(_one_line(e.format_message()) + hint)
+                status = 2
+            except click.ClickException as e:
+                _say_error(_one_line(e.format_message()))
+                status = e.exit_code
+            except (click.Abort, _Stopped) as e:
+                cause = e if isinstance(e, _Stopped) else (e.__cause__ or e.__context__)
+                signum = getattr(cause, "signum", signal.SIGINT)
+                _say_error(f"interrupted by {signal.Signals(signum).name} "
+                           "(the index keeps its last committed state)")
+                status = _signal_status(signum)
+            sys.stdout.flush()
+            return status
+        except MemoryError:
+            _say_error("out of memory: the machine (or this process's limit) has too little for this command")
+            return 2
+        except _OutputFailed as e:
+            return self._output_failed(e.error)
+        except OSError as e:
+            return self._output_failed(e)
+
+    @staticmethod
+    def _output_failed(e: OSError) -> int:
+        if isinstance(e, BrokenPipeError):
+            # The reader went away (`| head`): not an error, and nowhere to say anything.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        # stdout itself cannot be written (a full disk): one line on stderr.
+        _say_error(f"cannot write the output: {e.strerror or e}")
+        return 2
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _say_error(message: str) -> None:
+    try:
+        click.echo(f"Error: {_safe(message)}", err=True)
+    except OSError:
+        pass
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="civicsearch")
 @click.option(
     "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), envvar="CIVICSEARCH_INDEX",
@@ -167,20 +307,56 @@ _allow_deletes = click.option(
 )
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--full", is_flag=True, help="Rebuild the index from scratch.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@_max_size
-@_allow_deletes
+_INDEX_EXIT = """\b
+    Exit status: 0 all input is in; 1 some inputs are kept out of the index (each
+    listed with its reason; the index is consistent); 2 the run failed and the
+    index was left as it was (a missing or emptied corpus root, a full disk, a
+    damaged index: `index --full` rebuilds it); 130/143 interrupted (SIGINT/SIGTERM)."""
+
+
+def _index_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``index`` and ``reindex`` share: one run, one report, one exit status."""
+    for option in reversed([
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--full", is_flag=True, help="Rebuild into a new generation and switch to it atomically."),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        click.option("--quiet", is_flag=True, help="Print nothing but errors and the inputs kept out (on stderr)."),
+        _max_size,
+        _allow_deletes,
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _index_command(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
+                   max_mb: float, allow_deletes: bool) -> None:
+    engine: SearchEngine = ctx.obj["engine"]
+    try:
+        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet or as_json, allow_deletes)
+    except Exception as e:  # noqa: BLE001 - any failure of a run is exit 2, one line
+        click.echo(f"Error: {_error(e).message}", err=True)
+        ctx.exit(2)
+    if as_json:
+        _dump(report.to_dict())
+    elif quiet:
+        for s in report.skipped:
+            click.echo(_kept_out_line(s), err=True)
+    else:
+        _print_report(report, engine.index_dir)
+    ctx.exit(1 if report.skipped else 0)
+
+
+@cli.command(epilog=_INDEX_EXIT)
+@_index_options
 @click.pass_context
 @_fail_cleanly
-def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, max_mb: float,
+def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool, max_mb: float,
           allow_deletes: bool) -> None:
     """Index files and folders (default: the corpus the index was built from, else ./corpus).
 
     Formats: .txt, .md (YAML front matter, HTML bodies), .html, .jsonl and
-    .jsonl.gz crawl dumps. Folders are walked recursively.
+    .jsonl.gz crawl dumps. Folders are walked recursively. The same run as
+    `reindex`, which never builds the sample corpus.
 
     \b
     Examples:
@@ -190,21 +366,13 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
     engine: SearchEngine = ctx.obj["engine"]
     if not paths and not engine.remembered_roots() and not engine.exists():
         paths = (default_corpus(),)  # a new index of ./corpus, as documented
-    report = _run_index(engine, [str(p) for p in paths], full, max_mb, allow_deletes=allow_deletes)
-    if as_json:
-        _dump(report.to_dict())
-    else:
-        _print_report(report, engine.index_dir)
+    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes)
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--full", is_flag=True, help="Rebuild into a new generation and switch to it atomically.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@_max_size
-@_allow_deletes
+@cli.command(epilog=_INDEX_EXIT)
+@_index_options
 @click.pass_context
+@_fail_cleanly
 def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
             max_mb: float, allow_deletes: bool) -> None:
     """Bring the index in step with its corpus: the nightly job.
@@ -212,34 +380,15 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
     With no PATH, the corpus roots the index remembers. New files are added,
     changed ones replaced, vanished files and JSONL records deleted, in one
     commit; searches keep answering from the last committed state meanwhile.
-    One writer at a time.
-
-    \b
-    Exit status: 0 all input went in; 1 some inputs were skipped (the index is
-    consistent); 2 the run failed and the index was left as it was (a missing
-    or emptied corpus root, a full disk, a damaged index: `index --full`
-    rebuilds it).
+    One writer at a time. Every input kept out of the index is listed, each
+    night, until it is fixed or removed.
 
     \b
     Examples:
       civicsearch --index /srv/civic-index reindex --quiet
       civicsearch reindex /data/crawl --json
     """
-    engine: SearchEngine = ctx.obj["engine"]
-    try:
-        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet, allow_deletes)
-    except Exception as e:  # noqa: BLE001 - the nightly job: any failure is exit 2, one line
-        click.echo(f"Error: {_error(e).message}", err=True)
-        ctx.exit(2)
-    if as_json:
-        _dump({k: report.to_dict()[k]
-               for k in ("added", "updated", "deleted", "unchanged", "uncleaned", "skipped", "seconds")})
-    elif quiet:
-        for s in report.skipped:
-            click.echo(f"skipped {_where(s)}: {_safe(s.reason)}", err=True)
-    else:
-        _print_report(report, engine.index_dir)
-    ctx.exit(1 if report.skipped else 0)
+    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes)
 
 
 def _render_hits(res: SearchResults) -> None:
@@ -253,6 +402,8 @@ def _render_hits(res: SearchResults) -> None:
         out.print(Text(_safe(f"Note: {note}."), style="dim"))
     if res.relaxed and res.hits:
         out.print(Text("No document contains every word; showing documents with any of them.", style="yellow"))
+    if res.suggestion:
+        out.print(Text(_safe(f"Did you mean: {res.suggestion}"), style="bold yellow"))
     if res.also_searched:
         out.print(Text(_safe("Also searched: " + ", ".join(res.also_searched)), style="dim"))
     for n, hit in enumerate(res.hits, first):
@@ -285,6 +436,8 @@ def _bracket(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _render_facets(res: SearchResults) -> None:
     shown = {k: v[:8] for k, v in res.facets.items() if v}
+    if not res.total:
+        return  # nothing matched: no facets to count, and nothing to say about them
     if not shown:
         out.print(Text("\nFacets: none (no place, date or topic known for these documents)", style="dim"))
         return
@@ -295,7 +448,8 @@ def _render_facets(res: SearchResults) -> None:
         return
     table = Table(box=None, padding=(0, 2), header_style="bold", show_edge=False)
     for name in shown:
-        table.add_column(name)
+        # A label too wide for the terminal is cut with …, never wrapped inside a word.
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
     rows = max(len(v) for v in shown.values())
     for i in range(rows):
         table.add_row(*[Text.assemble(_line(v[i].label), (f" ({v[i].count})", "dim")) if i < len(v) else ""
@@ -382,7 +536,7 @@ def _build_first_index(engine: SearchEngine) -> None:
             _print_report(_run_index(engine, [str(corpus)], False), engine.index_dir)
         except ReindexRunningError as e:
             if not waiting:
-                err.print(Text(_safe(f"{e}: waiting for it …"), style="dim"))
+                err.print(Text(_safe(f"{e.for_cli()}: waiting for it …"), style="dim"))
                 waiting = True
             time.sleep(FIRST_BUILD_POLL)
 
@@ -407,8 +561,13 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
     for k, v in rows:
         if v:
             out.print(Text.assemble((f"{_line(k)}: ", "dim"), _line(v)))
+    text = _safe(doc.original)
+    if out.is_terminal and text.count("\n") + len(rows) + 3 > out.size.height:
+        # A law runs to hundreds of lines: page it ($PAGER, else less) as git and man do.
+        click.echo_via_pager(_plain_rows(doc.title or doc.doc_id, rows) + "\n\n" + text)
+        return
     out.print()
-    out.print(Text(_safe(doc.original)))
+    out.print(Text(text))
 
 
 @cli.command()
@@ -424,20 +583,131 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     out.print(Text.assemble(("documents: ", "dim"), str(st.documents)))
     out.print(Text.assemble(("index: ", "dim"),
                             _safe(f"{st.index_dir} ({st.size_bytes / 1e6:.1f} MB, schema {st.schema_version})")))
-    out.print(Text.assemble(("last update: ", "dim"), str(st.last_updated)))
+    out.print(Text.assemble(("created: ", "dim"), str(st.created or "-")))
+    out.print(Text.assemble(("last update: ", "dim"), str(st.last_updated or "-")))
     out.print(Text.assemble(("roots: ", "dim"), _safe(", ".join(st.roots) or "-")))
     if st.last_run:
         r = st.last_run
-        out.print(Text.assemble(("last run: ", "dim"), f"{r.get('finished', '?')}: {r['added']} added, "
+        out.print(Text.assemble(("last change: ", "dim"), f"{r.get('finished', '?')}: {r['added']} added, "
                                 f"{r['updated']} updated, {r['deleted']} deleted, {r['unchanged']} unchanged, "
-                                f"{len(r['skipped'])} skipped, {r['seconds']}s" + (" (full)" if r.get("full") else "")))
-        for s in r["skipped"][:10]:
-            skipped = SkippedInput(s["path"], s["reason"], s.get("line"))
-            out.print(Text(f"  skipped {_where(skipped)}: {_safe(skipped.reason)}", style="yellow"))
+                                f"{r['seconds']}s" + (" (full)" if r.get("full") else "")))
+    out.print(Text.assemble(("kept out of the index: ", "dim"), str(len(st.kept_out))))
+    for e in st.kept_out:
+        kept = SkippedInput(e["path"], e["reason"], e.get("line"), e.get("since"))
+        out.print(Text("  " + _kept_out_line(kept), style="yellow"))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes, each with its own engine.")
+@click.option("--show-paths", is_flag=True, help="Show documents' file paths (hidden by default).")
+@click.pass_context
+@_fail_cleanly
+def serve(ctx: click.Context, host: str, port: int, workers: int, show_paths: bool) -> None:
+    """Serve the search page and the JSON API (needs the web extra: pip install ".[web]").
+
+    \b
+    Routes: /  /documents/ID  /api/search  /api/documents/ID  /api/facets
+            /api/suggest  /api/stats  /api/export.csv  /api/export.jsonl
+            /feeds/NAME.atom  /openapi.json  /healthz
+
+    \b
+    Examples:
+      civicsearch --index /var/lib/civicsearch/index serve
+      civicsearch serve --host 0.0.0.0 --port 8000 --workers 2
+    """
+    try:
+        import uvicorn
+
+        from civicsearch import web
+    except ImportError as e:
+        raise CivicSearchError(f"serving needs the web extra ({e.name} is missing): pip install 'civicsearch[web]'") \
+            from None
+    engine: SearchEngine = ctx.obj["engine"]
+    engine.stats()  # a missing or damaged index is said now, in one line, not by every request
+    os.environ["CIVICSEARCH_INDEX"] = str(engine.index_dir.resolve())
+    os.environ[web.SHOW_PATHS_ENV] = "1" if show_paths else "0"
+    err.print(Text(_safe(f"Serving {engine.index_dir} on http://{host}:{port}/ ({workers} worker"
+                         f"{'s' if workers > 1 else ''}); Ctrl-C stops")))
+    engine.close()
+    uvicorn.run("civicsearch.web:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", timeout_keep_alive=5, timeout_graceful_shutdown=5)
+
+
+@cli.group()
+def watch() -> None:
+    """Saved searches: after every index run, the new or changed documents each one matches
+    are recorded in its feed (served as /feeds/NAME.atom)."""
+
+
+@watch.command("add", cls=_QueryCommand)
+@click.argument("name")
+@click.argument("query", nargs=-1, required=True)
+@_filter_options
+@click.pass_context
+@_fail_cleanly
+def watch_add(ctx: click.Context, name: str, query: tuple[str, ...], **filters: Any) -> None:
+    """Save QUERY (with its filters) as the watch NAME."""
+    from civicsearch import watches
+
+    w = watches.add(ctx.obj["engine"], name, " ".join(q.removeprefix(_WORD) for q in query), **filters)
+    err.print(Text(_safe(f"Watching {w.name!r}: {w.query}" + "".join(f" --{k.replace('_', '-')} {v}"
+                                                                     for k, v in w.filters.items()))))
+
+
+@watch.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the watches as JSON.")
+@click.pass_context
+@_fail_cleanly
+def watch_list(ctx: click.Context, as_json: bool) -> None:
+    """List the watches."""
+    from civicsearch import watches
+
+    found = watches.all_watches(ctx.obj["engine"].index_dir)
+    if as_json:
+        _dump([dict(w.to_dict(), entries=len(w.entries)) for w in found])
+        return
+    for w in found:
+        out.print(Text(_line(f"{w.name}: {w.query}  ({len(w.entries)} documents, since {w.created})")))
+
+
+@watch.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the watch and its entries as JSON.")
+@click.pass_context
+@_fail_cleanly
+def watch_show(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Show a watch and the documents runs have found for it, newest first."""
+    from civicsearch import watches
+
+    w = watches.get(ctx.obj["engine"].index_dir, name)
+    if as_json:
+        _dump(w.to_dict())
+        return
+    out.print(Text(_line(f"{w.name}: {w.query}"), style="bold"))
+    for e in w.entries:
+        out.print(Text(_line(f"{e['seen']}  {e['id']}  {e['title']}")))
+
+
+@watch.command("rm")
+@click.argument("name")
+@click.pass_context
+@_fail_cleanly
+def watch_rm(ctx: click.Context, name: str) -> None:
+    """Remove a watch and its feed."""
+    from civicsearch import watches
+
+    watches.remove(ctx.obj["engine"].index_dir, name)
+
+
+def _plain_rows(title: str, rows: list[tuple[str, Any]]) -> str:
+    return "\n".join([_line(title)] + [f"{_line(k)}: {_line(v)}" for k, v in rows if v])
 
 
 def main() -> None:
-    cli(prog_name="civicsearch")
+    cli.main(prog_name="civicsearch")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from civicsearch.dates import date_from_text
 from civicsearch.docno import find_docnos
 from civicsearch.errors import DocumentReadError
 from civicsearch.metadata import DATE_FIELDS, as_list, as_text, parse_date, split_header
-from civicsearch.normalize import letters_only, strip_controls
+from civicsearch.normalize import letters_only, strip_controls, unformat
 from civicsearch.places import Place, resolve
-from civicsearch.topics import assign_topics, document_type
+from civicsearch.kinds import document_kind
+from civicsearch.topics import assign_topics
 from civicsearch.readers import RawRecord
 
 _ORIGINAL_TITLE = re.compile(r"^_?本文原始标题\s*[:：]\s*(?P<t>.+)$")
@@ -109,7 +110,7 @@ def build_document(record: RawRecord) -> Document:
     Raises :class:`DocumentReadError` for a record with no text at all.
     """
     fields: dict[str, Any] = dict(record.fields)
-    text = strip_controls(record.text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = unformat(strip_controls(record.text.replace("\r\n", "\n").replace("\r", "\n")))
     header, text = split_header(text)
     cleaned = clean(text)
     # Counting letters costs: only when cleaning cut much is it worth a look.
@@ -117,7 +118,7 @@ def build_document(record: RawRecord) -> Document:
         _letters(cleaned.text) < CLEAN_KEEPS_AT_LEAST * _letters(text)
     lines = ("\n".join(line.strip() for line in text.split("\n")).strip() if uncleaned else cleaned.text).split("\n")
 
-    title = strip_controls(as_text(fields.get("title")) or header.get("标题") or header.get("名称") or "").strip()
+    title = unformat(strip_controls(as_text(fields.get("title")) or header.get("标题") or header.get("名称") or "")).strip()
     if title:
         used = {i for i, line in enumerate(lines[:3]) if line.strip() == title}
     else:
@@ -158,7 +159,7 @@ def build_document(record: RawRecord) -> Document:
         place=place,
         place_hint=explicit if place is None else None,
         topics=list(dict.fromkeys(topics)),
-        doc_type=document_type(title, body),
+        doc_type=document_kind(title, body, fields, header),
         docnos=docnos,
         source=str(source).strip() if source else None,
         url=as_text(fields.get("url")),

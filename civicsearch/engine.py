@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
-from functools import partial
+from functools import partial, wraps
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from civicsearch import registry, snippets, store
-from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError, InvalidArgumentError
+from civicsearch import registry, snippets, store, watches
+from civicsearch.errors import AmbiguousIdError, CivicSearchError, DocumentNotFoundError, InvalidArgumentError
 from civicsearch.collapse import collapse_similar
 from civicsearch.facets import Columns
 from civicsearch.metafields.date import COLUMN as DATE_COLUMN
@@ -33,6 +34,8 @@ SORTS = ("relevance", "date")
 #: Ranked documents looked through beyond the page for reposts of the hits shown.
 COLLAPSE_WINDOW = 100
 MAX_LIMIT = 1000
+#: How deep results can be paged: past it, nobody reads on, and the ranking's cost grows with it.
+MAX_OFFSET = 100_000
 #: How many of the documents an ambiguous id prefix names are listed.
 AMBIGUOUS_LISTED = 5
 
@@ -43,8 +46,8 @@ def _check(name: str, value: object, kind: type | tuple[type, ...], optional: bo
         return
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise InvalidArgumentError(f"{name} must be {names}{' or None' if optional else ''}, "
-                                   f"not {type(value).__name__}")
+        raise InvalidArgumentError(f"must be {names}{' or None' if optional else ''}, not {type(value).__name__}",
+                                   name)
 
 
 def default_index_dir() -> Path:
@@ -76,8 +79,26 @@ def _holding(searcher: Searcher, ranker: Ranker, clauses: list[Clause]) -> np.nd
     return found
 
 
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` holding the engine's lock: one engine serves many threads, one call at a time."""
+
+    @wraps(method)
+    def locked(self: "SearchEngine", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class SearchEngine:
     """Index civic documents and search them.
+
+    One engine is safe to share between threads (a server's): its searches, look-ups
+    and statistics run one at a time on the searcher it keeps open, which follows the
+    index's commits and generation switches between calls, so a search never meets a
+    searcher another thread is closing. Indexing runs outside that lock (searches go on
+    from the last committed state meanwhile); the index's own writer lock keeps writers
+    one at a time across threads and processes.
 
     >>> engine = SearchEngine("index")
     >>> engine.index(["corpus"])            # doctest: +SKIP
@@ -87,18 +108,22 @@ class SearchEngine:
     def __init__(self, index_dir: str | Path | None = None) -> None:
         _check("index_dir", index_dir, (str, os.PathLike), optional=True)
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        if "\x00" in str(self.index_dir):
+            raise InvalidArgumentError("a path cannot hold a NUL character", "index_dir")
         self._hold = store.ReaderHold(self.index_dir)
         self._gen_name: str | None = None
         self._searcher: Searcher | None = None
         self._ranker: Ranker = None  # type: ignore[assignment]
         self._columns: Columns = None  # type: ignore[assignment]
+        self._vocabulary: Any = None  # did-you-mean's, built on the first miss
+        self._lock = threading.RLock()
 
     def _current_searcher(self) -> Searcher:
-        """A searcher kept open between calls and refreshed when the index changed.
+        """A searcher kept open between calls and refreshed when the index changed
+        (called with the engine's lock held).
 
         Opening the readers is most of a query's cost on a large index, so one
-        engine serves many searches from the same searcher (not thread-safe: use
-        one engine per thread).
+        engine serves many searches from the same searcher.
         """
         if self._searcher is not None and (store.current_generation_name(self.index_dir) != self._gen_name
                                            or not self._searcher.up_to_date()):
@@ -119,12 +144,13 @@ class SearchEngine:
             self._gen_name = gen.name
         return self._searcher
 
+    @_serialized
     def close(self) -> None:
         """Release the open searcher (it is reopened on the next call)."""
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
-            self._ranker = self._columns = None  # type: ignore[assignment]
+            self._ranker = self._columns = self._vocabulary = None  # type: ignore[assignment]
         self._hold.release()
         self._gen_name = None
 
@@ -135,6 +161,8 @@ class SearchEngine:
         self.close()
 
     def __del__(self) -> None:
+        if "_lock" not in self.__dict__:
+            return  # __init__ failed before the engine had anything to release
         try:
             self.close()
         except Exception:  # interpreter shutdown: nothing left to release
@@ -170,6 +198,8 @@ class SearchEngine:
         paths = list(paths or [])
         for p in paths:
             _check("each path", p, (str, os.PathLike))
+            if "\x00" in os.fspath(p):
+                raise InvalidArgumentError(f"{os.fspath(p)!r} holds a NUL character", "paths")
         _check("full", full, bool)
         _check("allow_deletes", allow_deletes, bool)
         _check("max_bytes", max_bytes, int)
@@ -181,11 +211,16 @@ class SearchEngine:
             paths = [Path(r) for r in self.remembered_roots()]
             if not paths:
                 raise InvalidArgumentError(
-                    f"the index at {self.index_dir} remembers no corpus folder: name one, "
-                    f"as in `civicsearch --index {self.index_dir} reindex PATH`")
-        return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
-                           allow_deletes=allow_deletes)
+                    f"the index at {self.index_dir} remembers no corpus folder: name one",
+                    remedy="as in engine.index([PATH])",
+                    cli_remedy=f"as in `civicsearch --index {self.index_dir} reindex PATH`")
+        report = index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
+                             allow_deletes=allow_deletes)
+        # Saved searches are told of what this run added or changed.
+        watches.record(self, report.changed_ids, store.now_iso())
+        return report
 
+    @_serialized
     def remembered_roots(self) -> list[str]:
         """The corpus roots the index was built from (or a first build that died was given)."""
         gen = store.current_generation(self.index_dir)
@@ -197,6 +232,7 @@ class SearchEngine:
 
     # -- reading -------------------------------------------------------------
 
+    @_serialized
     def search(
         self,
         query: str,
@@ -226,20 +262,47 @@ class SearchEngine:
         _check("collapse", collapse, bool)
         _check("synonyms", synonyms, bool)
         if sort not in SORTS:
-            raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+            raise InvalidArgumentError(f"must be one of {', '.join(SORTS)}, not {sort!r}", "sort")
         if not 0 < limit <= MAX_LIMIT:
-            raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}")
-        if offset < 0:
-            raise InvalidArgumentError("offset must not be negative")
+            raise InvalidArgumentError(f"must be between 1 and {MAX_LIMIT}, not {limit}", "limit")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidArgumentError(f"must be between 0 and {MAX_OFFSET:,}, not {offset}", "offset")
         parsed = parse(query, synonyms=synonyms)
         searcher = self._current_searcher()
         ranker, columns = self._ranker, self._columns
+        given = registry.canonical_filters(given, searcher.reader())
         allowed = self._allowed(searcher, ranker, columns, parsed, given)
-        concepts = parsed.concepts()
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
         datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
+        ranking, relaxed, notes = self._rank(searcher, parsed, allowed, depth, sort_key)
+        # A long question is ranked, not required word by word: it asks for no correction.
+        short = not (parsed.is_natural() and len(parsed.concepts()) >= LONG_QUERY)
+        suggestion = self._suggest(searcher, parsed, given) if short and (relaxed or not len(ranking.matched)) else None
+        facets = registry.count_facets(columns, ranking.matched, given)
+        groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
+            (d, []) for d in ranking.order[:wanted]]
+        clauses = parsed.positive_clauses() + synonym_clauses(parsed)
+        ranker.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
+                                   [d for d, _ in groups[offset:wanted]], snippets.READ_SPANS)
+        occurrences = partial(ranker.characters, limit=snippets.READ_SPANS)
+        hits = []
+        for d, similar in groups[offset:wanted]:
+            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, occurrences)
+            hit.similar = len(similar)
+            hit.similar_ids = [columns.cell("id", s) for s in similar]
+            hits.append(hit)
+        return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
+                             also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,
+                             notes=notes, suggestion=suggestion)
+
+    def _rank(self, searcher: Searcher, parsed: ParsedQuery, allowed: np.ndarray | None, depth: int,
+              sort_key: Callable[[int], Any] | None) -> tuple[Any, bool, list[str]]:
+        """The query's matching and ranking (with the engine's lock held): the ranking, whether
+        it had to relax, and the notes for the user."""
+        ranker = self._ranker
+        concepts = parsed.concepts()
         relaxed = False
         grams = parsed.grams()
         notes = list(parsed.notes)
@@ -273,22 +336,54 @@ class SearchEngine:
                 relaxed = True
                 ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=allowed, coverage=0.0,
                                       depth=depth, sort_key=sort_key, grams=grams)
-        facets = registry.count_facets(columns, ranking.matched, given)
-        groups = collapse_similar(ranking.order, columns["sketch"], wanted) if collapse else [
-            (d, []) for d in ranking.order[:wanted]]
-        clauses = parsed.positive_clauses() + synonym_clauses(parsed)
-        ranker.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
-                                   [d for d, _ in groups[offset:wanted]], snippets.READ_SPANS)
-        occurrences = partial(ranker.characters, limit=snippets.READ_SPANS)
-        hits = []
-        for d, similar in groups[offset:wanted]:
-            hit = self._hit(searcher, d, ranking.scores.get(d, 0.0), clauses, occurrences)
-            hit.similar = len(similar)
-            hit.similar_ids = [columns.cell("id", s) for s in similar]
-            hits.append(hit)
-        return SearchResults(query, len(ranking.matched), hits, facets, offset, limit, sort, relaxed,
-                             also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,
-                             notes=notes)
+        return ranking, relaxed, notes
+
+    def _suggest(self, searcher: Searcher, parsed: ParsedQuery, given: dict[str, Any]) -> str | None:
+        """Did you mean: the closest query that finds documents without relaxing (see :mod:`civicsearch.suggest`)."""
+        from civicsearch import suggest
+
+        if self._vocabulary is None:
+            self._vocabulary = suggest.Vocabulary(searcher.reader())
+
+        def answers(candidate: str) -> int:
+            try:
+                fixed = parse(candidate)
+            except CivicSearchError:
+                return 0
+            allowed = self._allowed(searcher, self._ranker, self._columns, fixed, given)
+            ranking, relaxed, _ = self._rank(searcher, fixed, allowed, 0, None)
+            return 0 if relaxed else len(ranking.matched)
+
+        return suggest.suggest(parsed.text, self._vocabulary, answers)
+
+    @_serialized
+    def warm(self) -> None:
+        """Open the index and read what did-you-mean needs now, so that no first search pays
+        for it (a server calls this as each worker starts)."""
+        from civicsearch import suggest
+
+        searcher = self._current_searcher()
+        if self._vocabulary is None:
+            self._vocabulary = suggest.Vocabulary(searcher.reader())
+        get_segmenter()
+
+    @_serialized
+    def matching(self, query: str, ids: Iterable[str], **filters: str | bool | None) -> list[str]:
+        """Which of the documents ``ids`` the query and filters match (as a search would,
+        never by relaxing): what a saved search is told of after a run."""
+        _check("query", query, str)
+        wanted = set(ids)
+        if not wanted:
+            return []
+        parsed = parse(query)
+        searcher = self._current_searcher()
+        given = registry.canonical_filters(registry.check_filters(filters), searcher.reader())
+        allowed = self._allowed(searcher, self._ranker, self._columns, parsed, given)
+        ranking, relaxed, _ = self._rank(searcher, parsed, allowed, 0, None)
+        if relaxed:
+            return []
+        found = (self._columns.cell("id", int(d)) for d in ranking.matched)
+        return sorted(i for i in found if i in wanted)
 
     @staticmethod
     def _allowed(searcher: Searcher, ranker: Ranker, columns: Columns, parsed: ParsedQuery,
@@ -316,6 +411,7 @@ class SearchEngine:
                    score=round(float(score), 4), snippet=snippet, highlights=highlights,
                    fields=registry.describe(info), summary=registry.summary(info))
 
+    @_serialized
     def get(self, doc_id: str) -> DocumentRecord:
         """One document by id (or by an unambiguous id prefix, such as a file name without suffix)."""
         _check("doc_id", doc_id, str)
@@ -347,6 +443,7 @@ class SearchEngine:
             rows=registry.rows(info),
         )
 
+    @_serialized
     def stats(self) -> IndexStats:
         """Document count, size on disk, last update, corpus roots and the last run's report."""
         searcher = self._current_searcher()
@@ -361,4 +458,5 @@ class SearchEngine:
             roots=list(meta.get("roots", [])),
             segmenter=get_segmenter().engine,
             last_run=meta.get("last_run"),
+            kept_out=list(meta.get(store.KEPT_OUT, [])),
         )

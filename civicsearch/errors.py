@@ -4,10 +4,25 @@ from __future__ import annotations
 
 
 class CivicSearchError(Exception):
-    """Base class: the CLI prints these as a one-line ``Error: …``."""
+    """Base class: the CLI prints these as a one-line ``Error: …``.
+
+    The message speaks the API's terms (``since``, ``full=True``); ``cli_remedy``, when
+    given, is what the command line says instead of ``remedy`` (a command to run).
+    """
 
     #: The CLI's exit status for this error.
     exit_code = 1
+
+    def __init__(self, message: str = "", *, remedy: str | None = None, cli_remedy: str | None = None) -> None:
+        self.message = message
+        self.remedy = remedy
+        self.cli_remedy = cli_remedy
+        super().__init__(f"{message}; {remedy}" if remedy else message)
+
+    def for_cli(self) -> str:
+        """The message as the command line words it."""
+        remedy = self.cli_remedy or self.remedy
+        return f"{self.message}; {remedy}" if remedy else self.message
 
 
 class IndexNotFoundError(CivicSearchError):
@@ -56,7 +71,21 @@ class AmbiguousIdError(DocumentNotFoundError):
 
 
 class InvalidArgumentError(CivicSearchError):
-    """An option value (date, sort order, page …) is not acceptable."""
+    """An argument's value (a date, a sort order, a filter …) is not acceptable.
+
+    ``argument`` names it as the API does (``since``, ``in_force``); the command line
+    names it as its option (``--since``, ``--in-force``).
+    """
+
+    def __init__(self, message: str, argument: str | None = None, **remedies: str | None) -> None:
+        self.argument = argument
+        super().__init__(message, **remedies)
+        if argument:
+            self.args = (f"{argument}: {self.args[0]}",)
+
+    def for_cli(self) -> str:
+        text = super().for_cli()
+        return f"--{self.argument.replace('_', '-')}: {text}" if self.argument else text
 
 
 class DocumentReadError(CivicSearchError):

@@ -26,17 +26,18 @@ from whoosh.codec.whoosh3 import W3Codec
 
 from civicsearch import grampool, heap, parallel, registry, store
 from civicsearch.budget import OverBudget, seconds_for, time_budget
-from civicsearch.errors import DocumentReadError, IndexWriteError, MassDeletionError
+from civicsearch.errors import DocumentReadError, IndexDamagedError, IndexWriteError, MassDeletionError
 from civicsearch.fingerprint import sketch
 from civicsearch.documents import Document, build_document
 from civicsearch.places import gazetteer
 from civicsearch.readers import (DEFAULT_MAX_BYTES, KnownRecord, RawRecord, Skipped, check_roots, file_digest,
                                  is_jsonl, iter_files, load_bytes, parse_bytes, path_text, read_jsonl)
-from civicsearch.results import IndexReport, SkippedInput
+from civicsearch.results import WRITING, IndexReport, SkippedInput
 from civicsearch.segment import get_segmenter
 from civicsearch.writer import CivicWriter
 
-#: Called as progress(files_done, files_total, current_path).
+#: Called as progress(files_done, files_total, current_path); during a parallel build's
+#: writing, as progress(records_written, records, WRITING).
 Progress = Callable[[int, int, str], None]
 #: Below this much input one process is done in seconds: no writer processes.
 PARALLEL_MIN_BYTES = 1_000_000
@@ -51,29 +52,43 @@ SEGMENT_BYTES = 320 * 1024 * 1024
 MASS_DELETION = 100
 MASS_DELETION_SHARE = 0.5
 CRASH_ENV = "CIVICSEARCH_CRASH_AT"
+#: ``$CIVICSEARCH_PAUSE_AT`` names a point where the run writes ``PAUSED`` to stderr and
+#: waits a minute: the signal tests stop real runs there.
+PAUSE_ENV = "CIVICSEARCH_PAUSE_AT"
+KEPT_OUT = store.KEPT_OUT
+#: The characters of a document's text that are searched (about 3 MB of Han text).
+MAX_INDEXED_CHARS = 1_000_000
 
 
 def checkpoint(name: str) -> None:
-    """Die here with SIGKILL when ``$CIVICSEARCH_CRASH_AT`` names this point.
+    """Die here with SIGKILL when ``$CIVICSEARCH_CRASH_AT`` names this point (or pause,
+    for ``$CIVICSEARCH_PAUSE_AT``).
 
-    The crash-safety tests kill real reindex processes at each named point.
+    The crash-safety and signal tests stop real reindex processes at each named point.
     """
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_ENV) == name:
+        os.write(2, b"PAUSED\n")
+        time.sleep(60)
 
 
 def to_fields(doc: Document, raw_hash: str) -> dict[str, Any]:
     """The Whoosh field values for one document: its text, and every metadata field's (civicsearch.registry)."""
+    # A document's analysis takes memory in proportion to its text: past MAX_INDEXED_CHARS
+    # the text is kept (``show`` gives it whole) but not searched, so that one giant line
+    # cannot exhaust a worker's memory and cost the run.
+    body = doc.body[:MAX_INDEXED_CHARS]
     fields: dict[str, Any] = {
         "id": doc.doc_id,
         "path": doc.path,
         "title": doc.title,
-        "body": doc.body,
-        grampool.FIELD: doc.body,  # the bigram field: the writer pools it apart from Whoosh's
+        "body": body,
+        grampool.FIELD: body,  # the bigram field: the writer pools it apart from Whoosh's
         "hash": raw_hash,
         **registry.index_values(registry.extract(doc)),
     }
-    if doc.original != doc.body:
+    if doc.original != body:
         fields["original"] = doc.original
     fingerprint = sketch(doc.body)
     if fingerprint:
@@ -155,10 +170,14 @@ class _Run:
         self.report = IndexReport()
         self.seen: set[str] = set()
         self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
+        self.unchanged_paths: set[str] = set()  # not read again: what they skipped before still stands
+        self._build_sources: list[tuple[str, int | None]] = []  # where each record dealt to a worker came from
         self._writer: Any = None
         self._build: parallel.ParallelBuild | None = None
         #: Called once a document (``heap.building``: the build's data kept from the collector).
         self.settle: Callable[[], None] = lambda: None
+        #: Called with how many records the workers of a parallel build have written.
+        self.on_written: Callable[[int], None] | None = None
 
     @staticmethod
     def _codec() -> W3Codec:
@@ -185,7 +204,8 @@ class _Run:
         if self._build is None:
             kwargs = dict(compound=False, codec=self._codec())
             self._build = parallel.ParallelBuild(self.ix, self.procs, index_record, kwargs, SEGMENT_BYTES,
-                                                 lock_fds=(self.lock_fd,) if self.lock_fd is not None else ())
+                                                 lock_fds=(self.lock_fd,) if self.lock_fd is not None else (),
+                                                 on_written=self.on_written)
         return self._build
 
     def skip(self, item: Skipped) -> None:
@@ -196,6 +216,7 @@ class _Run:
             self.kept_paths.add(item.path)
 
     def keep_unchanged(self, path: str) -> None:
+        self.unchanged_paths.add(path)
         ids = self.by_path.get(path, [])
         self.seen.update(ids)
         self.report.unchanged += len(ids)
@@ -215,13 +236,14 @@ class _Run:
         records: Iterator[RawRecord | KnownRecord | Skipped]
         if is_jsonl(path):
             # A crawl dump of any size: hashed, then read, as streams.
-            digest = file_digest(path)
+            # Read as it is now: a dump appended to meanwhile is not followed past this size.
+            digest = file_digest(path, st.st_size)
             if isinstance(digest, Skipped):
                 self.skip(digest)
                 return
             # Lines this path gave before, byte for byte, need no parsing.
             known = {self.existing[doc_id][0]: doc_id for doc_id in self.by_path.get(key, [])}
-            records = read_jsonl(path, max_bytes, known)
+            records = read_jsonl(path, max_bytes, known, st.st_size)
         else:
             data = load_bytes(path, max_bytes)
             if isinstance(data, Skipped):
@@ -260,12 +282,15 @@ class _Run:
         if self.procs > 1:
             self.build.add(rec)  # fresh: nothing to update; the worker reports what it skips
             self.report.added += 1
+            self.report.changed_ids.append(rec.doc_id)
+            self._build_sources.append((rec.path, rec.line))
             return
         prepared = index_record(rec)
         if isinstance(prepared, Skipped):
             self.skip(prepared)
             return
         self.report.uncleaned += prepared.uncleaned
+        self.report.changed_ids.append(rec.doc_id)
         if old is None:
             self.writer.add_document(**prepared.fields)
             self.report.added += 1
@@ -303,6 +328,9 @@ class _Run:
                 self._build.commit()
                 for item in self._build.skipped:
                     self.skip(item)
+                failed = {(s.path, s.line) for s in self._build.skipped}
+                self.report.changed_ids = [i for i, r in zip(self.report.changed_ids, self._build_sources)
+                                           if r not in failed]
                 self.report.added -= len(self._build.skipped)
                 self.report.uncleaned += self._build.uncleaned
             if self._writer is not None:
@@ -388,8 +416,17 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
         ix = store.open_index(index_dir)
         store.remove_unused_files(ix)  # left by a run that was killed, or while searches read
         gen = live
+    # A full rebuild starts a new generation: what was kept out before, and since when, comes along.
+    previous = None
+    if fresh and live is not None:
+        try:
+            previous = store.read_meta(live).get(KEPT_OUT, [])
+        except IndexDamagedError:
+            previous = []  # the rebuild repairs it; what it kept out is read again
+
     try:
-        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes)
+        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes,
+                    previous)
     except BaseException:
         # Nothing a failed run wrote stays behind (on a full disk, least of all).
         if fresh and store.current_generation_name(index_dir) != gen.name:
@@ -402,9 +439,24 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
         raise
 
 
+def kept_out(previous: list[dict[str, Any]], run_skipped: list[SkippedInput], roots: list[Path],
+             unchanged: set[str], now: str) -> list[dict[str, Any]]:
+    """Every input kept out of the index after a run, and since when: what this run
+    skipped, and what earlier runs skipped in files it did not read again (or under other
+    roots). A file read again, fixed or gone drops its earlier entries; an entry seen
+    again keeps its first ``since``."""
+    since = {(e["path"], e.get("line"), e["reason"]): e["since"] for e in previous}
+    out = {(e["path"], e.get("line"), e["reason"]): e for e in previous
+           if e["path"] in unchanged or not _under(e["path"], roots)}
+    for s in run_skipped:
+        key = (s.path, s.line, s.reason)
+        out.setdefault(key, {"path": s.path, "line": s.line, "reason": s.reason, "since": since.get(key, now)})
+    return sorted(out.values(), key=lambda e: (e["path"], e.get("line") or 0, e["reason"]))
+
+
 def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
          progress: Progress | None, max_bytes: int, procs: int | None, started: float,
-         allow_deletes: bool = False) -> IndexReport:
+         allow_deletes: bool = False, previous: list[dict[str, Any]] | None = None) -> IndexReport:
     meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
     listed = list(iter_files(roots))
     files = [item for item in listed if not isinstance(item, Skipped)]
@@ -433,6 +485,9 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
                 if progress:
                     progress(n, len(files), path_text(file))
             checkpoint("after-read")
+            if progress and run._build is not None:
+                # The files are read; the workers write on: their records are the count now.
+                run.on_written = run._build.on_written = lambda done: progress(done, run.report.added, WRITING)
             run.delete_missing(roots, [f for f, _ in files], allow_deletes)
             run.commit()
     except BaseException:
@@ -442,17 +497,27 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
     report = run.report
     with ix.reader() as r:
         report.documents = r.doc_count()
+    now = store.now_iso()
+    ledger = kept_out(meta.get(KEPT_OUT, []) if previous is None else previous, report.skipped, roots,
+                      run.unchanged_paths, now)
+    # The report lists every input kept out of the index, not only what this run read.
+    report.skipped = [SkippedInput(e["path"], e["reason"], e.get("line"), e["since"]) for e in ledger]
     report.seconds = round(time.perf_counter() - started, 3)
     # Files under other roots keep their manifest entries.
     files_meta = {k: v for k, v in meta.get("files", {}).items() if not _under(k, roots)}
     files_meta.update(run.manifest)
+    remembered = list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots]))
+    changed = fresh or lock.stale_pid or report.added or report.updated or report.deleted or (
+        files_meta, ledger, remembered) != (meta.get("files", {}), meta.get(KEPT_OUT, []), meta.get("roots", []))
+    if not changed:
+        return report  # a run with nothing to do writes nothing
     meta.update(
-        roots=list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots])),
+        roots=remembered,
         files=files_meta,
-        updated=store.now_iso(),
-        last_run=dict(report.to_dict(), finished=store.now_iso(), full=fresh,
-                      stale_lock_cleared=lock.stale_pid),
+        updated=now,
+        last_run=dict(report.to_dict(), finished=now, full=fresh, stale_lock_cleared=lock.stale_pid),
     )
+    meta[KEPT_OUT] = ledger
     store.write_meta(gen, meta)
     if fresh:
         checkpoint("before-switch")

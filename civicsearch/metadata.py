@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from civicsearch.normalize import unformat
+
 CHINA_TZ = timezone(timedelta(hours=8))
 
 HEADER_LABELS = (
@@ -137,7 +139,7 @@ def _parse_date(value: Any, today: date) -> ParsedDate | None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and 1000 <= value <= 9999:
         result = ParsedDate(datetime(int(value), 1, 1, tzinfo=CHINA_TZ), "year")
     elif isinstance(value, str) and value.strip():
-        s = value.strip()
+        s = unformat(value).strip()
         if re.match(r"^[A-Za-z]{3},?\s+\d", s):
             try:
                 dt = parsedate_to_datetime(s)
@@ -178,9 +180,10 @@ def _from_match(m: re.Match[str]) -> ParsedDate | None:
 
 def as_text(value: Any) -> str | None:
     """A front-matter/JSONL value as text: a string, a number or a date (YAML reads
-    ``2023-01-01`` as one); None for anything else (a list, a mapping, true/false), so
-    that a bad value is dropped, not printed as Python."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, date)):
+    ``2023-01-01`` as one); None for anything else (a list, a mapping, true/false, a
+    number with a fraction or an exponent, NaN, Infinity), so that a bad value is dropped,
+    not printed as Python (``nan``, ``100000.0``)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, date)):
         return None
     return str(value).strip() or None
 

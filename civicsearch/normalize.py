@@ -76,6 +76,19 @@ def strip_controls(text: str, replacement: str = "") -> str:
     return _CONTROLS.sub(replacement, text)
 
 
+# Format characters that show nothing but split a word for a tokenizer: soft hyphen,
+# combining grapheme joiner, Mongolian vowel separator, zero-width space, non-joiner and
+# joiner, word joiner and the invisible operators, a BOM inside text.
+_INVISIBLE = re.compile("[\u00ad\u034f\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def unformat(text: str) -> str:
+    """``text`` as it reads: invisible format characters (what web pages and word processors
+    paste inside words) dropped, full-width digits as ASCII (国办发〔２０２４〕１号, ２０２３年)."""
+    return _INVISIBLE.sub("", text).translate(_WIDE_DIGITS)
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -60,6 +60,30 @@ class _Result(NamedTuple):
     errno: int | None = None
 
 
+class _Written(NamedTuple):
+    """What a worker sends after each batch: how many records it has written so far."""
+
+    worker: int
+    records: int
+
+
+#: prctl(2)'s option that signals a process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the parent dies, however it dies (SIGKILL
+    included): a worker left blocked on a pipe would hold a deleted generation's files."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker notices on its next look at the inbox
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request took effect
+
+
 def available() -> bool:
     """Whether workers can be forked (so that they share the loaded dictionary and
     gazetteer): not where the platform cannot fork, nor in a process with other
@@ -80,7 +104,8 @@ class ParallelBuild:
     """
 
     def __init__(self, ix: Any, procs: int, prepare: Prepare, writer_kwargs: dict[str, Any],
-                 segment_bytes: int, lock_fds: tuple[int, ...] = ()) -> None:
+                 segment_bytes: int, lock_fds: tuple[int, ...] = (),
+                 on_written: Callable[[int], None] | None = None) -> None:
         # The parent's writer holds Whoosh's lock and finally writes the table of contents.
         self.writer = CivicWriter(ix, **writer_kwargs)
         context = multiprocessing.get_context("fork")
@@ -102,6 +127,8 @@ class ParallelBuild:
         self.done: dict[int, list[Any]] = {}  # worker → its segments
         self.skipped: list[Skipped] = []
         self.uncleaned = 0
+        self.written = [0] * procs
+        self.on_written = on_written
 
     def add(self, record: RawRecord) -> None:
         k = min(range(len(self.load)), key=self.load.__getitem__)
@@ -140,9 +167,14 @@ class ParallelBuild:
     def _receive(self) -> None:
         while len(self.done) < len(self.workers):
             try:
-                result: _Result = self.results.get(timeout=POLL_SECONDS)
+                result: _Result | _Written = self.results.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 return
+            if isinstance(result, _Written):
+                self.written[result.worker] = result.records
+                if self.on_written is not None:
+                    self.on_written(sum(self.written))
+                continue
             if result.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise OSError(result.errno, os.strerror(result.errno))  # a full disk, not a bug: the caller says which
             if result.error is not None:
@@ -197,13 +229,16 @@ def _next_batch(inbox: Any, parent: int) -> list[RawRecord] | None:
 
 def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepare,
           writer_kwargs: dict[str, Any], segment_bytes: int, lock_fds: tuple[int, ...]) -> None:
+    _die_with_parent(parent)
     for fd in lock_fds:
         os.close(fd)  # closing a copy of an flock'd descriptor leaves the parent's lock held
     # Ctrl-C reaches the whole process group: the parent cancels, and kills the workers.
+    # SIGTERM ends a worker at once (the parent's handler, inherited, would unwind it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     segments = []
     skipped: list[Skipped] = []
-    uncleaned = 0
+    uncleaned = written = 0
     try:
         writer = None
         with heap.building(own_process=True) as settle:
@@ -221,6 +256,8 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                     if writer.pooled_bytes >= segment_bytes:
                         segments.append(writer._finalize_segment())
                         writer = None
+                written += len(batch)
+                results.put(_Written(k, written))
             if writer is not None:
                 segments.append(writer._finalize_segment())
     except Exception as e:

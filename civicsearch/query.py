@@ -26,7 +26,7 @@ from civicsearch.bigrams import query_grams
 from civicsearch.docno import normalize_query as normalize_docno
 from civicsearch.metafields.docnos import WHOOSH_FIELD as DOCNO_FIELD
 from civicsearch.errors import InvalidArgumentError, QuerySyntaxError
-from civicsearch.normalize import scrub, strip_controls
+from civicsearch.normalize import scrub, strip_controls, unformat
 from civicsearch.synonyms import Form, find_synonyms
 
 FIELD_ALIASES = {"title": "title", "标题": "title", "body": "body", "正文": "body", "内容": "body",
@@ -90,9 +90,8 @@ def _concepts(clause: Clause, synonyms: bool) -> list[Concept]:
     """The clause's concepts: a phrase is one, a word group one per word (synonym runs joined)."""
     fields = clause.fields
     if clause.phrase:
-        found = find_synonyms(clause.terms) if synonyms else []
-        alts = found[0][2] if found and found[0][:2] == (0, len(clause.terms)) else []
-        return [Concept([tuple(clause.terms), *alts], fields, phrase=True)]
+        # Quotes mean exactly these characters: never widened with synonyms.
+        return [Concept([tuple(clause.terms)], fields, phrase=True)]
     runs = {start: (end, alts) for start, end, alts in (find_synonyms(clause.terms) if synonyms else [])}
     out, i = [], 0
     while i < len(clause.terms):
@@ -216,7 +215,7 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
     """Parse a query string (see the module docstring); ``synonyms`` widens words with data/synonyms.txt."""
     if not isinstance(text, str):
         raise InvalidArgumentError(f"the query must be a string, not {type(text).__name__}")
-    text = scrub(strip_controls(text))
+    text = unformat(scrub(strip_controls(text)))
     if not text.strip():
         raise QuerySyntaxError("the query is empty")
     pq = ParsedQuery(text)
@@ -248,7 +247,11 @@ def parse(text: str, synonyms: bool = True) -> ParsedQuery:
         else:
             words = list(iter_words(raw))
             if not words:
-                continue  # punctuation alone (a lone "-"): nothing to search for
+                # Punctuation alone (a lone "-", "“”"): nothing to search for.
+                note = f"{(('-' if negated else '') + raw).strip() or raw!r} has no words to search for: it was ignored"
+                if note not in pq.notes:
+                    pq.notes.append(note)
+                continue
             if len(words) > room:
                 words = words[:room]
                 raw = raw[: words[-1][3]]  # folding keeps offsets: the text up to the last word kept

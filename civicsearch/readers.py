@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Mapping
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping
 
 from civicsearch.errors import CorpusRootError, DocumentReadError
 from civicsearch.normalize import scrub
@@ -111,14 +111,16 @@ def path_text(path: Path | str) -> str:
 
 
 def check_roots(paths: Iterable[str | Path]) -> list[Path]:
-    """The resolved corpus roots; a missing or unreadable one is a :class:`CorpusRootError`.
+    """The corpus roots as given (absolute, links not resolved: a root that is a link,
+    ``current → release-41``, stays the link when it moves); a missing or unreadable one
+    is a :class:`CorpusRootError`.
 
     A root that cannot be seen (an unmounted disk, a renamed folder) must fail the
     run: walking it as empty would delete every document it gave.
     """
     roots = []
     for given in paths:
-        root = Path(given).resolve()
+        root = Path(os.path.abspath(given))
         try:
             # Opening is the test, for a folder as for a file: nothing is listed twice.
             os.close(os.open(root, os.O_RDONLY | os.O_NONBLOCK))
@@ -149,6 +151,29 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+def _walk(top: Path, onerror: Callable[[OSError], None]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top)`` top-down without following links, kept on a list rather than the
+    call stack: a thousand nested folders cost no ``RecursionError``. The caller may cut
+    or reorder ``dirnames``; they are walked in the order it leaves them."""
+    stack = [os.fspath(top)]
+    while stack:
+        here = stack.pop()
+        try:
+            with os.scandir(here) as entries:
+                dirs, files = [], []
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError as e:
+            onerror(e)
+            continue
+        yield here, dirs, files
+        stack.extend(os.path.join(here, d) for d in reversed(dirs) if not os.path.islink(os.path.join(here, d)))
+
+
 def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skipped]:
     """Yield ``(file, root)`` for every supported file under ``paths``, in a stable order.
 
@@ -158,10 +183,21 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
     lies outside the roots is reported and not read; one inside them is read once,
     at its target. Pipes, sockets and devices are reported, never opened.
     """
-    given = list(dict.fromkeys(Path(p).resolve() for p in paths))
+    given = list(dict.fromkeys(Path(os.path.abspath(p)) for p in paths))
+    real = {r: r.resolve() for r in given}
     # A root inside another (given twice, or a sub-folder of one) is walked with the
-    # outer one: each file read once, its id relative to the outer root.
-    roots = [r for r in given if not any(o in r.parents for o in given)]
+    # outer one: each file read once, its id relative to the outer root. Roots are
+    # walked as given (a link stays the link); where links lead is judged by their targets.
+    roots = [r for n, r in enumerate(given)
+             if not any(real[o] in real[r].parents or (real[o] == real[r] and m < n) for m, o in enumerate(given))]
+    inside = [real[r] for r in roots]
+
+    def _as_given(target: Path) -> Path:
+        """A link's target under the root it lies in, named as that root was given."""
+        for r in roots:
+            if target == real[r] or real[r] in target.parents:
+                return r / target.relative_to(real[r])
+        return target
     found: list[tuple[Path, Path] | Skipped] = []
     linked: set[int] = set()  # places in found of files reached through a link
     for root in roots:
@@ -172,7 +208,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
             found.append(Skipped(path_text(root), "no such file or folder"))
             continue
         errors: list[OSError] = []
-        for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        for dirpath, dirnames, filenames in _walk(root, errors.append):
             found += _folder_errors(errors)
             here = Path(dirpath)
             walked = []
@@ -182,7 +218,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
                 sub = here / d
                 if sub.is_symlink():
                     # Not followed (no loops); its target is walked where it lies, or is outside.
-                    if not _inside(_resolve(sub), roots):
+                    if not _inside(_resolve(sub), inside):
                         found.append(Skipped(path_text(sub), "symlink leads outside the corpus"))
                     continue
                 walked.append(d)
@@ -197,13 +233,13 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path] | Skip
                     continue  # vanished since the folder was listed
                 if stat.S_ISLNK(mode):
                     target = _resolve(p)
-                    if not _inside(target, roots):
+                    if not _inside(target, inside):
                         found.append(Skipped(path_text(p), "symlink leads outside the corpus"))
                     elif (why := _not_a_file(p)) is not None:
                         found.append(Skipped(path_text(p), why))
                     else:
                         linked.add(len(found))
-                        found.append((target, root))
+                        found.append((_as_given(target), root))
                 elif stat.S_ISREG(mode):
                     found.append((p, root))
                 else:
@@ -453,17 +489,49 @@ def open_file(path: Path) -> IO[bytes]:
         raise
 
 
+class _Upto:
+    """A file read only up to the size it had when the run looked at it: a dump appended
+    to meanwhile is read as it was, and the rest is the next run's (``grew`` says so)."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self.raw, self.left, self.size = raw, size, size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.raw.read(n) if n > 0 else b""
+        self.left -= len(data)
+        return data
+
+    @property
+    def grew(self) -> bool:
+        return os.fstat(self.raw.fileno()).st_size > self.size
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def __enter__(self) -> "_Upto":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
+
+
+def _open_upto(path: Path, size: int | None) -> Any:
+    raw = open_file(path)
+    return raw if size is None else _Upto(raw, size)
+
+
 def _cannot_read(path: Path, e: OSError) -> Skipped:
     if e.errno in (errno.ELOOP, errno.EMLINK):
         return Skipped(path_text(path), "became a symlink while the corpus was read: not followed", keep=True)
     return Skipped(path_text(path), f"cannot read: {e.strerror or e}", keep=True)
 
 
-def file_digest(path: Path) -> str | Skipped:
-    """sha1 of a file's bytes, read in chunks (a crawl dump of any size)."""
+def file_digest(path: Path, size: int | None = None) -> str | Skipped:
+    """sha1 of a file's bytes (its first ``size`` when given), read in chunks (a crawl dump of any size)."""
     h = hashlib.sha1()
     try:
-        with open_file(path) as f:
+        with _open_upto(path, size) as f:
             while chunk := f.read(_CHUNK):
                 h.update(chunk)
     except DocumentReadError as e:
@@ -504,9 +572,11 @@ class _Bounded:
         return data
 
 
-def _lines(stream: Any, max_bytes: int, chunk_size: int = _CHUNK) -> Iterator[tuple[int, bytes | None]]:
+def _lines(stream: Any, max_bytes: int, chunk_size: int = _CHUNK, keep_tail: Callable[[], bool] = lambda: True
+           ) -> Iterator[tuple[int, bytes | None]]:
     """``(line number, bytes)`` for every non-blank line split on ``\\n`` only; ``None``
-    for a line over ``max_bytes``, whose bytes are dropped as they are read.
+    for a line over ``max_bytes``, whose bytes are dropped as they are read. A last line
+    without its ``\\n`` is dropped when ``keep_tail()`` says so (a line still being written).
 
     ``str.splitlines`` would also split on U+2028 or U+0085 inside a record's text.
     """
@@ -538,6 +608,8 @@ def _lines(stream: Any, max_bytes: int, chunk_size: int = _CHUNK) -> Iterator[tu
                 parts, over = [], True
             else:
                 parts.append(chunk[start:])
+    if not keep_tail():
+        return
     if over:
         yield lineno, None
     elif parts and (line := b"".join(parts)).strip():
@@ -601,18 +673,20 @@ def _parse_line(line: bytes | None, where: str, lineno: int, max_bytes: int, kno
     return _record(obj, where, lineno, raw_hash)
 
 
-def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[str, str] | None = None
-               ) -> Iterator[RawRecord | KnownRecord | Skipped]:
+def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[str, str] | None = None,
+               size: int | None = None) -> Iterator[RawRecord | KnownRecord | Skipped]:
     """One record per line: ``id``, ``title``, ``date``, ``url``, ``text`` (+ place, topic, source).
 
     Read as a stream (a dump of any size, gzip'd or not); a line that is too long,
     malformed or undecodable is skipped with its number and the other lines go in.
     ``known`` maps the sha1 of lines the caller already has to their ids: those
-    lines come back as :class:`KnownRecord` without being parsed.
+    lines come back as :class:`KnownRecord` without being parsed. With ``size``, only
+    that many bytes are read (the size the run saw): a dump being appended to is read as
+    it was, and a last line still being written is left to the next run.
     """
     where = path_text(path)
     try:
-        raw = open_file(path)
+        raw = _open_upto(path, size)
     except DocumentReadError as e:
         yield Skipped(e.path, e.reason, keep=True)
         return
@@ -634,7 +708,8 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, known: Mapping[st
                 stream = _Prefixed(head, stream)
             # A gzip stream is inflated a little at a time: corrupt data further on
             # costs the lines from there, not the ones before.
-            for lineno, line in _lines(stream, max_bytes, _GZIP_CHUNK if bounded is not None else _CHUNK):
+            keep_tail = (lambda: not raw.grew) if isinstance(raw, _Upto) else (lambda: True)
+            for lineno, line in _lines(stream, max_bytes, _GZIP_CHUNK if bounded is not None else _CHUNK, keep_tail):
                 item = _parse_line(line, where, lineno, max_bytes, known)
                 if bounded is None:
                     yield item

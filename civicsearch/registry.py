@@ -16,11 +16,13 @@ document's one stored ``info`` mapping under the field's name.
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 import pkgutil
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from whoosh import query as wq
@@ -59,6 +61,10 @@ FilterFn = Callable[[dict[str, Any], "IndexReader"], "wq.Query | None"]
 #: filter answered from the field's column (a date range, validity on the day asked),
 #: where a Whoosh query would walk a range's terms or every document.
 MaskFn = Callable[[dict[str, Any], "Columns"], "np.ndarray"]
+#: (the field's options given; the index reader) → the same options with each value as the
+#: index holds it (a code's trailing zeros cut, a unique part of a name made whole), or an
+#: :class:`InvalidArgumentError` naming the nearest values when it names nothing indexed.
+CanonicalFn = Callable[[dict[str, Any], "IndexReader"], dict[str, Any]]
 #: (value counts of the field's column over the matching documents; every option given) → facets by name.
 FacetFn = Callable[[Counter, dict[str, Any]], "dict[str, list[FacetValue]]"]
 
@@ -75,7 +81,8 @@ class MetaField:
     when it is unknown); ``index`` turns a stored value into the Whoosh field
     values ``schema`` declares; ``output`` gives the JSON keys of a hit or a
     document record; ``options`` filter through ``filter`` (a Whoosh query) or
-    ``mask`` (from the field's column); ``facets`` counts
+    ``mask`` (from the field's column), after ``canonical`` has checked their values
+    against the index; ``facets`` counts
     ``column``'s values; ``brief`` is the field's part of a hit's summary line on
     the terminal and ``label`` its name in ``civicsearch show``.
     """
@@ -96,6 +103,7 @@ class MetaField:
     options: tuple[Option, ...] = ()
     filter: FilterFn | None = None
     mask: MaskFn | None = None
+    canonical: CanonicalFn | None = None
     column: str | None = None
     facets: FacetFn | None = None
     #: The facet names ``facets`` gives, in the order they are shown.
@@ -247,7 +255,7 @@ def check_filters(given: Mapping[str, Any]) -> dict[str, Any]:
             continue
         kind = bool if option.flag else str
         if not isinstance(value, kind):
-            raise InvalidArgumentError(f"{name} must be {kind.__name__} or None, not {type(value).__name__}")
+            raise InvalidArgumentError(f"must be {kind.__name__} or None, not {type(value).__name__}", name)
         if option.flag and not value:
             continue
         if not option.flag and not value.strip():
@@ -259,6 +267,21 @@ def check_filters(given: Mapping[str, Any]) -> dict[str, Any]:
 def _own_options(f: MetaField, given: Mapping[str, Any]) -> dict[str, Any]:
     """The options of ``f`` among the checked filters ``given``."""
     return {o.name: given[o.name] for o in f.options if o.name in given}
+
+
+def canonical_filters(given: Mapping[str, Any], reader: "IndexReader") -> dict[str, Any]:
+    """The checked filters with every value as the index holds it (each field's ``canonical``)."""
+    out = dict(given)
+    for f in fields():
+        own = _own_options(f, given)
+        if own and f.canonical is not None:
+            out.update(f.canonical(own, reader))
+    return out
+
+
+def keyword_option(option: str, field: str, what: str, prepare: Callable[[str], str] = str.strip) -> CanonicalFn:
+    """``canonical`` for an option matched against the keyword field ``field`` (see :func:`resolve`)."""
+    return lambda given, reader: {option: resolve(option, prepare(given[option]), lexicon(reader, field), what)}
 
 
 def build_filter(given: Mapping[str, Any], reader: "IndexReader") -> wq.Query | None:
@@ -284,6 +307,56 @@ def filter_mask(given: Mapping[str, Any], columns: "Columns") -> "np.ndarray | N
         if own and f.mask is not None:
             masks.append(f.mask(own, columns))
     return np.logical_and.reduce(masks) if masks else None
+
+
+#: The terms a reader's keyword fields hold, read once per reader (a searcher's life).
+_LEXICONS: "WeakKeyDictionary[Any, dict[str, list[str]]]" = WeakKeyDictionary()
+#: How many values an error about a filter's value names, and how alike (difflib's ratio)
+#: a value must be to be named; a field of at most ALL_LISTED values names them all.
+NEAREST_LISTED = 5
+NEAREST_CUTOFF = 0.4
+ALL_LISTED = 30
+
+
+def lexicon(reader: "IndexReader", field: str) -> list[str]:
+    """Every term of the Whoosh keyword field ``field`` in the index (what a filter can match)."""
+    terms = _LEXICONS.setdefault(reader, {})
+    if field not in terms:
+        terms[field] = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(field)] \
+            if field in reader.schema else []
+    return terms[field]
+
+
+def resolve(option: str, value: str, known: list[str], what: str, parts: bool = True) -> str:
+    """The indexed value a filter's ``value`` stands for: itself when the index holds it,
+    else (with ``parts``) the one value containing it, or the shortest when every value
+    containing it starts with that one (全国人民代表大会 for its standing committee too).
+
+    Raises :class:`InvalidArgumentError` naming the candidates when several unrelated
+    values contain it, or the nearest values when none does: a filter that can match
+    nothing says so instead of answering nothing.
+    """
+    if value in known:
+        return value
+    found = [k for k in known if value in k] if parts else []
+    if found:
+        root = min(found, key=len)
+        if all(k.startswith(root) for k in found):
+            return root
+        shown = sorted(found, key=lambda k: (len(k), k))[:NEAREST_LISTED]
+        more = " …" if len(found) > NEAREST_LISTED else ""
+        raise InvalidArgumentError(f"{value!r} is part of {len(found)} {what} ({', '.join(shown)}{more}): "
+                                   "give more of the name", option)
+    nearest = difflib.get_close_matches(value, known, n=NEAREST_LISTED, cutoff=NEAREST_CUTOFF)
+    if nearest:
+        hint = f"; the nearest: {', '.join(nearest)}"
+    elif not known:
+        hint = "; the index holds none"
+    elif len(known) <= ALL_LISTED:
+        hint = f"; the index holds: {', '.join(known)}"
+    else:
+        hint = f"; none of its {len(known):,} is close (the {option} facet lists them)"
+    raise InvalidArgumentError(f"{value!r} names none of the {what} in the index{hint}", option)
 
 
 def facet_names() -> list[str]:

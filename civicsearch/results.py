@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterator
+
+
+#: The progress callback's "path" while a parallel build's workers write (see indexer.Progress).
+WRITING = "writing the index"
 
 
 class _Fields:
@@ -38,6 +42,11 @@ class Hit(_Fields):
     #: The hit's metadata as short texts for a summary line (date, place, topics …).
     summary: list[str] = field(default_factory=list)
 
+    @property
+    def id(self) -> str:
+        """The document's id (``id`` in the JSON): the same as ``doc_id``."""
+        return self.doc_id
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.doc_id, "title": self.title, "path": self.path, **self.fields, "score": self.score,
                 "snippet": self.snippet, "highlights": [list(span) for span in self.highlights],
@@ -68,6 +77,19 @@ class SearchResults:
     collapsed: bool = True
     #: What the query parser forgave (a stray quote, a dangling OR …).
     notes: list[str] = field(default_factory=list)
+    #: Did you mean: a query one character away that finds documents, when this one found
+    #: none or had to relax (None otherwise).
+    suggestion: str | None = None
+
+    def __len__(self) -> int:
+        """The hits on this page (``total`` counts every matching document)."""
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __getitem__(self, index: int) -> Hit:
+        return self.hits[index]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +102,7 @@ class SearchResults:
             "also_searched": self.also_searched,
             "collapsed": self.collapsed,
             "notes": self.notes,
+            "suggestion": self.suggestion,
             "hits": [h.to_dict() for h in self.hits],
             "facets": {k: [asdict(v) for v in vs] for k, vs in self.facets.items()},
         }
@@ -99,6 +122,11 @@ class DocumentRecord(_Fields):
     #: (label, text) for each metadata field the document has, in order.
     rows: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def id(self) -> str:
+        """The document's id (``id`` in the JSON): the same as ``doc_id``."""
+        return self.doc_id
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.doc_id, "title": self.title, "path": self.path, **self.fields,
                 "body": self.body, "original": self.original}
@@ -106,9 +134,13 @@ class DocumentRecord(_Fields):
 
 @dataclass
 class SkippedInput:
+    """An input kept out of the index: a file (and line, in a JSONL file) and why; ``since``
+    is when a run first kept it out (it stays listed until it is fixed or removed)."""
+
     path: str
     reason: str
     line: int | None = None
+    since: str | None = None
 
 
 @dataclass
@@ -122,9 +154,13 @@ class IndexReport:
     documents: int = 0
     #: Documents that cleaning would have emptied (or nearly), indexed as read.
     uncleaned: int = 0
+    #: The ids of the documents this run added or changed (what watches are told of; not in the JSON).
+    changed_ids: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["changed_ids"]
+        return out
 
 
 @dataclass
@@ -138,6 +174,8 @@ class IndexStats:
     roots: list[str]
     segmenter: str
     last_run: dict[str, Any] | None = None
+    #: Every input currently kept out of the index: ``{"path", "line", "reason", "since"}``.
+    kept_out: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,8 +15,9 @@ from civicsearch.analysis import CivicAnalyzer, CivicCharacters, CivicTokenizer
 
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly. (7: the bigrams
-#: moved from a Whoosh field to the posting arrays, civicsearch.postarrays.)
-SCHEMA_VERSION = 7
+#: moved from a Whoosh field to the posting arrays, civicsearch.postarrays; 8: invisible
+#: format characters dropped and full-width digits read as ASCII before analysis.)
+SCHEMA_VERSION = 8
 META_FILE = "civicsearch.json"
 
 

@@ -40,7 +40,7 @@ from typing import Any, Iterator
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, clean_files
 
-from civicsearch import registry
+from civicsearch import durable, registry
 from civicsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError, ReindexRunningError
 from civicsearch.schema import META_FILE, SCHEMA_VERSION, make_schema
 
@@ -50,6 +50,8 @@ LOCK_FILE = "reindex.lock"
 GEN_PREFIX = "gen-"
 READERS_LOCK = "readers.lock"
 PENDING_ROOTS = "pending-roots.json"
+#: The metadata's list of the inputs kept out of the index: ``{"path", "line", "reason", "since"}``.
+KEPT_OUT = "kept_out"
 #: Files every segment has (every document has an id, a path and a hash).
 SEGMENT_FILES = (".trm", ".pst", "._stored.col", ".id.col", ".path.col", ".hash.col")
 
@@ -60,8 +62,9 @@ def now_iso() -> str:
 
 def damaged(index_dir: Path, what: str) -> IndexDamagedError:
     """The error for a damaged index folder, naming the way out."""
-    return IndexDamagedError(f"the index at {index_dir} is damaged ({what}); "
-                             f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
+    return IndexDamagedError(f"the index at {index_dir} is damaged ({what})",
+                             remedy="rebuild it: SearchEngine(...).index(paths, full=True)",
+                             cli_remedy=f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
 
 
 def _pointer(index_dir: Path) -> str | None:
@@ -143,7 +146,7 @@ def read_meta(gen: Path | None) -> dict[str, Any]:
 
 def remember_pending_roots(index_dir: Path, roots: list[str]) -> None:
     """Remember a first build's roots before it starts (a build that dies keeps them)."""
-    _replace_file(index_dir / PENDING_ROOTS, json.dumps(roots, ensure_ascii=False))
+    replace_file(index_dir / PENDING_ROOTS, json.dumps(roots, ensure_ascii=False))
 
 
 def pending_roots(index_dir: Path) -> list[str]:
@@ -161,7 +164,7 @@ def forget_pending_roots(index_dir: Path) -> None:
         pass
 
 
-def _replace_file(path: Path, text: str) -> None:
+def replace_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file, fsync, rename."""
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -170,6 +173,7 @@ def _replace_file(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        durable.sync_folder(path.parent)
     except BaseException:
         try:
             tmp.unlink()
@@ -179,14 +183,20 @@ def _replace_file(path: Path, text: str) -> None:
 
 
 def write_meta(gen: Path, meta: dict[str, Any]) -> None:
-    _replace_file(gen / META_FILE, json.dumps(meta, ensure_ascii=False))
+    replace_file(gen / META_FILE, json.dumps(meta, ensure_ascii=False))
 
 
-def _rebuild_message(index_dir: Path, found: object) -> str:
-    return (
+def _version_error(index_dir: Path, found: object) -> IndexVersionError:
+    return IndexVersionError(
         f"the index at {index_dir} was built by another version of civicsearch "
-        f"(schema {found}, this version uses {SCHEMA_VERSION}); run `civicsearch index --full`"
-    )
+        f"(schema {found}, this version uses {SCHEMA_VERSION})",
+        remedy="rebuild it: SearchEngine(...).index(paths, full=True)",
+        cli_remedy=f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
+
+
+def _not_found(index_dir: Path) -> IndexNotFoundError:
+    return IndexNotFoundError(f"no index at {index_dir}", remedy="build one: SearchEngine(...).index(paths)",
+                              cli_remedy=f"build one with `civicsearch --index {index_dir} index PATH`")
 
 
 def open_index(index_dir: Path, gen: Path | None = None) -> FileIndex:
@@ -194,24 +204,21 @@ def open_index(index_dir: Path, gen: Path | None = None) -> FileIndex:
     version and one whose segment files are missing."""
     gen = gen or current_generation(index_dir)
     if gen is None:
-        raise IndexNotFoundError(
-            f"no index at {index_dir}; build one with `civicsearch --index {index_dir} index PATH`"
-        )
+        raise _not_found(index_dir)
     meta = read_meta(gen)
     found = meta.get("schema_version")
     if found != SCHEMA_VERSION:
-        raise IndexVersionError(_rebuild_message(index_dir, found if found is not None else "unknown"))
+        raise _version_error(index_dir, found if found is not None else "unknown")
     if meta.get("fields") != registry.signature():
         # A metadata field was added, dropped or changed since the index was built.
         had, has = meta.get("fields") or {}, registry.signature()
         changed = sorted(k for k in had.keys() | has.keys() if had.get(k) != has.get(k))
-        raise IndexVersionError(_rebuild_message(index_dir, f"{found}, with other metadata fields: "
-                                                 + ", ".join(changed)))
+        raise _version_error(index_dir, f"{found}, with other metadata fields: " + ", ".join(changed))
     try:
         ix = whoosh_index.open_dir(str(gen), indexname=INDEX_NAME)
     except (pickle.UnpicklingError, ImportError, AttributeError, EOFError, TypeError) as e:
         # The pickled schema names an analyzer this version does not have.
-        raise IndexVersionError(_rebuild_message(index_dir, f"unreadable: {e}")) from None
+        raise _version_error(index_dir, f"unreadable: {e}") from None
     except (OSError, ValueError) as e:
         raise damaged(index_dir, f"{gen.name}: {e}") from None
     for segment in ix._segments():
@@ -240,13 +247,11 @@ def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
 
 
 def switch(index_dir: Path, gen: Path) -> None:
-    """Make ``gen`` the live generation with one atomic rename."""
-    _replace_file(index_dir / POINTER, gen.name + "\n")
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make ``gen`` the live generation with one atomic rename, once its folder's entries
+    are on the disk (its files were synced as its segments were committed)."""
+    durable.sync_folder(gen)
+    durable.sync_folder(index_dir)
+    replace_file(index_dir / POINTER, gen.name + "\n")  # synced, and the folder after the rename
 
 
 @contextmanager
@@ -294,9 +299,7 @@ class ReaderHold:
         for _ in range(50):
             gen = current_generation(self.index_dir)
             if gen is None:
-                raise IndexNotFoundError(
-                    f"no index at {self.index_dir}; build one with `civicsearch --index {self.index_dir} index PATH`"
-                )
+                raise _not_found(self.index_dir)
             try:
                 fd = os.open(gen / READERS_LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""Subject classes and document types from weighted keyword rules kept as data.
+"""Subject classes from weighted keyword rules kept as data.
 
 Classes follow the State Council's top-level 主题分类 (``data/topics.tsv``), so
 results line up with what government portals show. A document may have several;
@@ -14,12 +14,13 @@ from importlib import resources
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
+from civicsearch.kinds import document_kind
+
 TITLE_WEIGHT = 3.0
 #: A class needs this much evidence, and at least this share of the best class's.
 MIN_SCORE = 4.0
 MIN_SHARE = 0.5
 MAX_TOPICS = 3
-DEFAULT_TYPE = "新闻"
 
 
 def _data(name: str) -> list[list[str]]:
@@ -68,15 +69,6 @@ def assign_topics(title: str, body: str) -> list[str]:
     return [cls for cls, s in ranked[:MAX_TOPICS] if s >= MIN_SCORE and s >= MIN_SHARE * top]
 
 
-@lru_cache(maxsize=1)
-def _type_rules() -> list[tuple[str, list[str]]]:
-    return [(row[0], row[1].split(",") if len(row) > 1 and row[1] else []) for row in _data("doctypes.tsv")]
-
-
 def document_type(title: str, body: str) -> str:
-    """规划计划, 工作报告, 调研走访, 会议, 通知公告 or 新闻: the title decides, else the opening."""
-    for text in (title, body[:80]):
-        for doc_type, words in _type_rules():
-            if any(w in text for w in words):
-                return doc_type
-    return DEFAULT_TYPE
+    """The document's kind from its title and text alone (see :mod:`civicsearch.kinds`)."""
+    return document_kind(title, body)

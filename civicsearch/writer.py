@@ -17,6 +17,7 @@ and writes it into the segment's posting arrays, on either path.
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 from array import array
 from pickle import dumps
 from typing import Any, Iterable, Iterator
@@ -24,11 +25,11 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter
-from whoosh.index import TOC
+from whoosh.index import TOC, clean_files
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from civicsearch import grampool, postarrays
+from civicsearch import durable, grampool, postarrays
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
@@ -164,10 +165,13 @@ class CivicWriter(SegmentWriter):
         self._plain = not any(f.vector or f.separate_spelling() for _, f in self.schema.items())
 
     def _commit_toc(self, segments: list[Any]) -> None:
+        """Publish ``segments`` durably: every file of every segment is fsynced before the
+        table of contents is renamed into place, and the folder after (see :mod:`civicsearch.durable`)."""
+        ids = tuple(seg.segment_id() for seg in segments)
+        durable.sync_files(Path(self.storage.folder), (n for n in self.storage.list() if n.startswith(ids)))
+        TOC(self.schema, segments, self.generation).write(durable.DurableRenames(self.storage), self.indexname)
         if not self.keep_files:
-            super()._commit_toc(segments)
-            return
-        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
+            clean_files(self.storage, self.indexname, self.generation, segments)
 
     @property
     def pooled_bytes(self) -> int:

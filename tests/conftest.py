@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,42 @@ def corpus_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "corpus"
     shutil.copytree(CORPUS, dest)
     return dest
+
+
+# -- no process left behind -------------------------------------------------------------
+#: Every process the suite starts inherits this tag; at the end none may be left.
+PROCESS_TAG = "CIVICSEARCH_TEST_SESSION"
+
+
+def tagged_processes(tag: str) -> list[int]:
+    """The pids (other than this one) whose environment carries ``PROCESS_TAG=tag``."""
+    marker = f"{PROCESS_TAG}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            pass  # gone, or not ours to read
+    return found
+
+
+os.environ.setdefault(PROCESS_TAG, f"{os.getpid()}-{time.time_ns()}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not Path("/proc/self/environ").exists():
+        return
+    deadline = time.monotonic() + 10
+    while (left := tagged_processes(os.environ[PROCESS_TAG])) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        session.config.get_terminal_writer().line(f"the suite left processes behind (killed now): {left}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -45,7 +45,7 @@ def test_index_warns_about_bad_files_and_still_indexes_the_rest(runner, tmp_path
     shutil.copytree(CORPUS, corpus)
     (corpus / "bad.md").write_text("---\ntitle: [oops\n---\n正文", "utf-8")
     result = run(runner, tmp_path / "ix", "index", str(corpus))
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # as reindex: some inputs are kept out, all else went in
     assert re.search(r"warning: skipped .*bad\.md: malformed YAML front matter", result.output)
     assert "5 added" in result.output
 

@@ -114,7 +114,7 @@ def test_fields_declare_their_whoosh_fields_once_and_the_schema_holds_them():
 def test_unknown_filters_and_wrong_types_are_refused(engine):
     with pytest.raises(InvalidArgumentError, match="unknown filter 'organ'"):
         engine.search("湿地", organ="国务院")
-    with pytest.raises(InvalidArgumentError, match="org must be str"):
+    with pytest.raises(InvalidArgumentError, match="org: must be str"):
         engine.search("湿地", org=3)
 
 
@@ -126,7 +126,7 @@ def test_an_index_built_with_other_fields_asks_to_be_rebuilt(tmp_path):
     meta = json.loads(meta_path.read_text("utf-8"))
     meta["fields"].pop("org")
     meta_path.write_text(json.dumps(meta), "utf-8")
-    with pytest.raises(IndexVersionError, match=r"org.*index --full"):
+    with pytest.raises(IndexVersionError, match=r"org.*full=True"):
         SearchEngine(tmp_path / "ix").search("加装电梯")
     meta["schema_version"] = 5
     meta_path.write_text(json.dumps(meta), "utf-8")
@@ -156,7 +156,11 @@ def test_type_filter_keeps_only_that_type(engine):
         assert narrowed.total == sum(1 for h in everything.hits if h.doc_type == t) > 0
         assert {h.doc_type for h in narrowed.hits} == {t}
         assert [v.value for v in narrowed.facets["type"]] == [t]
-    assert engine.search("湿地", type="没有这种类型").total == 0
+    # A kind no document has is an error naming the kinds the index holds, not an empty answer.
+    with pytest.raises(InvalidArgumentError, match=r"type: '没有这种类型' names none of the document types in the index; "
+                                                   r"the index holds: .*新闻") as e:
+        engine.search("湿地", type="没有这种类型")
+    assert e.value.for_cli().startswith("--type: '没有这种类型'")
 
 
 # -- issuing bodies: extraction -------------------------------------------------------
@@ -242,7 +246,8 @@ def test_org_filter_matches_a_name_its_parent_and_an_unambiguous_part(engine):
     assert _ids(engine.search("湿地", org="海陵区行政审批")) == {"town-notice"}
     assert _ids(engine.search("湿地", org="税务总局")) == {"joint-notice"}
     assert _ids(engine.search("湿地", org="上海市人民政府")) == {"numbered"}
-    assert engine.search("湿地", org="外交部").total == 0
+    with pytest.raises(InvalidArgumentError, match="'外交部' names none of the issuing bodies"):
+        engine.search("湿地", org="外交部")
     with pytest.raises(InvalidArgumentError, match="issuing bodies"):
         engine.search("湿地", org="人民")  # 全国人民代表大会, 上海市人民政府 …
 

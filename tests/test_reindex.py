@@ -78,7 +78,8 @@ def test_incremental_add_change_delete_then_noop(tmp_path, corpus):
     first = cli(ix, "reindex", str(corpus), "--json")
     assert first.returncode == 0, first.stderr
     assert report(first)["added"] == 8
-    assert set(report(first)) == {"added", "updated", "deleted", "unchanged", "uncleaned", "skipped", "seconds"}
+    assert set(report(first)) == {"added", "updated", "deleted", "unchanged", "uncleaned", "skipped", "seconds",
+                                  "documents"}
 
     change_corpus(corpus)
     second = cli(ix, "reindex", "--json")  # no PATH: the remembered root
@@ -97,6 +98,13 @@ def test_incremental_add_change_delete_then_noop(tmp_path, corpus):
     r = report(third)
     assert (r["added"], r["updated"], r["deleted"], r["unchanged"]) == (0, 0, 0, 8)
     assert sorted(p.name for p in gen.glob("_MAIN_*.toc")) == toc_before  # nothing was committed
+
+    # A run with nothing to do writes nothing at all: not even the metadata's last update.
+    meta = gen / "civicsearch.json"
+    before = (meta.read_bytes(), meta.stat().st_mtime_ns)
+    fourth = cli(ix, "reindex", "--json")
+    assert report(fourth)["unchanged"] == 8 and fourth.returncode == 0
+    assert (meta.read_bytes(), meta.stat().st_mtime_ns) == before
 
 
 def test_full_rebuild_switches_atomically_while_a_searcher_holds_the_old_index(tmp_path, corpus):

@@ -157,8 +157,10 @@ def test_missing_index_and_old_schema_give_clear_errors(tmp_path, seed_index):
     meta = json.loads(meta_file.read_text("utf-8"))
     meta["schema_version"] = 0
     meta_file.write_text(json.dumps(meta), "utf-8")
-    with pytest.raises(IndexVersionError, match=r"civicsearch index --full"):
+    with pytest.raises(IndexVersionError, match=r"schema 0, this version uses .*full=True") as e:
         SearchEngine(copy).search("嘉定")
+    # The API's message speaks the API; the command line's names its command.
+    assert "`civicsearch" not in str(e.value) and f"`civicsearch --index {copy} index --full PATH`" in e.value.for_cli()
 
 
 def test_gb18030_copy_of_a_seed_is_indexed_and_found(tmp_path, corpus_copy):

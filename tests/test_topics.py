@@ -17,7 +17,7 @@ def test_seed_topics_and_the_source_label_beside_them():
     plan = doc("001")
     assert plan.topics[0] == "城乡建设、环境保护" and "重大行动计划" in plan.topics
     assert plan.doc_type == "规划计划"
-    assert doc("000").topics[0] == "城乡建设、环境保护" and doc("000").doc_type == "调研走访"
+    assert doc("000").topics[0] == "城乡建设、环境保护" and doc("000").doc_type == "新闻"
     assert doc("002").doc_type == "会议" and doc("003").doc_type == "工作报告"
 
 
@@ -29,7 +29,7 @@ def test_boilerplate_alone_gives_no_topic():
 def test_a_clear_subject_wins_over_boilerplate():
     body = "坚持党建引领。社区卫生服务中心开展家庭医生签约，医院专家义诊，做好疫苗接种和全民健身。"
     assert assign_topics("社区卫生服务中心开展健康义诊", body)[0] == "卫生、体育"
-    assert document_type("关于做好垃圾分类工作的通知", "") == "通知公告"
+    assert document_type("关于做好垃圾分类工作的通知", "") == "通知"
 
 
 def test_document_numbers_in_any_bracket_style_normalise_to_one():

@@ -96,7 +96,7 @@ def test_in_force_drops_what_is_known_not_to_be_in_force(engine):
     assert every == {r["id"] for r in RECORDS}
     assert kept == {"amended", "running", "silent", "cited"}
     assert engine.search("河道", in_force=False).total == len(RECORDS)
-    with pytest.raises(InvalidArgumentError, match="in_force must be bool"):
+    with pytest.raises(InvalidArgumentError, match="in_force: must be bool"):
         engine.search("河道", in_force="yes")
 
 

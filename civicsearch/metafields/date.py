@@ -27,21 +27,21 @@ _FILTER_DATE = re.compile(
 
 
 def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
-    """The first and last moment of a date given at year, month or day precision."""
+    """The first and last moment of a date given at year, month or day precision
+    (``option`` names the argument in an error: ``since`` or ``until``)."""
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"{option} must be a string such as 2023 or 2023-01-04, not {type(value).__name__}")
+        raise InvalidArgumentError(f"must be a string such as 2023 or 2023-01-04, not {type(value).__name__}",
+                                   option)
     m = _FILTER_DATE.match(fold(value.strip()))
     if m is None:
-        raise InvalidArgumentError(
-            f"{option}: cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
-        )
+        raise InvalidArgumentError(f"cannot read {value!r} as a date (use YYYY, YYYY-MM or YYYY-MM-DD)", option)
     year, month, day = int(m.group("y")), m.group("m") or m.group("cm"), m.group("d") or m.group("cd")
     if not 1 <= year <= 9999:
-        raise InvalidArgumentError(f"{option}: the year {m.group('y')} is outside 0001-9999")
+        raise InvalidArgumentError(f"the year {m.group('y')} is outside 0001-9999", option)
     try:
         start = datetime(year, int(month or 1), int(day or 1))
     except ValueError:
-        raise InvalidArgumentError(f"{option}: {value!r} is not a date of the calendar") from None
+        raise InvalidArgumentError(f"{value!r} is not a date of the calendar", option) from None
     if day:
         end = start + timedelta(days=1) if start.date() < datetime.max.date() else None
     elif month:
@@ -52,10 +52,10 @@ def date_bounds(value: str, option: str) -> tuple[datetime, datetime]:
 
 
 def single_year(since: str | None, until: str | None) -> int | None:
-    """The year a --since/--until range lies in, when it lies in one (for the month facet)."""
+    """The year a since/until range lies in, when it lies in one (for the month facet)."""
     if not since or not until:
         return None
-    start, end = date_bounds(since, "--since")[0], date_bounds(until, "--until")[1]
+    start, end = date_bounds(since, "since")[0], date_bounds(until, "until")[1]
     return start.year if start.year == end.year else None
 
 
@@ -115,13 +115,13 @@ def _earliest(key: int) -> int:
 
 
 def _mask(given: dict[str, Any], columns: Columns) -> np.ndarray:
-    """Documents dated from --since's first moment to --until's last (undated ones never),
+    """Documents dated from since's first moment to until's last (undated ones never),
     from the date key column."""
     since, until = given.get("since"), given.get("until")
-    start = _moment(date_bounds(since, "--since")[0]) if since else None
-    end = _moment(date_bounds(until, "--until")[1]) if until else None
+    start = _moment(date_bounds(since, "since")[0]) if since else None
+    end = _moment(date_bounds(until, "until")[1]) if until else None
     if start is not None and end is not None and start > end:
-        raise InvalidArgumentError(f"--since {since} is after --until {until}")
+        raise InvalidArgumentError(f"{since!r} is after the end of the range (until {until!r})", "since")
     return columns.where(COLUMN, lambda key: bool(key) and (start is None or _earliest(key) >= start)
                          and (end is None or _earliest(key) <= end))
 

@@ -9,21 +9,17 @@ and 海陵区行政审批 finds 泰州市海陵区行政审批局. A part that s
 from __future__ import annotations
 
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from whoosh import fields
 from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
-from civicsearch.errors import InvalidArgumentError
 from civicsearch.facets import count_list, encode_list, keywords, ranked
 from civicsearch.orgs import issuing_bodies, normalize, parents
-from civicsearch.registry import MetaField, Option, register
+from civicsearch.registry import MetaField, Option, keyword_option, register
 
 COLUMN = "org_facet"
 TERMS = "org"
-#: How many names an ambiguous --org lists.
-AMBIGUOUS_LISTED = 5
 
 
 def _extract(doc: Any) -> list[str]:
@@ -32,33 +28,6 @@ def _extract(doc: Any) -> list[str]:
 
 def _index(orgs: list[str]) -> dict[str, Any]:
     return {TERMS: keywords(t for org in orgs for t in [org, *parents(org)]), COLUMN: encode_list(orgs)}
-
-
-#: The issuing bodies' names an index holds, read once per reader (a searcher's life).
-_LEXICONS: "WeakKeyDictionary[Any, list[str]]" = WeakKeyDictionary()
-
-
-def _names(reader: Any) -> list[str]:
-    if reader not in _LEXICONS:
-        _LEXICONS[reader] = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(TERMS)] \
-            if TERMS in reader.schema else []
-    return _LEXICONS[reader]
-
-
-def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
-    wanted = normalize(given["org"])
-    names = _names(reader)
-    if wanted in names:
-        return wq.Term(TERMS, wanted)
-    found = [n for n in names if wanted in n]
-    if not found:
-        return wq.Term(TERMS, wanted)  # no document has it: an empty result, not an error
-    root = min(found, key=len)
-    if all(n.startswith(root) for n in found):
-        return wq.Term(TERMS, root)
-    shown = sorted(found, key=lambda n: (len(n), n))[:AMBIGUOUS_LISTED]
-    raise InvalidArgumentError(f"--org {given['org']!r} is part of {len(found)} issuing bodies' names "
-                               f"({'、'.join(shown)}{' …' if len(found) > AMBIGUOUS_LISTED else ''}): give more of the name")
 
 
 FIELD = register(MetaField(
@@ -71,7 +40,8 @@ FIELD = register(MetaField(
     keys={"org": []},
     options=(Option("org", "Only documents issued by this body: a name or an unambiguous part of one "
                            "(全国人民代表大会 also finds its standing committee's)."),),
-    filter=_filter,
+    canonical=keyword_option("org", TERMS, "issuing bodies' names", normalize),
+    filter=lambda given, reader: wq.Term(TERMS, given["org"]),
     column=COLUMN,
     facets=lambda cells, given: {"org": ranked(count_list(cells))},
     facet_names=("org",),

@@ -13,8 +13,8 @@ from whoosh.columns import VarBytesColumn
 
 from civicsearch.facets import keywords
 from civicsearch.normalize import fold
-from civicsearch.places import gazetteer, level_of, short_forms
-from civicsearch.registry import MetaField, Option, register
+from civicsearch.places import PSEUDO, gazetteer, level_of, short_forms
+from civicsearch.registry import MetaField, Option, lexicon, register, resolve
 from civicsearch.results import FacetValue
 
 COLUMN = "place_facet"
@@ -59,8 +59,39 @@ def _index(v: dict[str, Any]) -> dict[str, Any]:
     return {"place": keywords(terms), COLUMN: _encode_chain(v["chain"])}
 
 
+#: A code's levels: province 2 digits, city 4, district 6, town 9, village 12.
+_LEVEL_SIZES = (2, 4, 6, 9, 12)
+
+
+def full_code(code: str) -> str:
+    """A division code as the index holds it: the six-digit form people copy loses its
+    trailing zeros (310000 → 31, 510100 → 5101, 310114000 → 310114), and a municipality's
+    placeholder level (3101 市辖区) is its province (31)."""
+    while len(code) > 2 and len(code) in _LEVEL_SIZES:
+        shorter = max(n for n in _LEVEL_SIZES if n < len(code))
+        if code[shorter:].strip("0"):
+            break
+        code = code[:shorter]
+    gaz = gazetteer()
+    if gaz.names.get(code) in PSEUDO:
+        code = gaz.parent(code) or code
+    return code
+
+
+def _canonical(given: dict[str, Any], reader: Any) -> dict[str, Any]:
+    value = fold(given["place"].strip())
+    if value.isascii() and value.isdigit():
+        value = full_code(value)
+    code = value.isdigit()
+    terms = lexicon(reader, "place")
+    # A code is whole or nothing; a name may be a unique part of one. The nearest names
+    # for a name, the nearest codes for a code.
+    known = terms if value in terms else [t for t in terms if t.isdigit() == code]
+    return {"place": resolve("place", value, known, "division codes" if code else "places", parts=not code)}
+
+
 def _filter(given: dict[str, Any], reader: Any) -> wq.Query:
-    return wq.Term("place", fold(given["place"].strip()))
+    return wq.Term("place", given["place"])
 
 
 def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
@@ -90,6 +121,7 @@ FIELD = register(MetaField(
     keys={"place": None, "place_code": None},
     options=(Option("place", "Only documents from this place: a name (上海市, 嘉定区), a short form (嘉定) "
                              "or a code (310114)."),),
+    canonical=_canonical,
     filter=_filter,
     column=COLUMN,
     facets=_facets,

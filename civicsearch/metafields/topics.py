@@ -9,7 +9,7 @@ from whoosh import query as wq
 from whoosh.columns import VarBytesColumn
 
 from civicsearch.facets import count_list, encode_list, keywords, ranked
-from civicsearch.registry import MetaField, Option, register
+from civicsearch.registry import MetaField, Option, keyword_option, register
 
 COLUMN = "topic_facet"
 
@@ -27,10 +27,11 @@ FIELD = register(MetaField(
     index=_index,
     keys={"topics": []},
     options=(Option("topic", "Only documents with this topic (e.g. 重大行动计划)."),),
-    filter=lambda given, reader: wq.Term("topic", given["topic"].strip()),
+    canonical=keyword_option("topic", "topic", "topics"),
+    filter=lambda given, reader: wq.Term("topic", given["topic"]),
     column=COLUMN,
     facets=lambda cells, given: {"topic": ranked(count_list(cells))},
     facet_names=("topic",),
-    brief=lambda topics: ", ".join(topics[:2]),
+    brief=", ".join,
     detail=", ".join,
 ))

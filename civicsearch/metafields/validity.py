@@ -53,6 +53,19 @@ _HISTORY = re.compile(
     r"\s*(?:第[一二三四五六七八九十]+次)?(?:修正|修订)(?![案的])")
 
 
+#: A repeal in the text's own history, in the parentheses under its title
+#: (``（2001年3月1日…通过　根据2015年修正　2022年6月1日废止）``).
+_REPEALED_ON = re.compile(r"(?:^|(?<=[（(、，,\s]))" + _DAY + r"[^（）()《》。；\n]{0,40}?(?:予以)?废止"
+                          r"(?=\s*[）)、，,；;]|\s*$)")
+
+
+def _in_parentheses(text: str, at: int) -> bool:
+    """Whether ``at`` lies inside an open parenthesis of its line."""
+    start = text.rfind("\n", 0, at) + 1
+    before = text[start:at]
+    return before.count("（") + before.count("(") > before.count("）") + before.count(")")
+
+
 def _day(m: re.Match) -> str | None:
     """The match's date as ISO text, cut to a year when the text gives only that (1997年第一次修正)."""
     if m.group("m") is None:
@@ -114,6 +127,8 @@ def _extract(doc: Any) -> dict[str, Any] | None:
     # History stands at the top (in parentheses under the title) or at the very end.
     edges = text[:1000] + "。" + text[-600:]
     amended = sorted({d for m in _HISTORY.finditer(edges) if (d := _day(m)) and not _cites_another(edges, m)})
+    if any(_in_parentheses(edges, m.start()) for m in _REPEALED_ON.finditer(edges)):
+        status = REPEALED
     effective = next((d for m in _EFFECTIVE.finditer(text) if (d := _day(m))), None)
     expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None) or \
         next((d for m in _CLOSING_EXPIRES.finditer(text) if (d := _day(m))), None) or _period_end(text)
@@ -191,6 +206,7 @@ def _detail(v: dict[str, Any]) -> str | None:
 
 FIELD = register(MetaField(
     name="validity",
+    version=2,
     label="validity",
     order=70,
     extract=_extract,
