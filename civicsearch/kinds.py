@@ -90,8 +90,14 @@ _NEWS_LEAD = re.compile(r"^.{0,40}?(?:新华社|央视网|本报讯|记者|日�
 _REPORTS_TO = re.compile(r"^向\S{1,12}汇报|工作汇报|述职")
 _PLAN = re.compile(r"规划|(?:工作|行动|发展|实施|年度)计划|计划$|工作要点|实施方案|行动方案|工作思路|三年行动|工作安排")
 #: A meeting held (召开, 举行) or a meeting's own page (…会议, …座谈会).
-_MEETING = re.compile(r"(?:会议|大会|座谈会|务虚会|推进会|专题会|常务会|联席会|全体会|常委会)"
+_MEETING = re.compile(r"(?:会议|大会|座谈会|务虚会|推进会|专题会|常务会|联席会|全体会|常委会|发布会)"
                       r"(?:[^，。]{0,12}(?:举行|召开|开幕|闭幕)|$)|(?:召开|举行)[^，。]{0,20}(?:会议|大会|座谈会|推进会)")
+#: A whole title in the text's opening: ``关于…的通知``, ``…指挥部公告（第6号）``.
+_OPENING_TITLE = re.compile(r"关于[^。；！？\n]{2,80}?的(?:通知|公告|通告|意见|决定|批复|通报|报告|请示|函)"
+                            r"|[^。；！？\s]{2,40}(?:公告|通告)(?=\s*[（(]第)")
+OPENING_TITLE_CHARS = 200
+#: A title this short that the text opens with may be the first words of the real one.
+CUT_TITLE_CHARS = 16
 _CLOSINGS = (("特此通告", "通告"), ("特此公告", "公告"), ("特此通报", "通报"), ("此复", "批复"), ("特此函告", "函"),
              ("特此函复", "函"), ("特此通知", "通知"), ("特此报告", "报告"), ("妥否，请批示", "请示"),
              ("当否，请批示", "请示"), ("妥否，请示", "请示"))
@@ -142,6 +148,14 @@ def _legislation(core: str, body: str, national: bool) -> str | None:
     return ending.removeprefix("实施")
 
 
+def _by_ending(core: str) -> str | None:
+    """The statutory kind a title's last words name (决定, 意见 … only as ``关于…的决定``)."""
+    for endings, kind in _ENDINGS:
+        if core.endswith(endings) and (kind not in _FORMAL or "关于" in core or core.endswith(tuple("的" + e for e in endings))):
+            return kind
+    return None
+
+
 def _is_message(core: str, body: str) -> bool:
     """A citizen's message: a title that asks or complains, a body in the first person or
     pleading, and nothing of news (a dateline, a reporter) or of an official text."""
@@ -182,9 +196,14 @@ def document_kind(title: str, body: str, record: Mapping[str, Any] | None = None
         law = _legislation(core, body, national)
         if law:
             return law
-    for endings, kind in _ENDINGS:
-        if core.endswith(endings) and (kind not in _FORMAL or "关于" in core or core.endswith(tuple("的" + e for e in endings))):
-            return kind
+    kind = _by_ending(core)
+    if kind is None and len(core) <= CUT_TITLE_CHARS and body.lstrip().startswith(core):
+        # A crawler's title cut at the first name (财政部, 某市人民政府): the text opens
+        # with it, and goes on with the whole title.
+        whole = _OPENING_TITLE.search(body[:OPENING_TITLE_CHARS])
+        kind = _by_ending(whole.group(0)) if whole else None
+    if kind is not None:
+        return kind
     if _REPORTS_TO.search(core):
         return "工作报告"
     tail = body[-300:]

@@ -618,6 +618,12 @@ def test_the_systemd_units_verify_and_the_cron_line_writes_where_its_user_can(tm
     ("第十四届全国人民代表大会第二次会议关于政府工作报告的决议", "会议听取和审议了政府工作报告，决定批准这个报告。", "决议"),
     ("某市举办农民丰收节活动", "新华社某地9月23日电 某市今天举办农民丰收节，群众踊跃参加。", "新闻"),
     ("俄方称将继续推进和谈计划", "央视网消息：俄方表示将继续推进和谈。", "新闻"),
+    # A crawler's title cut at the issuing body: the whole title opens the text.
+    ("某省财政厅", "某省财政厅 某省税务局关于延长申报期限的通知 各市财政局：现将有关事项通知如下。", "通知"),
+    ("某市应对疫情指挥部", "某市应对疫情指挥部公告（第3号） 根据防控需要，现公告如下。", "公告"),
+    ("某省第十场新闻发布会召开", "2月10日，某省召开疫情防控新闻发布会。", "会议"),
+    # A news text quoting a decision is still news.
+    ("全会精神引发热烈反响", "央视网消息：中共中央关于加强基层治理的决定发布后，各地干部群众表示……", "新闻"),
 ])
 def test_document_kinds_from_title_opening_and_form(title, body, kind):
     assert document_kind(title, body) == kind
