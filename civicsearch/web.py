@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicsearch import watches, webpage
 from civicsearch.engine import SearchEngine
@@ -164,6 +165,12 @@ def create_app(index_dir: str | Path | None = None, show_paths: bool | None = No
     @app.exception_handler(_Unavailable)
     async def unavailable(request: Request, e: _Unavailable) -> Response:
         return _error(request, 503, str(e))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> Response:
+        # No such route, a method not allowed …: the same one-line form as every error.
+        message = {404: "no such page or API route", 405: "method not allowed"}.get(e.status_code, str(e.detail))
+        return _error(request, e.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, e: RequestValidationError) -> Response:

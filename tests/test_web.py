@@ -130,6 +130,16 @@ def test_export_streams_every_hit_up_to_its_bound(served):
     assert client.get("/api/export.csv", params={"q": "加装电梯", "limit": MAX_EXPORT + 1}).status_code == 400
 
 
+def test_every_error_has_the_same_one_line_form(served):
+    client, _ = served
+    for url, status in (("/api/nowhere", 404), ("/api/documents/", 404), ("/feeds/x.atom", 404)):
+        r = client.get(url)
+        assert r.status_code == status and "\n" not in r.json()["error"], url
+    assert client.post("/api/search?q=x").json()["error"] == "method not allowed"
+    page = client.get("/nowhere")
+    assert page.status_code == 404 and "no such page" in page.text and page.headers["content-type"].startswith("text/html")
+
+
 def test_openapi_health_stats_facets_and_suggest(served):
     client, _ = served
     schema = client.get("/openapi.json").json()
@@ -232,7 +242,7 @@ def test_the_api_never_fails_on_what_its_schema_allows(served):
         op = operation.ok()
         strategy = op.as_strategy()
 
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case) -> None:  # noqa: ANN001
             response = case.call()
             if response.status_code >= 500:
