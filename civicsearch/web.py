@@ -282,11 +282,15 @@ def _error(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(webpage.failure(dict(request.query_params), message), status_code=status)
 
 
+#: An export reads the engine's hits this many at a time (the engine's own page limit).
+EXPORT_PAGE = 1000
+
+
 def _export_rows(engine: SearchEngine, params: SearchParams) -> Iterator[dict[str, Any]]:
-    """The search's hits, a page of 100 at a time, up to ``params.limit`` (at most MAX_EXPORT)."""
+    """The search's hits, up to ``params.limit`` (at most MAX_EXPORT), a thousand a search."""
     wanted, offset = params.limit, params.offset
     while wanted > 0:
-        page = min(wanted, MAX_LIMIT)
+        page = min(wanted, EXPORT_PAGE)
         res = params.search(engine, limit=page, offset=offset)
         yield from (h.to_dict() for h in res.hits)
         if len(res.hits) < page:
