@@ -1,5 +1,5 @@
 """``python -m civicsearch`` runs the command-line tool."""
 
-from civicsearch.cli import main
+from civicsearch.launch import main
 
 main()

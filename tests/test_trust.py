@@ -177,6 +177,20 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
         proc.stderr.close()
 
 
+@pytest.mark.parametrize("megabytes", [120, 250])
+def test_too_little_memory_is_one_error_line_not_an_abort(small, megabytes):
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, resource.RLIM_INFINITY))
+
+    done = subprocess.run([sys.executable, "-m", "civicsearch", "--index", str(small.index_dir), "search", "社区"],
+                          capture_output=True, text=True, timeout=60, preexec_fn=cap)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"Error: this process may use at most {megabytes} MB of memory (ulimit -v); "
+                           "civicsearch needs at least 320 MB\n")
+
+
 def test_the_output_on_a_full_disk_is_one_error_line_and_exit_2(small):
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
