@@ -92,6 +92,8 @@ _PLAN = re.compile(r"规划|(?:工作|行动|发展|实施|年度)计划|计划$
 #: A meeting held (召开, 举行) or a meeting's own page (…会议, …座谈会).
 _MEETING = re.compile(r"(?:会议|大会|座谈会|务虚会|推进会|专题会|常务会|联席会|全体会|常委会|发布会)"
                       r"(?:[^，。]{0,12}(?:举行|召开|开幕|闭幕)|$)|(?:召开|举行)[^，。]{0,20}(?:会议|大会|座谈会|推进会)")
+#: An order's title: a government's, the State Council's, a ministry's or the President's 令, with its number.
+_ORDER = re.compile(r"(?:政府|国务院|部|委员会|总局|主席)令(?:\s*[（(]?\s*第\s*\S{1,8}\s*号\s*[）)]?)?$")
 #: A whole title in the text's opening: ``关于…的通知``, ``…指挥部公告（第6号）``.
 _OPENING_TITLE = re.compile(r"关于[^。；！？\n]{2,80}?的(?:通知|公告|通告|意见|决定|批复|通报|报告|请示|函)"
                             r"|[^。；！？\s]{2,40}(?:公告|通告)(?=\s*[（(]第)")
@@ -196,6 +198,8 @@ def document_kind(title: str, body: str, record: Mapping[str, Any] | None = None
         law = _legislation(core, body, national)
         if law:
             return law
+    if _ORDER.search(core) and "签署" not in core and not _NEWS_LEAD.search(opening):
+        return "命令"  # 上海市人民政府令（第12号）, 国务院令 第777号: the order that publishes a rule
     kind = _by_ending(core)
     if kind is None and len(core) <= CUT_TITLE_CHARS and body.lstrip().startswith(core):
         # A crawler's title cut at the first name (财政部, 某市人民政府): the text opens
