@@ -19,7 +19,8 @@ from pathlib import Path
 from civicsearch.dates import date_from_text
 from civicsearch.docno import find_docnos
 from civicsearch.documents import build_document
-from civicsearch.topics import assign_topics, document_type
+from civicsearch.kinds import document_kind
+from civicsearch.topics import assign_topics
 from civicsearch.places import gazetteer, resolve
 from civicsearch.readers import RawRecord
 
@@ -92,7 +93,7 @@ def main() -> int:
                 resolve(doc.title, doc.body, rec.get("place"))
                 date_from_text(doc.title, doc.body)
                 assign_topics(doc.title, doc.body)
-                document_type(doc.title, doc.body)
+                document_kind(doc.title, doc.body)
                 find_docnos(doc.title + " " + doc.body[:200])
                 total_seconds += time.perf_counter() - t
                 total_docs += 1

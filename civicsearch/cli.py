@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from civicsearch import __version__, registry
+from civicsearch import __version__, registry, watches
 from civicsearch.collapse import SIMILAR_LISTED
 from civicsearch.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError, ReindexRunningError
@@ -200,11 +200,6 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-#: The exit status of a command ended by a signal: the shell's 128 + the signal's number.
-def _signal_status(signum: int) -> int:
-    return 128 + signum
-
-
 class _Group(click.Group):
     """The command group, run so that everything ends in one line and a documented status.
 
@@ -243,7 +238,7 @@ class _Group(click.Group):
                 signum = getattr(cause, "signum", signal.SIGINT)
                 _say_error(f"interrupted by {signal.Signals(signum).name} "
                            "(the index keeps its last committed state)")
-                status = _signal_status(signum)
+                status = 128 + signum  # the shell's status for a command a signal ended
             sys.stdout.flush()
             return status
         except MemoryError:
@@ -650,8 +645,6 @@ def watch() -> None:
 @_fail_cleanly
 def watch_add(ctx: click.Context, name: str, query: tuple[str, ...], **filters: Any) -> None:
     """Save QUERY (with its filters) as the watch NAME."""
-    from civicsearch import watches
-
     w = watches.add(ctx.obj["engine"], name, " ".join(q.removeprefix(_WORD) for q in query), **filters)
     err.print(Text(_safe(f"Watching {w.name!r}: {w.query}" + "".join(f" --{k.replace('_', '-')} {v}"
                                                                      for k, v in w.filters.items()))))
@@ -663,8 +656,6 @@ def watch_add(ctx: click.Context, name: str, query: tuple[str, ...], **filters: 
 @_fail_cleanly
 def watch_list(ctx: click.Context, as_json: bool) -> None:
     """List the watches."""
-    from civicsearch import watches
-
     found = watches.all_watches(ctx.obj["engine"].index_dir)
     if as_json:
         _dump([dict(w.to_dict(), entries=len(w.entries)) for w in found])
@@ -680,8 +671,6 @@ def watch_list(ctx: click.Context, as_json: bool) -> None:
 @_fail_cleanly
 def watch_show(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show a watch and the documents runs have found for it, newest first."""
-    from civicsearch import watches
-
     w = watches.get(ctx.obj["engine"].index_dir, name)
     if as_json:
         _dump(w.to_dict())
@@ -697,8 +686,6 @@ def watch_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @_fail_cleanly
 def watch_rm(ctx: click.Context, name: str) -> None:
     """Remove a watch and its feed."""
-    from civicsearch import watches
-
     watches.remove(ctx.obj["engine"].index_dir, name)
 
 

@@ -271,12 +271,11 @@ class SearchEngine:
         searcher = self._current_searcher()
         ranker, columns = self._ranker, self._columns
         given = registry.canonical_filters(given, searcher.reader())
-        allowed = self._allowed(searcher, ranker, columns, parsed, given)
         wanted = offset + limit
         depth = wanted + COLLAPSE_WINDOW if collapse else wanted
         datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if sort == "date" else None
-        ranking, relaxed, notes = self._rank(searcher, parsed, allowed, depth, sort_key)
+        ranking, relaxed, notes = self._rank(searcher, parsed, given, depth, sort_key)
         # A long question is ranked, not required word by word: it asks for no correction.
         short = not (parsed.is_natural() and len(parsed.concepts()) >= LONG_QUERY)
         suggestion = self._suggest(searcher, parsed, given) if short and (relaxed or not len(ranking.matched)) else None
@@ -297,11 +296,12 @@ class SearchEngine:
                              also_searched=parsed.also_searched() if synonyms else [], collapsed=collapse,
                              notes=notes, suggestion=suggestion)
 
-    def _rank(self, searcher: Searcher, parsed: ParsedQuery, allowed: np.ndarray | None, depth: int,
-              sort_key: Callable[[int], Any] | None) -> tuple[Any, bool, list[str]]:
-        """The query's matching and ranking (with the engine's lock held): the ranking, whether
-        it had to relax, and the notes for the user."""
+    def _rank(self, searcher: Searcher, parsed: ParsedQuery, given: dict[str, Any], depth: int = 0,
+              sort_key: Callable[[int], Any] | None = None) -> tuple[Any, bool, list[str]]:
+        """The query's matching and ranking under the (canonical) filters ``given``, with the
+        engine's lock held: the ranking, whether it had to relax, and the notes for the user."""
         ranker = self._ranker
+        allowed = self._allowed(searcher, ranker, self._columns, parsed, given)
         concepts = parsed.concepts()
         relaxed = False
         grams = parsed.grams()
@@ -342,29 +342,29 @@ class SearchEngine:
         """Did you mean: the closest query that finds documents without relaxing (see :mod:`civicsearch.suggest`)."""
         from civicsearch import suggest
 
-        if self._vocabulary is None:
-            self._vocabulary = suggest.Vocabulary(searcher.reader())
-
         def answers(candidate: str) -> int:
             try:
                 fixed = parse(candidate)
             except CivicSearchError:
                 return 0
-            allowed = self._allowed(searcher, self._ranker, self._columns, fixed, given)
-            ranking, relaxed, _ = self._rank(searcher, fixed, allowed, 0, None)
+            ranking, relaxed, _ = self._rank(searcher, fixed, given)
             return 0 if relaxed else len(ranking.matched)
 
-        return suggest.suggest(parsed.text, self._vocabulary, answers)
+        return suggest.suggest(parsed.text, self._words(searcher), answers)
+
+    def _words(self, searcher: Searcher) -> Any:
+        """Did-you-mean's word list of the open searcher's index, read once (with the lock held)."""
+        if self._vocabulary is None:
+            from civicsearch import suggest
+
+            self._vocabulary = suggest.Vocabulary(searcher.reader())
+        return self._vocabulary
 
     @_serialized
     def warm(self) -> None:
         """Open the index and read what did-you-mean needs now, so that no first search pays
         for it (a server calls this as each worker starts)."""
-        from civicsearch import suggest
-
-        searcher = self._current_searcher()
-        if self._vocabulary is None:
-            self._vocabulary = suggest.Vocabulary(searcher.reader())
+        self._words(self._current_searcher())
         get_segmenter()
 
     @_serialized
@@ -378,8 +378,7 @@ class SearchEngine:
         parsed = parse(query)
         searcher = self._current_searcher()
         given = registry.canonical_filters(registry.check_filters(filters), searcher.reader())
-        allowed = self._allowed(searcher, self._ranker, self._columns, parsed, given)
-        ranking, relaxed, _ = self._rank(searcher, parsed, allowed, 0, None)
+        ranking, relaxed, _ = self._rank(searcher, parsed, given)
         if relaxed:
             return []
         found = (self._columns.cell("id", int(d)) for d in ranking.matched)

@@ -171,7 +171,8 @@ class _Run:
         self.seen: set[str] = set()
         self.kept_paths: set[str] = set()  # unreadable now: keep what they gave before
         self.unchanged_paths: set[str] = set()  # not read again: what they skipped before still stands
-        self._build_sources: list[tuple[str, int | None]] = []  # where each record dealt to a worker came from
+        #: (id, path, line) of each record dealt to a worker: changed unless the worker skips it.
+        self._dealt: list[tuple[str, str, int | None]] = []
         self._writer: Any = None
         self._build: parallel.ParallelBuild | None = None
         #: Called once a document (``heap.building``: the build's data kept from the collector).
@@ -282,8 +283,7 @@ class _Run:
         if self.procs > 1:
             self.build.add(rec)  # fresh: nothing to update; the worker reports what it skips
             self.report.added += 1
-            self.report.changed_ids.append(rec.doc_id)
-            self._build_sources.append((rec.path, rec.line))
+            self._dealt.append((rec.doc_id, rec.path, rec.line))
             return
         prepared = index_record(rec)
         if isinstance(prepared, Skipped):
@@ -329,8 +329,7 @@ class _Run:
                 for item in self._build.skipped:
                     self.skip(item)
                 failed = {(s.path, s.line) for s in self._build.skipped}
-                self.report.changed_ids = [i for i, r in zip(self.report.changed_ids, self._build_sources)
-                                           if r not in failed]
+                self.report.changed_ids += [i for i, path, line in self._dealt if (path, line) not in failed]
                 self.report.added -= len(self._build.skipped)
                 self.report.uncleaned += self._build.uncleaned
             if self._writer is not None:

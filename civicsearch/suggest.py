@@ -112,13 +112,17 @@ def _context(run: str, start: int, end: int, context: int) -> tuple[int, int]:
     return spans[first][0], spans[last][1]
 
 
-def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[str, tuple[float, tuple[str, ...]]]:
+#: A candidate: its prior, the span of the Han run it changed, and of the word in that run.
+Candidate = tuple[float, tuple[int, int], tuple[int, int]]
+
+
+def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[str, Candidate]:
     """Queries one character away from ``query`` whose changed window is a word the index
-    holds: {query: (prior, the evidence phrases, one for each of CONTEXTS)}. The prior weighs the
-    word's documents (log), its length and a same-sounding character, less the penalty of
-    the position (:func:`_positions`)."""
+    holds: {query: (prior, run span, word span)}. The prior weighs the word's documents
+    (log), its length and a same-sounding character, less the penalty of the position
+    (:func:`_positions`)."""
     text = fold(query)
-    out: dict[str, tuple[float, tuple[str, ...]]] = {}
+    out: dict[str, Candidate] = {}
     for m in _HAN_RUN.finditer(text):
         run = m.group()
         if len(run) < 2:
@@ -139,11 +143,16 @@ def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[st
                             SAME_SOUND if sound is not None and sound == _sound(new) else 0)
                         at = m.start() + i
                         fixed = query[:at] + new + query[at + 1:]  # fold keeps offsets
-                        if prior > out.get(fixed, (float("-inf"), ()))[0]:
-                            spans = (_context(fixed[m.start():m.end()], start, start + size, c) for c in CONTEXTS)
-                            out[fixed] = (prior, tuple('"' + fixed[m.start() + lo:m.start() + hi] + '"'
-                                                       for lo, hi in spans))
+                        if prior > out.get(fixed, (float("-inf"),))[0]:
+                            out[fixed] = (prior, m.span(), (start, start + size))
     return out
+
+
+def _evidence(fixed: str, run: tuple[int, int], word: tuple[int, int], context: int) -> str:
+    """The phrase that must stand in documents for a candidate: its corrected word with
+    ``context`` words of its run on each side, quoted (see :func:`_context`)."""
+    lo, hi = _context(fixed[run[0]:run[1]], word[0], word[1], context)
+    return '"' + fixed[run[0] + lo:run[0] + hi] + '"'
 
 
 def suggest(query: str, vocabulary: Vocabulary, answers: Callable[[str], int]) -> str | None:
@@ -154,6 +163,13 @@ def suggest(query: str, vocabulary: Vocabulary, answers: Callable[[str], int]) -
     phrase documents and prior weigh most. Suspect positions first; every position only
     when no suspect gives such a query."""
     deadline = None
+    counted: dict[str, int] = {}
+
+    def found_by(q: str) -> int:
+        if q not in counted:
+            counted[q] = answers(q)
+        return counted[q]
+
     for everywhere in (False, True):
         candidates = sorted(_candidates(query, vocabulary, everywhere).items(), key=lambda kv: -kv[1][0])[:TRIED]
         # Counted from the first candidates on (the first suggestion of a process loads pypinyin).
@@ -161,11 +177,11 @@ def suggest(query: str, vocabulary: Vocabulary, answers: Callable[[str], int]) -
         # A word the index holds is changed only on the strongest evidence (with its neighbours).
         for level in range(1 if everywhere else len(CONTEXTS)):
             best, best_score = None, float("-inf")
-            for fixed, (prior, evidence) in candidates:
+            for fixed, (prior, run, word) in candidates:
                 if time.monotonic() > deadline:
                     return best  # a suggestion must not cost the search more than its budget
-                found = answers(evidence[level])
-                if not found or not answers(fixed):
+                found = found_by(_evidence(fixed, run, word, CONTEXTS[level]))
+                if not found or not found_by(fixed):
                     continue
                 score = prior + FOUND_WEIGHT * math.log(1 + found)
                 if score > best_score:

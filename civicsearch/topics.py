@@ -14,8 +14,6 @@ from importlib import resources
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from civicsearch.kinds import document_kind
-
 TITLE_WEIGHT = 3.0
 #: A class needs this much evidence, and at least this share of the best class's.
 MIN_SCORE = 4.0
@@ -67,8 +65,3 @@ def assign_topics(title: str, body: str) -> list[str]:
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     top = ranked[0][1]
     return [cls for cls, s in ranked[:MAX_TOPICS] if s >= MIN_SCORE and s >= MIN_SHARE * top]
-
-
-def document_type(title: str, body: str) -> str:
-    """The document's kind from its title and text alone (see :mod:`civicsearch.kinds`)."""
-    return document_kind(title, body)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from civicsearch.errors import DocumentNotFoundError, InvalidArgumentError
+from civicsearch.store import now_iso, replace_file
 
 if TYPE_CHECKING:
     from civicsearch.engine import SearchEngine
@@ -65,8 +66,6 @@ def _read(index_dir: Path) -> dict[str, Watch]:
 
 
 def _write(index_dir: Path, watches: dict[str, Watch]) -> None:
-    from civicsearch.store import replace_file
-
     replace_file(index_dir / FILE, json.dumps({n: w.to_dict() for n, w in watches.items()}, ensure_ascii=False))
 
 
@@ -85,8 +84,6 @@ def get(index_dir: Path, name: str) -> Watch:
 def add(engine: "SearchEngine", name: str, query: str, **filters: Any) -> Watch:
     """Save a search under ``name`` (checked by running it once: a bad query or filter is
     refused now, not every night)."""
-    from civicsearch.store import now_iso
-
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidArgumentError(f"{name!r} is not a watch name: letters, digits, - and _, at most 64")
     engine.search(query, limit=1, **filters)

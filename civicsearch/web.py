@@ -145,11 +145,11 @@ def create_app(index_dir: str | Path | None = None, show_paths: bool | None = No
             raise _Unavailable(f"the search took longer than {TIMEOUT_SECONDS:g} s") from None
 
     def hide_paths(data: dict[str, Any]) -> dict[str, Any]:
+        """A search's or a document's JSON (or one hit's) without file paths, unless --show-paths."""
         if not show_paths:
-            for hit in data.get("hits", ()):
-                hit["path"] = None
-            if "path" in data:
-                data["path"] = None
+            for item in [data, *data.get("hits", ())]:
+                if "path" in item:
+                    item["path"] = None
         return data
 
     @app.middleware("http")
@@ -223,7 +223,7 @@ def create_app(index_dir: str | Path | None = None, show_paths: bool | None = No
     @app.get("/api/export.jsonl", summary="A search's hits as JSON lines (at most 10,000)")
     async def export_jsonl(params: SearchParams = Depends(_export_params)) -> StreamingResponse:
         rows = await call(lambda: list(_export_rows(engine, params)))
-        lines = (json.dumps(hide_paths({"hits": [r]})["hits"][0], ensure_ascii=False) + "\n" for r in rows)
+        lines = (json.dumps(hide_paths(r), ensure_ascii=False) + "\n" for r in rows)
         return StreamingResponse(lines, media_type="application/x-ndjson; charset=utf-8",
                                  headers={"Content-Disposition": 'attachment; filename="civicsearch.jsonl"'})
 

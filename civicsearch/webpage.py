@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any, Iterable, Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from civicsearch.normalize import fold
 from civicsearch.results import DocumentRecord, SearchResults
@@ -185,8 +185,6 @@ def _facets(given: Mapping[str, Any], res: SearchResults) -> str:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 

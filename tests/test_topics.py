@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from civicsearch import SearchEngine
 from civicsearch.docno import find_docnos, normalize_query
-from civicsearch.topics import assign_topics, document_type, topic_classes
+from civicsearch.kinds import document_kind
+from civicsearch.topics import assign_topics, topic_classes
 
 from test_cleaning import doc
 
@@ -29,7 +30,7 @@ def test_boilerplate_alone_gives_no_topic():
 def test_a_clear_subject_wins_over_boilerplate():
     body = "坚持党建引领。社区卫生服务中心开展家庭医生签约，医院专家义诊，做好疫苗接种和全民健身。"
     assert assign_topics("社区卫生服务中心开展健康义诊", body)[0] == "卫生、体育"
-    assert document_type("关于做好垃圾分类工作的通知", "") == "通知"
+    assert document_kind("关于做好垃圾分类工作的通知", "") == "通知"
 
 
 def test_document_numbers_in_any_bracket_style_normalise_to_one():
