@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-
 #: Run before measuring, by both engines: outside both query sets, so they open the
 #: index and load what it keeps in memory without caching any measured query's postings.
 WARM_UP = ("城市管理", "关于小区停车位不足和物业管理不规范问题的反映")

@@ -12,24 +12,26 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _corpus import WARM_UP, dev_queries, known_item, percentiles, serve, short_queries, timed  # noqa: E402
 
-from civicsearch import SearchEngine, rank  # noqa: E402
+from civicsearch import SearchEngine  # noqa: E402
+from civicsearch.search.params import DEFAULT  # noqa: E402
 
 
 def searcher(index_dir: str, plain: bool = False) -> Callable[[str], list[list[str]]]:
     """A warmed-up search, facets and snippets on, giving the first ten hits, each as
     its id followed by the ids of the reposts folded under it."""
     options: dict = {}
+    params = None
     if plain:
-        rank.LONG_QUERY = 10**9
-        rank.PROXIMITY = 0.0
+        params = replace(DEFAULT, long_query=10**9, proximity=0.0)
         options = {"collapse": False, "synonyms": False}
-    engine = SearchEngine(index_dir)
+    engine = SearchEngine(index_dir, params=params)
 
     def run(text: str) -> list[list[str]]:
         res = engine.search(text, limit=10, **options)

@@ -27,8 +27,7 @@ DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
 
 from civicsearch import SearchEngine  # noqa: E402
-from civicsearch.segment import get_segmenter  # noqa: E402
-
+from civicsearch.text.words import get_segmenter  # noqa: E402
 
 
 def _homophones() -> dict[str, list[str]]:
@@ -46,7 +45,7 @@ def queries(bench: Path, engine: SearchEngine) -> list[str]:
     """The short queries, and two-word civic phrases from the dev titles (each word of two
     Han characters or more, both held by 20 documents or more): what people type."""
     short = [q.strip() for q in (bench / "queries" / "short.txt").read_text("utf-8").splitlines() if q.strip()]
-    reader = engine._searcher.reader()
+    reader = engine.backend.storage().reader
     common = lambda w: reader.doc_frequency("body", w) >= 20  # noqa: E731
     phrases = []
     for line in (bench / "queries" / "dev.jsonl").read_text("utf-8").splitlines():
@@ -96,9 +95,9 @@ def main() -> int:
     engine = SearchEngine(opts.index)
     engine.search("加装电梯")
     by_sound = _homophones()
-    from civicsearch.suggest import Vocabulary
+    from civicsearch.search.suggest import Vocabulary
 
-    vocab = sorted(Vocabulary(engine._searcher.reader()).words)
+    vocab = sorted(Vocabulary(engine.backend.storage().reader).words)
     rng = random.Random(30)
     rows = {"even": [], "odd": []}
     clean = {"even": [0, 0], "odd": [0, 0]}

@@ -34,8 +34,8 @@ KINDS = {
 
 
 def _time(kind: str, n: int) -> float:
-    from civicsearch.documents import build_document
-    from civicsearch.readers import RawRecord, html_to_text
+    from civicsearch.ingest.documents import build_document
+    from civicsearch.ingest.readers import RawRecord, html_to_text
 
     text = KINDS[kind](n)
     started = time.perf_counter()
@@ -50,8 +50,8 @@ def _big_record(chars: int) -> dict:
     code = f"""
 import json, resource, sys, tempfile, time
 from pathlib import Path
-from civicsearch.indexer import index_record
-from civicsearch.readers import read_jsonl
+from civicsearch.index.indexer import index_record
+from civicsearch.ingest.readers import read_jsonl
 folder = Path(tempfile.mkdtemp())
 line = "关于老旧小区加装电梯的申请，嘉定镇街道受理。" * ({chars} // 22)
 (folder / "big.jsonl").write_text(json.dumps({{"id": "big", "text": line}}, ensure_ascii=False) + "\\n", "utf-8")

@@ -22,8 +22,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from civicsearch.documents import build_document
-from civicsearch.readers import RawRecord
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.readers import RawRecord
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"

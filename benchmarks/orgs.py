@@ -19,9 +19,9 @@ import gzip
 import json
 from pathlib import Path
 
-from civicsearch.documents import build_document
-from civicsearch.orgs import issuing_bodies
-from civicsearch.readers import RawRecord
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.orgs import issuing_bodies
+from civicsearch.ingest.readers import RawRecord
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"

@@ -16,13 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-from civicsearch.dates import date_from_text
-from civicsearch.docno import find_docnos
-from civicsearch.documents import build_document
-from civicsearch.kinds import document_kind
-from civicsearch.topics import assign_topics
-from civicsearch.places import gazetteer, resolve
-from civicsearch.readers import RawRecord
+from civicsearch.ingest.dates import date_from_text
+from civicsearch.ingest.docno import find_docnos
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.kinds import document_kind
+from civicsearch.ingest.places import gazetteer, resolve
+from civicsearch.ingest.readers import RawRecord
+from civicsearch.ingest.topics import assign_topics
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"

@@ -35,7 +35,7 @@ from _corpus import dev_queries, percentiles, records, short_queries, size_on_di
 
 
 def _tokens(batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    from civicsearch.analysis import query_terms
+    from civicsearch.text.tokens import query_terms
 
     return [(doc_id, " ".join(query_terms(text))) for doc_id, text in batch]
 
@@ -90,7 +90,7 @@ def fts_query(tokens: list[str], every: bool) -> str:
 
 
 def run_fts(db: Path, queries: dict[str, list[str]]) -> dict:
-    from civicsearch.analysis import query_terms
+    from civicsearch.text.tokens import query_terms
 
     con = sqlite3.connect(db)
     out = {}
@@ -137,7 +137,7 @@ def build_ours(index: Path, corpus: Path) -> dict:
 
 
 def longest(texts: list[str], n: int) -> list[str]:
-    from civicsearch.analysis import query_terms
+    from civicsearch.text.tokens import query_terms
 
     return sorted(texts, key=lambda t: (-len(query_terms(t)), t))[:n]
 

@@ -21,7 +21,7 @@ from civicsearch.errors import (
 from civicsearch.results import DocumentRecord, FacetValue, Hit, IndexReport, IndexStats, SearchResults, SkippedInput
 
 if TYPE_CHECKING:
-    from civicsearch.engine import SearchEngine
+    from civicsearch.api.engine import SearchEngine
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
     # The engine (numpy, Whoosh) is imported when first asked for, so that the command's
     # entry point (civicsearch.launch) can look at the memory limit before it.
     if name == "SearchEngine":
-        from civicsearch.engine import SearchEngine
+        from civicsearch.api.engine import SearchEngine
 
         return SearchEngine
     raise AttributeError(f"module 'civicsearch' has no attribute {name!r}")

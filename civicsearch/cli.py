@@ -25,13 +25,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from civicsearch import __version__, registry, watches
-from civicsearch.collapse import SIMILAR_LISTED
-from civicsearch.engine import SearchEngine, default_corpus
+from civicsearch import __version__
+from civicsearch.api import watches
+from civicsearch.api.engine import SearchEngine, default_corpus
 from civicsearch.errors import CivicSearchError, ReindexRunningError
-from civicsearch.normalize import strip_controls
-from civicsearch.readers import DEFAULT_MAX_BYTES
+from civicsearch.fields import registry
+from civicsearch.ingest.readers import DEFAULT_MAX_BYTES, formats_text
 from civicsearch.results import WRITING, IndexReport, SearchResults, SkippedInput
+from civicsearch.search.collapse import SIMILAR_LISTED
+from civicsearch.text.normalize import strip_controls
 
 DEFAULT_MAX_MB = DEFAULT_MAX_BYTES / 1_000_000
 
@@ -341,7 +343,14 @@ def _index_command(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_j
     ctx.exit(1 if report.skipped else 0)
 
 
+def _with_formats(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Name the input formats (one table: ``readers.FORMATS``) in the command's help."""
+    f.__doc__ = (f.__doc__ or "").replace("{formats}", formats_text())
+    return f
+
+
 @cli.command(epilog=_INDEX_EXIT)
+@_with_formats
 @_index_options
 @click.pass_context
 @_fail_cleanly
@@ -349,8 +358,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
           allow_deletes: bool) -> None:
     """Index files and folders (default: the corpus the index was built from, else ./corpus).
 
-    Formats: .txt, .md (YAML front matter, HTML bodies), .html, .jsonl and
-    .jsonl.gz crawl dumps. Folders are walked recursively. The same run as
+    Formats: {formats}. Folders are walked recursively. The same run as
     `reindex`, which never builds the sample corpus.
 
     \b

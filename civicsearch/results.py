@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
-
 #: The progress callback's "path" while a parallel build's workers write (see indexer.Progress).
 WRITING = "writing the index"
 

@@ -9,7 +9,7 @@ its code cut to 2, 4 or 6 digits.
 
 It also writes place_patterns.tsv.gz, the names and safe short forms the place
 finder searches for (``pattern<TAB>code,code*,…``; ``*`` marks a short form),
-derived with civicsearch.places.build_patterns and jieba's dictionary.
+derived with civicsearch.ingest.places.build_patterns and jieba's dictionary.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main(src: Path) -> None:
     OUT.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     print(f"{len(lines)} divisions, {len(data)} bytes -> {OUT} ({OUT.stat().st_size} bytes)")
 
-    from civicsearch.places import build_patterns
+    from civicsearch.ingest.places import build_patterns
 
     names = dict(line.split("\t") for line in lines)
     patterns = build_patterns(names)

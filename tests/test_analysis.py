@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
-
-from civicsearch.analysis import CivicAnalyzer, iter_words, query_terms
-from civicsearch.normalize import fold
-from civicsearch.segment import Segmenter, lexicon
-
 from conftest import SEEDS
+
+from civicsearch.index.analyzers import CivicAnalyzer
+from civicsearch.text.normalize import fold
+from civicsearch.text.tokens import iter_words, query_terms
+from civicsearch.text.words import Segmenter, lexicon
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def engines() -> tuple[Segmenter, Segmenter]:
 
 def test_rjieba_and_jieba_give_identical_tokens_on_every_seed(engines, monkeypatch):
     fast, oracle = engines
-    import civicsearch.analysis as analysis
+    import civicsearch.text.tokens as analysis
 
     for path in SEEDS:
         text = path.read_text("utf-8")

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from civicsearch import SearchEngine
-
-from conftest import REPO
 
 BENCHMARKS = REPO / "benchmarks"
 

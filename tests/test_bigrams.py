@@ -5,28 +5,37 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from test_ranking import FILLER, hit_ids, record
+from test_ranking import build as build_with
 
-from civicsearch import SearchEngine, bigrams, rank
-from civicsearch.bigrams import iter_grams, query_grams
-from civicsearch.grampool import FIELD as GRAMS
-from civicsearch.postings import field_lengths, read_postings
-from test_ranking import FILLER, build, hit_ids, record
+from civicsearch import SearchEngine
+from civicsearch.index.grampool import FIELD as GRAMS
+from civicsearch.index.postings import field_lengths, read_postings
+from civicsearch.search.params import DEFAULT, RankParams
+from civicsearch.text import bigrams
+from civicsearch.text.bigrams import iter_grams, query_grams
+
+#: The test indexes hold a dozen documents: let the bigrams rank there too.
+SMALL = replace(DEFAULT, min_gram_docs=0)
 
 
-@pytest.fixture(autouse=True)
-def bigrams_rank_in_small_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test indexes hold a dozen documents: let the bigrams rank there too."""
-    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 0)
+def build(tmp_path: Path, records: list[dict]) -> SearchEngine:
+    return build_with(tmp_path, records, SMALL)
+
+
+def reopened(engine: SearchEngine, **params: object) -> SearchEngine:
+    """The same index searched with other ranking parameters."""
+    return SearchEngine(engine.index_dir, params=RankParams(**{**SMALL.__dict__, **params}))
 
 
 def test_bigrams_do_not_rank_below_the_minimum_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = build(tmp_path, [record("a", "居委会通知：居委会换届。"), record("b", "换届通知。")])
     ranked = engine.search("居委 换届", collapse=False).hits
-    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 3)
-    unfused = engine.search("居委 换届", collapse=False).hits
+    unfused = reopened(engine, min_gram_docs=3).search("居委 换届", collapse=False).hits
     assert [h.score for h in ranked] != [h.score for h in unfused]
     engine.close()
 
@@ -55,13 +64,13 @@ def test_query_grams_are_distinct_and_in_order() -> None:
 
 def _grams(engine: SearchEngine, term: str) -> dict[str, int]:
     """Each document holding bigram ``term``: its id and the bigram's frequency."""
-    searcher = engine._current_searcher()
+    searcher = engine.backend.storage().searcher
     docs, freqs, _ = read_postings(searcher.reader(), GRAMS, term)
     return {searcher.stored_fields(d)["id"]: int(f) for d, f in zip(docs.tolist(), freqs.tolist())}
 
 
 def _gram_length(engine: SearchEngine, doc_id: str) -> int:
-    searcher = engine._current_searcher()
+    searcher = engine.backend.storage().searcher
     return int(field_lengths(searcher.reader(), GRAMS)[searcher.document_number(id=doc_id)])
 
 
@@ -70,7 +79,7 @@ def test_the_index_holds_the_bigrams_with_frequencies(tmp_path: Path) -> None:
     assert _grams(engine, "委会") == {"a": 2}
     assert _gram_length(engine, "a") == len(list(iter_grams("居委会通知：居委会换届。")))
     # The bigrams live in the posting arrays only: Whoosh's files hold no term of them.
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     assert GRAMS not in reader.schema and not any(f == GRAMS for f, _ in reader.all_terms())
     engine.close()
 
@@ -78,7 +87,7 @@ def test_the_index_holds_the_bigrams_with_frequencies(tmp_path: Path) -> None:
 def test_a_merge_brings_the_bigrams_along(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    engine = SearchEngine(tmp_path / "index")
+    engine = SearchEngine(tmp_path / "index", params=SMALL)
     texts = {"a": "居委会通知换届选举", "b": "居委会安排加装电梯", "c": "街道办事处通知加装电梯",
              "d": "社区卫生服务中心", "e": "垃圾分类宣传活动", "f": "老旧小区改造工程"}
 
@@ -91,7 +100,7 @@ def test_a_merge_brings_the_bigrams_along(tmp_path: Path) -> None:
     for doc_id, text in texts.items():
         put(doc_id, text)
     put("a", "居委会通知换届选举结果")  # a's old copy is deleted
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     assert len(list(reader.leaf_readers())) < 7  # segments were merged
     assert _grams(engine, "居委") == {"a": 1, "b": 1}
     assert _grams(engine, "电梯") == {"b": 1, "c": 1}
@@ -118,13 +127,13 @@ def places(tmp_path: Path) -> SearchEngine:
 def test_a_word_jieba_cuts_differently_is_found_through_bigrams(places: SearchEngine,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # jieba's sub-words of 下泉塘 hold 泉塘 too: here the bigrams alone must find it.
-    monkeypatch.setattr(rank, "SUBWORD_WEIGHT", 0.0)
+    no_parts = reopened(places, subword_weight=0.0)
     for question in ("咨询下泉塘片区土地规划用途", "下泉塘 规划"):
-        hits = places.search(question, collapse=False).hits
+        hits = no_parts.search(question, collapse=False).hits
         assert hits[0].doc_id == "reply-quantang" and hits[0].score > hits[1].score, question
     # By the words alone the two replies tie: 下泉塘 is in no document.
-    monkeypatch.setattr(rank, "GRAM_WEIGHT", 0.0)
-    hits = places.search("咨询下泉塘片区土地规划用途", collapse=False).hits
+    hits = reopened(places, subword_weight=0.0, gram_weight=0.0).search("咨询下泉塘片区土地规划用途",
+                                                                        collapse=False).hits
     assert [h.doc_id for h in hits[:2]] == ["reply-baishatang", "reply-quantang"]
     assert hits[0].score == hits[1].score
 
@@ -153,8 +162,7 @@ def test_a_long_question_finds_the_notice_that_answers_it(questions: SearchEngin
     assert not res.relaxed
     # Counted as what the question is about, 请问 / 哪些 / 怎么 … (in few documents here,
     # so heavy) would put the pages that ask the same way first.
-    monkeypatch.setattr(rank, "question_words", lambda: frozenset())
-    assert hit_ids(questions.search(question))[0] != "notice-lift"
+    assert hit_ids(reopened(questions, question_words=frozenset()).search(question))[0] != "notice-lift"
 
 
 def test_a_quoted_term_keeps_a_long_question_ranked(questions: SearchEngine) -> None:

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SEEDS
 from whoosh.formats import Characters
 
-from civicsearch import SearchEngine, indexer
-from civicsearch.analysis import CivicCharacters, CivicTokenizer
+from civicsearch import SearchEngine
 from civicsearch.errors import IndexBuildError
-from civicsearch.readers import RawRecord
-from civicsearch.writer import CivicWriter
-from conftest import SEEDS
+from civicsearch.index import indexer
+from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
+from civicsearch.index.internals import CivicWriter
+from civicsearch.ingest.readers import RawRecord
 
 real_prepare = indexer.prepare
 QUERIES = ["加装电梯", "党群服务中心", '"城市更新"', "社区 服务", "老旧小区加装电梯工作怎么推进"]
@@ -49,7 +50,7 @@ def _with_extra_documents(corpus: Path) -> Path:
 
 def _doc_ids(engine: SearchEngine) -> list[str]:
     """Document ids in document-number order (ties in ranking break by it)."""
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     return [reader.stored_fields(n)["id"] for n in reader.all_doc_ids()]
 
 
@@ -65,7 +66,7 @@ def test_parallel_build_matches_serial_build(corpus_copy: Path, tmp_path: Path,
         engine = SearchEngine(tmp_path / name)
         report = engine.index([corpus], procs=2)
         assert report.added == serial.stats().documents == len(SEEDS) + 40
-        reader = engine._current_searcher().reader()
+        reader = engine.backend.storage().reader
         assert len(list(reader.leaf_readers())) > 2  # several segments from each worker
         assert isinstance(reader.schema["body"].format, CivicCharacters)
         assert _summary(engine) == _summary(serial)
@@ -141,5 +142,5 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
     assert not multiprocessing.active_children()
     assert engine.search("加装电梯").total == before
     assert engine.stats().documents == len(SEEDS)
-    assert [p.name for p in engine.index_dir.glob("gen-*")] == [engine._gen_name]  # no partial generation
+    assert [p.name for p in engine.index_dir.glob("gen-*")] == [engine.backend._gen_name]  # no partial generation
     engine.close()

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from civicsearch.cleaning import clean
-from civicsearch.documents import build_document
-from civicsearch.metadata import parse_date, split_header
-from civicsearch.readers import read_path
-
 from conftest import seed
+
+from civicsearch.ingest.cleaning import clean
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.headers import parse_date, split_header
+from civicsearch.ingest.readers import read_path
 
 
 def doc(prefix: str):

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CORPUS, REPO, seed
 
 from civicsearch.cli import cli
-
-from conftest import CORPUS, REPO, seed
 
 
 @pytest.fixture
@@ -146,7 +145,7 @@ def test_a_first_search_while_another_builds_the_index_waits_for_it(runner, tmp_
     # Another process holds the writer lock a while (a first search started just before),
     # then ends without an index: this search waits, then builds it itself.
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import time; from pathlib import Path; from civicsearch.store import WriterLock\n"
+                               "import time; from pathlib import Path; from civicsearch.index.store import WriterLock\n"
                                "with WriterLock(Path('index')):\n    print('held', flush=True); time.sleep(1.5)"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -165,11 +164,25 @@ def test_index_location_from_environment(runner, tmp_path, index_dir, monkeypatc
     assert result.exit_code == 0 and json.loads(result.stdout)["documents"] == 5
 
 
-def test_every_command_is_documented_in_the_readme():
+def _commands(group, prefix: str = ""):
+    """Every command and sub-command (``watch add`` …), with its full name."""
+    import click
+
+    for name, command in group.commands.items():
+        yield f"{prefix}{name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+
+
+def test_every_command_and_option_is_documented_in_the_readme():
+    """As sqlite-utils does: the README names every command, sub-command and option."""
     readme = (REPO / "README.md").read_text("utf-8")
-    for name, command in cli.commands.items():
-        assert f"civicsearch {name}" in readme or f"index {name}" in readme, name
-        for param in command.params:
+    commands = dict(_commands(cli))
+    assert {"search", "index", "reindex", "serve", "watch add", "watch rm"} <= set(commands)
+    for name, command in commands.items():
+        head = name.split()[0]
+        assert f"civicsearch {name}" in readme or f"civicsearch {head}" in readme and name.split()[-1] in readme, name
+        for param in [*command.params, *cli.params]:
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert opt in readme, f"{name} {opt}"
@@ -186,7 +199,7 @@ def test_search_start_up_leaves_the_indexing_stack_unimported(index_dir: Path) -
         "from civicsearch.cli import main\n"
         f"sys.argv = ['civicsearch', '--index', {str(index_dir)!r}, 'search', '加装电梯']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        "heavy = ('civicsearch.indexer', 'yaml', 'rich.progress', 'multiprocessing', 'jieba')\n"
+        "heavy = ('civicsearch.index.indexer', 'yaml', 'rich.progress', 'multiprocessing', 'jieba')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

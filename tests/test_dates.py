@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
-from civicsearch.dates import date_from_text, document_year
-
 from test_cleaning import doc
+
+from civicsearch.ingest.dates import date_from_text, document_year
 
 TODAY = date(2026, 11, 22)
 

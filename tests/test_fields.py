@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from civicsearch import SearchEngine, registry
-from civicsearch.cli import cli
-from civicsearch.documents import build_document
-from civicsearch.errors import IndexVersionError, InvalidArgumentError
-from civicsearch.orgs import from_docno, issuing_bodies, normalize, parents
-from civicsearch.readers import RawRecord
-from civicsearch.schema import META_FILE
-from civicsearch.store import current_generation
-
 from conftest import CORPUS, REPO
+
+from civicsearch import SearchEngine
+from civicsearch.cli import cli
+from civicsearch.errors import IndexVersionError, InvalidArgumentError
+from civicsearch.fields import registry
+from civicsearch.index.schema import META_FILE
+from civicsearch.index.store import current_generation
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.orgs import from_docno, issuing_bodies, normalize, parents
+from civicsearch.ingest.readers import RawRecord
 
 RECORDS = [
     {"id": "npc-law", "title": "某某保护法", "date": "2019-01-01",
@@ -99,7 +99,7 @@ def test_every_facet_a_field_declares_comes_back_with_a_search(engine):
 
 
 def test_fields_declare_their_whoosh_fields_once_and_the_schema_holds_them():
-    from civicsearch.schema import make_schema
+    from civicsearch.index.schema import make_schema
 
     schema = make_schema()
     for f in registry.fields():
@@ -219,7 +219,7 @@ def test_names_are_normalised_and_know_their_parents():
 
 
 def test_the_prefix_table_covers_the_state_council_and_every_province():
-    from civicsearch.orgs import _table
+    from civicsearch.ingest.orgs import _table
 
     names = set(_table()[1].values())
     provinces = ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
@@ -286,7 +286,7 @@ def test_every_subpackage_is_installed():
     """An installed civicsearch holds every package of the source tree (the field modules among them)."""
     import re
 
-    listed = re.search(r"^packages = \[(.*)\]$", (REPO / "pyproject.toml").read_text("utf-8"), re.M)
+    listed = re.search(r"^packages = \[(.*?)\]$", (REPO / "pyproject.toml").read_text("utf-8"), re.M | re.S)
     assert listed
     packages = set(re.findall(r'"([^"]+)"', listed.group(1)))
     for init in (REPO / "civicsearch").rglob("__init__.py"):

@@ -20,13 +20,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import SEEDS
 from whoosh.filedb.structfile import StructFile
 
-from civicsearch import SearchEngine, budget, cleaning, indexer, store
+from civicsearch import SearchEngine
 from civicsearch.cli import cli
 from civicsearch.errors import CivicSearchError, IndexWriteError
-from civicsearch.readers import html_to_text
-from conftest import SEEDS
+from civicsearch.index import budget, indexer, store
+from civicsearch.ingest import cleaning
+from civicsearch.ingest.readers import html_to_text
 
 
 def reindex(index: Path, *args: str) -> subprocess.CompletedProcess:
@@ -41,7 +43,7 @@ def skipped(result: subprocess.CompletedProcess) -> dict[tuple[str, int | None],
 
 def ids(engine: SearchEngine) -> set[str]:
     """Every document id in the index."""
-    return {fields["id"] for fields in engine._current_searcher().reader().all_stored_fields()}
+    return {fields["id"] for fields in engine.backend.storage().reader.all_stored_fields()}
 
 
 def write_jsonl(path: Path, rows: list[dict], ensure_ascii: bool = False) -> None:
@@ -208,14 +210,15 @@ def test_line_breaks_and_huge_values_stay_on_one_line_in_the_terminal(tmp_path, 
 
 
 def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(tmp_path, corpus, monkeypatch):
-    from civicsearch import rank, snippets
+    from civicsearch.index.storage import Storage
+    from civicsearch.search import snippets
     monkeypatch.setattr(snippets, "MAX_SPANS", 5)
     monkeypatch.setattr(snippets, "READ_SPANS", 6)
     (corpus / "repeats.txt").write_text("路灯巡查记录\n" + "今天巡查路灯，" * 40 + "发现路灯损坏。", "utf-8")
     write_jsonl(corpus / "one.jsonl", [{"id": "once", "text": "今天巡查了一次路灯，发现损坏已报修。"}])
     CliRunner().invoke(cli, ["--index", str(tmp_path / "ix"), "index", str(corpus)])
     read: list[int | None] = []
-    positions = rank.Ranker.positions
+    positions = Storage.positions
 
     def spy(self, fieldname, term, docs, chars=False, limit=None):
         found = positions(self, fieldname, term, docs, chars, limit)
@@ -223,7 +226,7 @@ def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(t
             read.append(max(map(len, found.values()), default=0))
         return found
 
-    monkeypatch.setattr(rank.Ranker, "positions", spy)
+    monkeypatch.setattr(Storage, "positions", spy)
     with SearchEngine(tmp_path / "ix") as engine:
         hits = {h.doc_id: h for h in engine.search("巡查 路灯").hits}
     assert read and max(read) <= 6, read  # not the 41 occurrences of 路灯
@@ -234,8 +237,8 @@ def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(t
 
 
 def test_snippet_spans_stop_where_a_cut_word_list_stops(monkeypatch):
-    from civicsearch import snippets
-    from civicsearch.query import Clause
+    from civicsearch.search import snippets
+    from civicsearch.search.query import Clause
     monkeypatch.setattr(snippets, "MAX_SPANS", 3)
     many = [(i, 10 * i, 10 * i + 2) for i in range(10)]  # 甲 at characters 0, 10, … 90
     late = [(100, 55, 57), (101, 95, 97)]  # 乙 at 55 and 95
@@ -257,7 +260,7 @@ def test_an_error_nobody_foresaw_costs_only_its_document(tmp_path, corpus, monke
             raise KeyError("nobody saw this coming")
         return real(text)
 
-    monkeypatch.setattr("civicsearch.documents.clean", broken)
+    monkeypatch.setattr("civicsearch.ingest.documents.clean", broken)
     report = SearchEngine(tmp_path / "ix").index([corpus])
     (skip,) = report.skipped
     assert Path(skip.path).name == "victim.txt" and skip.reason == "cannot index (KeyError: 'nobody saw this coming')"
@@ -274,7 +277,7 @@ def test_a_document_over_its_time_budget_is_skipped(tmp_path, corpus, monkeypatc
                 time.sleep(0.01)
         return real(text)
 
-    monkeypatch.setattr("civicsearch.documents.clean", slow)
+    monkeypatch.setattr("civicsearch.ingest.documents.clean", slow)
     monkeypatch.setattr(budget, "BASE_SECONDS", 0.3)
     report = SearchEngine(tmp_path / "ix").index([corpus])
     (skip,) = report.skipped
@@ -810,8 +813,11 @@ def test_html_reading_of_unclosed_markup_is_linear(html):
     assert "正文" in text
 
 
-def test_the_readme_says_what_bad_input_gets():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+def test_the_docs_say_what_bad_input_gets():
+    # The README keeps the rule and links the list (docs/input.md).
+    repo = Path(__file__).resolve().parent.parent
+    assert "docs/input.md#what-bad-input-gets" in (repo / "README.md").read_text("utf-8")
+    readme = "".join((repo / "docs" / name).read_text("utf-8") for name in ("input.md", "operations.md"))
     for phrase in ("decompression bomb", "symlink leads outside the corpus", "YAML anchors and aliases",
                    "is damaged", "no space left", "kept uncleaned", "time budget"):
         assert phrase in readme, phrase

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import pytest
-
-from civicsearch.places import gazetteer, resolve, short_forms
-
 from conftest import seed
 from test_cleaning import doc
+
+from civicsearch.ingest.places import gazetteer, resolve, short_forms
 
 EXPECTED = {
     "000": ("310114004", "上海市/嘉定区/嘉定镇街道"),

@@ -1,29 +1,35 @@
-"""Posting arrays (civicsearch.postarrays) say what Whoosh's blocks say, and only speed things up."""
+"""Posting arrays (civicsearch.index.postarrays) say what Whoosh's blocks say, and only speed things up."""
 
 from __future__ import annotations
 
 import json
 import random
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-
+from conftest import SEEDS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from civicsearch import SearchEngine, postarrays, rank
-from civicsearch.bigrams import count_grams
-from civicsearch.grampool import FIELD as GRAMS
-from conftest import SEEDS
+from civicsearch import SearchEngine
+from civicsearch.index import postarrays
+from civicsearch.index.grampool import FIELD as GRAMS
+from civicsearch.search.params import DEFAULT
+from civicsearch.text.bigrams import count_grams
 
 QUERIES = ["加装电梯", "老旧小区加装电梯的补贴怎么申请", "垃圾分类 志愿者", "\"居民议事\"",
            "街道社区卫生服务中心开展健康义诊活动", "嘉定 2023 工作计划", "电梯"]
 
 
+#: Words only: the bigrams rank from the posting arrays alone.
+WORDS_ONLY = replace(DEFAULT, min_gram_docs=10**9)
+
+
 def _corpus(folder: Path, n: int = 240) -> Path:
     """The seeds and ``n`` records mixed from their sentences: enough documents for the
-    bigram ranking (rank.MIN_GRAM_DOCS) and terms with many postings."""
+    bigram ranking (RankParams.min_gram_docs) and terms with many postings."""
     sentences = [s for p in SEEDS for s in p.read_text(encoding="utf-8").replace("\n", "。").split("。") if s.strip()]
     rnd = random.Random(7)
     folder.mkdir()
@@ -52,7 +58,7 @@ def _updated(folder: Path, tmp_path: Path) -> SearchEngine:
 
 def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None:
     engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     leaves = list(reader.leaf_readers())
     assert len(leaves) > 1 or reader.has_deletions()
     checked = {"title": 0, "body": 0, GRAMS: 0}
@@ -124,14 +130,13 @@ def test_the_words_rank_the_same_with_and_without_arrays(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
     fused = _answers(engine)
-    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 10**9)  # words only: the bigrams are in the arrays alone
     engine.close()
-    engine = SearchEngine(tmp_path / "ix")
+    engine = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
     with_arrays = _answers(engine)
     assert sum(map(len, with_arrays)) > 30 and with_arrays != fused
     engine.close()
     monkeypatch.setattr(postarrays, "for_leaf", lambda leaf: None)
-    blocks_only = SearchEngine(tmp_path / "ix")
+    blocks_only = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
     assert _answers(blocks_only) == with_arrays
     blocks_only.close()
 
@@ -142,8 +147,7 @@ def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path, monkeypatch: pytes
     engine.index([folder])
     fused = _answers(engine)
     engine.close()
-    monkeypatch.setattr(rank, "MIN_GRAM_DOCS", 10**9)
-    engine = SearchEngine(tmp_path / "ix")
+    engine = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
     before = _answers(engine)
     engine.close()
     files = list((tmp_path / "ix").glob("gen-*/*" + postarrays.EXTENSION))
@@ -151,12 +155,11 @@ def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path, monkeypatch: pytes
     for f in files:
         data = f.read_bytes()
         f.write_bytes(data[: len(data) // 2])
-    again = SearchEngine(tmp_path / "ix")
+    again = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
     assert _answers(again) == before  # the words answer from Whoosh's blocks
-    reader = again._current_searcher().reader()
+    reader = again.backend.storage().reader
     assert all(postarrays.for_leaf(leaf) is None for leaf, _ in reader.leaf_readers())
     again.close()
-    monkeypatch.undo()
     # With the bigrams lost the documents are still found, ranked by their words.
     again = SearchEngine(tmp_path / "ix")
     words_only = _answers(again)

@@ -8,8 +8,7 @@ import pytest
 from whoosh import query as wq
 
 from civicsearch import SearchEngine
-from civicsearch.postings import read_positions, read_postings, read_postings_many
-from civicsearch.rank import Ranker
+from civicsearch.index.postings import read_positions, read_postings, read_postings_many
 
 
 def _multi_segment_engine(corpus_copy: Path, tmp_path: Path) -> SearchEngine:
@@ -40,13 +39,13 @@ def _terms(reader, fieldname: str, limit: int = 300) -> list[str]:
 
 def test_update_leaves_deleted_documents_in_several_segments(corpus_copy: Path, tmp_path: Path) -> None:
     engine = _multi_segment_engine(corpus_copy, tmp_path)
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     assert reader.has_deletions() or len(list(reader.leaf_readers())) > 1
     engine.close()
 
 
 def test_postings_and_positions_match_whoosh(engine: SearchEngine) -> None:
-    searcher = engine._current_searcher()
+    searcher = engine.backend.storage().searcher
     reader = searcher.reader()
     checked = 0
     for fieldname in ("title", "body"):
@@ -68,7 +67,7 @@ def test_postings_and_positions_match_whoosh(engine: SearchEngine) -> None:
 
 
 def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) -> None:
-    reader = engine._current_searcher().reader()
+    reader = engine.backend.storage().reader
     wanted = [(f, t) for f in ("title", "body") for t in _terms(reader, f, 150)]
     wanted += [("body", "没有这个词"), ("grams", "电梯"), ("grams", "梯梯")]  # absent terms, the bigram field
     together = read_postings_many(reader, wanted)
@@ -81,9 +80,9 @@ def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) 
 
 
 def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine) -> None:
-    searcher = engine._current_searcher()
+    searcher = engine.backend.storage().searcher
     reader = searcher.reader()
-    ranker = Ranker(searcher)
+    storage = engine.backend.storage()
     # Word pairs that stand together somewhere, the same pairs reversed, and a triple.
     pairs: set[tuple[str, ...]] = set()
     body_terms = _terms(reader, "body", 400)
@@ -104,6 +103,6 @@ def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine) -> Non
     found_some = 0
     for form in sorted(pairs):
         expected = sorted(searcher.docs_for_query(wq.Phrase("body", list(form))))
-        assert ranker.form_docs("body", form, phrase=True) == expected, form
+        assert storage.form_docs("body", form, phrase=True) == expected, form
         found_some += bool(expected)
     assert found_some >= 50

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from civicsearch.errors import CivicSearchError
-from civicsearch.indexer import Prepared, index_record
-from civicsearch.query import parse
-from civicsearch.readers import KnownRecord, RawRecord, Skipped, read_path
-from civicsearch.snippets import LEAD, _best_window_arrays, _best_window_loop, best_window
+from civicsearch.index.indexer import Prepared, index_record
+from civicsearch.ingest.readers import KnownRecord, RawRecord, Skipped, read_path
+from civicsearch.search.query import parse
+from civicsearch.search.snippets import LEAD, _best_window_arrays, _best_window_loop, best_window
 
 # Deterministic in CI (no example database, a fixed sequence): a failure here is
 # reproducible, never a flake.
@@ -122,7 +122,7 @@ sketch_values = st.frozensets(st.integers(min_value=0, max_value=200), max_size=
 @CHECKS
 @given(a=sketch_values, b=sketch_values, shared=sketch_values)
 def test_the_quick_repost_test_decides_as_the_similarity_does(a: frozenset, b: frozenset, shared: frozenset) -> None:
-    from civicsearch.fingerprint import SKETCH, THRESHOLD, is_repost, set_similarity
+    from civicsearch.ingest.fingerprint import SKETCH, THRESHOLD, is_repost, set_similarity
 
     # Sketches of overlapping sets: the common values plus each one's own, SKETCH at most.
     sa = frozenset(sorted(shared | a)[:SKETCH])
@@ -138,8 +138,8 @@ def _raw(values: frozenset) -> bytes:
 @CHECKS
 @given(shared=sketch_values, own=st.lists(sketch_values, min_size=0, max_size=12), wanted=st.integers(1, 6))
 def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, own: list, wanted: int) -> None:
-    from civicsearch.collapse import collapse_similar
-    from civicsearch.fingerprint import SKETCH, is_repost, repost_pairs, values
+    from civicsearch.ingest.fingerprint import SKETCH, is_repost, repost_pairs, values
+    from civicsearch.search.collapse import collapse_similar
 
     # Sketches drawn around one shared core, so that many pairs are reposts; some empty.
     raws = [_raw(frozenset(sorted(shared | extra)[:SKETCH])) if k % 5 != 4 else b"" for k, extra in enumerate(own)]
@@ -165,7 +165,7 @@ def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, ow
 def test_shared_counts_by_pairs_and_by_product_are_the_intersections(sketches: list) -> None:
     import numpy as np
 
-    from civicsearch.fingerprint import _shared_counts
+    from civicsearch.ingest.fingerprint import _shared_counts
 
     # A small universe of values, so that some sketches share many and others none.
     flat = np.array([v for s in sketches for v in sorted(s)], dtype=np.uint64)
@@ -190,8 +190,8 @@ gram_text = st.one_of(st.text(max_size=40),
 def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
     from collections import Counter
 
-    from civicsearch.bigrams import count_grams
-    from civicsearch.grampool import gram_code, gram_codes, gram_term
+    from civicsearch.index.grampool import gram_code, gram_codes, gram_term
+    from civicsearch.text.bigrams import count_grams
 
     words: dict[str, int] = {}
     for text in texts:  # one numbering of the runs of letters and digits, as in a pool
@@ -205,7 +205,7 @@ def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
 def test_sorted_keys_within_others_are_the_set_intersection(a: list, b: list) -> None:
     import numpy as np
 
-    from civicsearch.postings import within
+    from civicsearch.index.postings import within
 
     # Occurrence keys come sorted, and a sub-word repeated inside one word repeats one.
     keys, others = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)

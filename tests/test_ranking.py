@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CORPUS, SEEDS, seed
 
 from civicsearch import SearchEngine
 from civicsearch.cli import cli
-from civicsearch.synonyms import load_groups, synonym_table
-from civicsearch.fingerprint import similarity, sketch
-from conftest import CORPUS, SEEDS, seed
+from civicsearch.ingest.fingerprint import similarity, sketch
+from civicsearch.search.params import DEFAULT, RankParams
+from civicsearch.text.synonyms import load_groups, synonym_table
 
 # Ordinary civic prose: enough of it that the test documents have realistic lengths
 # and that words such as 工作 and 开展 are common in the little corpus.
@@ -37,8 +39,8 @@ def hit_ids(results) -> list[str]:
     return [h.doc_id for h in results.hits]
 
 
-def build(tmp_path: Path, records: list[dict]) -> SearchEngine:
-    engine = SearchEngine(tmp_path / "index")
+def build(tmp_path: Path, records: list[dict], params: RankParams | None = None) -> SearchEngine:
+    engine = SearchEngine(tmp_path / "index", params=params)
     report = engine.index([write_jsonl(tmp_path / "corpus", records)])
     assert report.added == len(records) and not report.skipped
     return engine
@@ -269,41 +271,39 @@ def _whoosh_postings(searcher, fieldname: str, form: tuple[str, ...], phrase: bo
 def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float]:
     """BM25F as the ranker computed it before it used arrays: per document, in dicts,
     evidence in the same order (common concepts last, only where telling ones found)."""
-    from civicsearch.rank import COMMON, K1, MIN_COMMON_DOCS, SYNONYM_WEIGHT
-
+    p = ranker.p
     evidence = []
     for concept in concepts:
         tf: dict[int, float] = {}
         for i, form in enumerate(concept.forms):
-            form_weight = 1.0 if i == 0 else SYNONYM_WEIGHT
+            form_weight = 1.0 if i == 0 else p.synonym_weight
             for f in concept.fields:
                 inverse = ranker.inverse_norm(f)
                 for d, w in _whoosh_postings(searcher, f, form, concept.phrase or i > 0).items():
                     # A form of several words adds its form weight alone, as the ranker does.
                     tf[d] = tf.get(d, 0.0) + (form_weight * w if len(form) == 1 else form_weight) * float(inverse[d])
-        informative = len(tf) <= max(COMMON * ranker.n_docs, MIN_COMMON_DOCS)
+        informative = len(tf) <= max(p.common * ranker.n_docs, p.min_common_docs)
         evidence.append((tf, ranker.idf(len(tf)), informative))
     scores: dict[int, float] = {}
     for tf, factor, informative in sorted(evidence, key=lambda e: not e[2]):
         for d, x in tf.items():
             if long and not informative and d not in scores:
                 continue
-            scores[d] = scores.get(d, 0.0) + factor * x / (x + K1)
+            scores[d] = scores.get(d, 0.0) + factor * x / (x + p.k1)
     return scores
 
 
 @pytest.mark.parametrize("query", ["加装电梯", "党群服务中心 社区", "嘉定镇街道 2023年 规划计划 城市更新 重点工作",
                                    "嘉定 规划"])
 def test_array_scores_equal_the_per_document_computation(seed_index, monkeypatch, query):
-    from civicsearch import rank
-    from civicsearch.query import parse
+    from civicsearch.search import rank
+    from civicsearch.search.query import parse
 
-    monkeypatch.setattr(rank, "PROXIMITY", 0.0)  # the word-order bonus apart: BM25F alone
-    seed_index.search(query)  # opens the searcher
-    ranker = seed_index._ranker
+    # The word-order bonus apart: BM25F alone.
+    ranker = rank.Ranker(seed_index.backend.storage(), replace(DEFAULT, proximity=0.0))
     concepts = parse(query).concepts()
     ranking = ranker.rank(concepts, every=True, depth=100)
-    searcher = seed_index._current_searcher()
+    searcher = seed_index.backend.storage().searcher
     expected = _reference_scores(searcher, ranker, concepts, long=False)
     assert ranking.order, query
     assert [ranking.scores[d] for d in ranking.order] == [expected[d] for d in ranking.order]
@@ -322,16 +322,15 @@ def test_documents_with_equal_scores_rank_by_docnum(tmp_path):
 
 
 def test_a_query_of_more_terms_than_the_cache_keeps_reads_them_at_once_and_ranks_alike(seed_index, monkeypatch):
-    from civicsearch import rank
-
+    from civicsearch.index import storage
     query = "嘉定镇街道2023年城市更新和加装电梯的重点工作有哪些，党群服务中心如何开展社区服务"
     expected = [(h.doc_id, h.score, h.snippet) for h in seed_index.search(query).hits]
     index_dir = seed_index.index_dir
-    monkeypatch.setattr(rank, "_CACHE_TERMS", 4)  # every query term now overflows the LRU
+    monkeypatch.setattr(storage, "CACHE_TERMS", 4)  # every query term now overflows the LRU
     one_by_one: list[str] = []
-    read = rank.read_postings
-    monkeypatch.setattr(rank, "read_postings", lambda r, f, t, v=None: one_by_one.append(t) or read(r, f, t, v))
+    read = storage.read_postings
+    monkeypatch.setattr(storage, "read_postings", lambda r, f, t, v=None: one_by_one.append(t) or read(r, f, t, v))
     with SearchEngine(index_dir) as engine:
         assert [(h.doc_id, h.score, h.snippet) for h in engine.search(query).hits] == expected
-        assert len(engine._ranker._postings) <= 4  # the batch stayed out of the LRU
+        assert len(engine.backend.storage()._postings) <= 4  # the batch stayed out of the LRU
     assert expected and not one_by_one, one_by_one

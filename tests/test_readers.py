@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from civicsearch.documents import build_document
-from civicsearch.errors import DocumentReadError
-from civicsearch.readers import KnownRecord, RawRecord, Skipped, decode_bytes, iter_files, read_jsonl, read_path
-
 from conftest import seed
+
+from civicsearch.errors import DocumentReadError
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.readers import KnownRecord, RawRecord, Skipped, decode_bytes, iter_files, read_jsonl, read_path
 
 
 def read_all(path: Path, root: Path | None = None) -> list[RawRecord | Skipped]:

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from civicsearch import SearchEngine, indexer, readers
-from civicsearch.indexer import CRASH_ENV, _Run
-from civicsearch.readers import Skipped, load_bytes
-from civicsearch.store import WriterLock, current_generation
+from civicsearch import SearchEngine
+from civicsearch.index import indexer
+from civicsearch.index.indexer import CRASH_ENV, _Run
+from civicsearch.index.store import WriterLock, current_generation
+from civicsearch.ingest import readers
+from civicsearch.ingest.readers import Skipped, load_bytes
 
 
 def cli(index: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, seed
 
 from civicsearch import (
     DocumentNotFoundError,
@@ -13,12 +14,10 @@ from civicsearch import (
     InvalidArgumentError,
     QuerySyntaxError,
     SearchEngine,
-    registry,
 )
-from civicsearch.schema import META_FILE
-from civicsearch.store import current_generation
-
-from conftest import SEEDS, seed
+from civicsearch.fields import registry
+from civicsearch.index.schema import META_FILE
+from civicsearch.index.store import current_generation
 
 
 def ids(results) -> set[str]:
@@ -206,7 +205,7 @@ def test_stats_describe_the_index(seed_index):
 def test_or_groups_and_exclusions_match_exactly_the_documents_that_hold_them(tmp_path):
     import random
 
-    from civicsearch.analysis import query_terms
+    from civicsearch.text.tokens import query_terms
 
     words = ["河道", "路灯", "井盖", "绿化", "停车", "垃圾", "电梯", "噪音"]
     rng = random.Random(5)
@@ -266,7 +265,7 @@ def test_date_filters_from_the_column_match_the_indexed_dates_at_every_precision
 
     from whoosh import query as wq
 
-    from civicsearch.metafields.date import date_bounds
+    from civicsearch.fields.date import date_bounds
 
     dates = ["2019", "2019-06", "2019-06-15", "2019-06-15 10:20:30", "2019-12-31 23:59:59", "2020-01-01",
              "2020", "2018-12-31", "2020-02-29", None]
@@ -277,7 +276,7 @@ def test_date_filters_from_the_column_match_the_indexed_dates_at_every_precision
     bounds = [None, "2019", "2019-06", "2019-06-15", "2019-12", "2020", "2020-01-01", "2018"]
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([tmp_path / "c"])
-        searcher = engine._current_searcher()
+        searcher = engine.backend.storage().searcher
         stored = {d: searcher.stored_fields(d)["id"] for d in range(searcher.doc_count_all())}
         checked = 0
         for since, until in itertools.product(bounds, bounds):
@@ -296,7 +295,7 @@ def test_date_filters_from_the_column_match_the_indexed_dates_at_every_precision
 
 
 def test_a_pasted_page_is_cut_to_its_first_words_and_still_finds_its_source(tmp_path):
-    from civicsearch.query import MAX_QUERY_WORDS, parse
+    from civicsearch.search.query import MAX_QUERY_WORDS, parse
 
     topics = ["河道保洁", "路灯维修", "垃圾分类", "加装电梯", "停车管理"]
     rows = []

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from civicsearch import SearchEngine
-from civicsearch.docno import find_docnos, normalize_query
-from civicsearch.kinds import document_kind
-from civicsearch.topics import assign_topics, topic_classes
-
 from test_cleaning import doc
+
+from civicsearch import SearchEngine
+from civicsearch.ingest.docno import find_docnos, normalize_query
+from civicsearch.ingest.kinds import document_kind
+from civicsearch.ingest.topics import assign_topics, topic_classes
 
 
 def test_the_official_classes_are_all_there():

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CORPUS, PROCESS_TAG, tagged_processes
 
 import civicsearch
-from civicsearch import InvalidArgumentError, SearchEngine, indexer, store
+from civicsearch import InvalidArgumentError, SearchEngine
 from civicsearch.cli import cli
-from civicsearch.kinds import document_kind
-from conftest import CORPUS, PROCESS_TAG, tagged_processes
+from civicsearch.index import indexer, store
+from civicsearch.ingest.kinds import document_kind
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -204,7 +205,6 @@ def test_the_terminal_shows_every_topic_and_cuts_facet_labels_rather_than_wrap_t
     from rich.console import Console
 
     from civicsearch import cli as cli_module
-
     screen = Console(force_terminal=True, width=200, record=True, color_system=None)
     monkeypatch.setattr(cli_module, "out", screen)
     CliRunner().invoke(cli, ["--index", str(small.index_dir), "search", "规划"])
@@ -232,7 +232,6 @@ def test_show_pages_a_long_document_on_a_terminal(small, monkeypatch):
     from rich.console import ConsoleDimensions
 
     from civicsearch import cli as cli_module
-
     paged = []
     monkeypatch.setattr(type(cli_module.out), "is_terminal", property(lambda self: True))
     monkeypatch.setattr(cli_module.click, "echo_via_pager", lambda text: paged.append(text))
@@ -443,7 +442,7 @@ def test_a_thousand_nested_folders_are_walked(tmp_path):
 
 
 def test_a_dump_appended_to_while_it_is_read_is_read_as_it_was(tmp_path):
-    from civicsearch.readers import RawRecord, read_jsonl
+    from civicsearch.ingest.readers import RawRecord, read_jsonl
 
     dump = tmp_path / "live.jsonl"
     write_jsonl(dump, [{"id": f"r{i}", "text": f"第{i}条记录。"} for i in range(3)])
@@ -460,8 +459,8 @@ def test_a_dump_appended_to_while_it_is_read_is_read_as_it_was(tmp_path):
 
 def test_a_giant_document_costs_memory_in_proportion_to_what_is_searched(tmp_path):
     text = "河道保洁" + "关于老旧小区加装电梯的长篇记录。" * 200_000  # 3.2 million characters
-    doc = indexer.to_fields(__import__("civicsearch.documents", fromlist=["x"]).build_document(
-        __import__("civicsearch.readers", fromlist=["x"]).RawRecord("big", "big.jsonl", text, {})), "h")
+    doc = indexer.to_fields(__import__("civicsearch.ingest.documents", fromlist=["x"]).build_document(
+        __import__("civicsearch.ingest.readers", fromlist=["x"]).RawRecord("big", "big.jsonl", text, {})), "h")
     assert len(doc["body"]) == indexer.MAX_INDEXED_CHARS and doc["original"] == text.strip()
 
 

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from civicsearch import SearchEngine
 from civicsearch.cli import cli
-from civicsearch.documents import build_document
 from civicsearch.errors import InvalidArgumentError
-from civicsearch.metafields.validity import _extract, status
-from civicsearch.readers import RawRecord
+from civicsearch.fields.validity import _extract, status
+from civicsearch.ingest.documents import build_document
+from civicsearch.ingest.readers import RawRecord
 
 NEXT_YEAR = date.today().year + 1
 RECORDS = [

@@ -18,11 +18,12 @@ from xml.etree import ElementTree as ET
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
+from conftest import CORPUS  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from civicsearch import SearchEngine, watches  # noqa: E402
+from civicsearch import SearchEngine  # noqa: E402
+from civicsearch.api import watches  # noqa: E402
 from civicsearch.web import ATOM, MAX_EXPORT, create_app  # noqa: E402
-from conftest import CORPUS  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"

@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SEEDS
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
-from civicsearch import postarrays
-from civicsearch.grampool import FIELD as GRAMS
-from civicsearch.indexer import prepare
-from civicsearch.readers import read_path
-from civicsearch.schema import make_schema
-from civicsearch.writer import CivicWriter, TermPool
-from conftest import SEEDS
+from civicsearch.index import postarrays
+from civicsearch.index.grampool import FIELD as GRAMS
+from civicsearch.index.indexer import prepare
+from civicsearch.index.internals import CivicWriter, TermPool
+from civicsearch.index.schema import make_schema
+from civicsearch.ingest.readers import read_path
 
 
 def _documents() -> list[dict[str, Any]]:

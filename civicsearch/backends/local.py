@@ -1,0 +1,228 @@
+"""The local backend: the engine's own index in a folder on this machine.
+
+It keeps one storage (:mod:`civicsearch.index.storage`) open between calls and
+reopens it when the index has had a commit or a rebuild switched generations;
+the planner and ranker (:mod:`civicsearch.search`) answer from it; the indexer
+(:mod:`civicsearch.index.indexer`) writes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from civicsearch.backends.base import Page, Progress
+from civicsearch.errors import AmbiguousIdError, CivicSearchError, DocumentNotFoundError
+from civicsearch.fields import registry
+from civicsearch.fields.date import COLUMN as DATE_COLUMN
+from civicsearch.index import store
+from civicsearch.index.storage import Storage
+from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
+from civicsearch.search import snippets
+from civicsearch.search.collapse import collapse_similar
+from civicsearch.search.params import DEFAULT, RankParams
+from civicsearch.search.plan import Planned, is_long, rank_query
+from civicsearch.search.query import ParsedQuery, parse, synonym_clauses
+from civicsearch.search.rank import Ranker
+from civicsearch.search.snippets import Occurrences, make_snippet, match_spans
+from civicsearch.text.words import get_segmenter
+
+#: Ranked documents looked through beyond the page for reposts of the hits shown.
+COLLAPSE_WINDOW = 100
+#: How many of the documents an ambiguous id prefix names are listed.
+AMBIGUOUS_LISTED = 5
+
+
+class LocalBackend:
+    """Search and index the index folder ``index_dir`` (not thread-safe: the engine serialises calls)."""
+
+    def __init__(self, index_dir: Path, params: RankParams = DEFAULT) -> None:
+        self.index_dir = Path(index_dir)
+        self.params = params
+        self._hold = store.ReaderHold(self.index_dir)
+        self._gen_name: str | None = None
+        self._storage: Storage | None = None
+        self._ranker: Ranker = None  # type: ignore[assignment]
+        self._vocabulary: Any = None  # did-you-mean's, built on the first miss
+
+    def storage(self) -> Storage:
+        """The open storage, reopened when the index changed since.
+
+        Opening the readers is most of a query's cost on a large index, so one
+        backend serves many searches from the same storage.
+        """
+        if self._storage is not None and (store.current_generation_name(self.index_dir) != self._gen_name
+                                          or not self._storage.up_to_date()):
+            # A fresh searcher rather than Whoosh's refresh(), which can carry segments a
+            # merge has since removed into the new reader; and after a full rebuild's
+            # switch, one on the new generation.
+            self.close()
+        if self._storage is None:
+            gen = self._hold.acquire()  # held until close(): a rebuild leaves it in place
+            try:
+                self._storage = Storage(store.open_index(self.index_dir, gen).searcher())
+                self._ranker = Ranker(self._storage, self.params)
+            except BaseException:
+                self.close()
+                raise
+            self._gen_name = gen.name
+        return self._storage
+
+    @property
+    def ranker(self) -> Ranker:
+        self.storage()
+        return self._ranker
+
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+            self._ranker = self._vocabulary = None  # type: ignore[assignment]
+        self._hold.release()
+        self._gen_name = None
+
+    def exists(self) -> bool:
+        return store.exists(self.index_dir)
+
+    # -- writing -------------------------------------------------------------
+
+    def index(self, paths: list[Path], *, full: bool = False, progress: Progress | None = None,
+              max_bytes: int, procs: int | None = None, allow_deletes: bool = False) -> IndexReport:
+        # Imported here: searching needs none of the reading and extraction stack.
+        from civicsearch.index.indexer import index_paths
+
+        # The engine has closed this backend first (under its lock): a --full rebuild
+        # replaces the files a searcher holds.
+        return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
+                           allow_deletes=allow_deletes)
+
+    def remembered_roots(self) -> list[str]:
+        gen = store.current_generation(self.index_dir)
+        roots = store.read_meta(gen).get("roots") if gen is not None else None
+        return list(roots or store.pending_roots(self.index_dir))
+
+    # -- reading -------------------------------------------------------------
+
+    def _plan(self, parsed: ParsedQuery, filters: dict[str, Any], depth: int = 0, sort_key: Any = None) -> Planned:
+        storage = self.storage()
+        given = registry.canonical_filters(filters, storage)
+        return rank_query(storage, self._ranker, parsed, given, depth, sort_key)
+
+    def search(self, query: ParsedQuery, filters: dict[str, Any], page: Page) -> SearchResults:
+        storage = self.storage()
+        columns = storage.columns
+        given = registry.canonical_filters(filters, storage)
+        wanted = page.offset + page.limit
+        depth = wanted + COLLAPSE_WINDOW if page.collapse else wanted
+        datekeys = columns[DATE_COLUMN]
+        sort_key = (lambda d: datekeys[d] or 0) if page.sort == "date" else None
+        planned = rank_query(storage, self._ranker, query, given, depth, sort_key)
+        ranking = planned.ranking
+        # A long question is ranked, not required word by word: it asks for no correction.
+        short = not is_long(query, self._ranker)
+        suggestion = self._suggest(query, given) if short and (planned.relaxed or not len(ranking.matched)) else None
+        facets = registry.count_facets(columns, ranking.matched, given)
+        groups = collapse_similar(ranking.order, columns["sketch"], wanted) if page.collapse else [
+            (d, []) for d in ranking.order[:wanted]]
+        clauses = query.positive_clauses() + synonym_clauses(query)
+        shown = groups[page.offset:wanted]
+        storage.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
+                                    [d for d, _ in shown], snippets.READ_SPANS)
+        occurrences = partial(storage.characters, limit=snippets.READ_SPANS)
+        hits = []
+        for d, similar in shown:
+            hit = self._hit(storage, d, ranking.scores.get(d, 0.0), clauses, occurrences)
+            hit.similar = len(similar)
+            hit.similar_ids = [columns.cell("id", s) for s in similar]
+            hits.append(hit)
+        return SearchResults(query.typed, len(ranking.matched), hits, facets, page.offset, page.limit, page.sort,
+                             planned.relaxed, also_searched=query.also_searched() if page.synonyms else [],
+                             collapsed=page.collapse, notes=planned.notes, suggestion=suggestion)
+
+    def _suggest(self, parsed: ParsedQuery, given: dict[str, Any]) -> str | None:
+        """Did you mean: the closest query that finds documents without relaxing (see :mod:`civicsearch.search.suggest`)."""
+        from civicsearch.search import suggest
+
+        storage = self.storage()
+
+        def answers(candidate: str) -> int:
+            try:
+                fixed = parse(candidate)
+            except CivicSearchError:
+                return 0
+            planned = rank_query(storage, self._ranker, fixed, given)
+            return 0 if planned.relaxed else len(planned.ranking.matched)
+
+        return suggest.suggest(parsed.text, self._words(), answers)
+
+    def _words(self) -> Any:
+        """Did-you-mean's word list of the open index, read once."""
+        if self._vocabulary is None:
+            from civicsearch.search import suggest
+
+            self._vocabulary = suggest.Vocabulary(self.storage())
+        return self._vocabulary
+
+    def warm(self) -> None:
+        self._words()
+        get_segmenter()
+
+    def matching(self, query: ParsedQuery, filters: dict[str, Any], ids: set[str]) -> list[str]:
+        planned = self._plan(query, filters)
+        if planned.relaxed:
+            return []
+        columns = self.storage().columns
+        found = (columns.cell("id", int(d)) for d in planned.ranking.matched)
+        return sorted(i for i in found if i in ids)
+
+    @staticmethod
+    def _hit(storage: Storage, docnum: int, score: float, clauses: list, occurrences: Occurrences) -> Hit:
+        stored = storage.stored(docnum)
+        spans = match_spans(docnum, clauses, occurrences)
+        snippet, highlights = make_snippet(stored.get("body", ""), spans)
+        info = stored.get(registry.STORED_FIELD)
+        return Hit(doc_id=stored["id"], title=stored.get("title", ""), path=stored.get("path", ""),
+                   score=round(float(score), 4), snippet=snippet, highlights=highlights,
+                   fields=registry.describe(info), summary=registry.summary(info))
+
+    def get(self, doc_id: str) -> DocumentRecord:
+        storage = self.storage()
+        docnum = storage.find("id", doc_id)
+        if docnum is None:
+            found = storage.with_prefix("id", doc_id, AMBIGUOUS_LISTED + 1) if doc_id else []
+            if not found:
+                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+            if len(found) > 1:
+                ids = sorted(storage.stored(d)["id"] for d in found[:AMBIGUOUS_LISTED])
+                more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
+                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
+                                       "all start with it; give more of the id")
+            docnum = found[0]
+        stored = storage.stored(docnum)
+        info = stored.get(registry.STORED_FIELD)
+        return DocumentRecord(
+            doc_id=stored["id"],
+            title=stored.get("title", ""),
+            path=stored.get("path", ""),
+            body=stored.get("body", ""),
+            original=stored.get("original") or stored.get("body", ""),
+            fields=registry.describe(info, record=True),
+            rows=registry.rows(info),
+        )
+
+    def stats(self) -> IndexStats:
+        storage = self.storage()
+        meta = store.read_meta(store.current_generation(self.index_dir))
+        return IndexStats(
+            documents=storage.doc_count(),
+            index_dir=str(self.index_dir.resolve()),
+            size_bytes=store.size_on_disk(self.index_dir),
+            schema_version=meta.get("schema_version", 0),
+            created=meta.get("created"),
+            last_updated=meta.get("updated"),
+            roots=list(meta.get("roots", [])),
+            segmenter=get_segmenter().engine,
+            last_run=meta.get("last_run"),
+            kept_out=list(meta.get(store.KEPT_OUT, [])),
+        )

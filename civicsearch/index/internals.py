@@ -1,0 +1,443 @@
+"""Everything of civicsearch that reaches under Whoosh's public API: written against
+whoosh-reloaded 2.7.5 (pinned in pyproject.toml; another version must be read against this module).
+
+* A segment writer that writes each term's postings in whole blocks. Whoosh's own
+  writer keeps every posting as a tuple in a sorting pool, sorts them, and hands
+  them to the codec one call at a time (1.2 million postings for 4,000 documents
+  here). This pool keeps one ``(docnums, weights, values)`` triple per term,
+  already in order, and the flush writes each term's blocks at once. Any Whoosh
+  reader reads the files, and nothing of this module is pickled into an index:
+  with Whoosh's pickle protocol the files are byte for byte what Whoosh writes
+  (``tests/test_writer.py`` compares them). A pool that outgrows its memory limit
+  sorts itself out to Whoosh's run files and the flush falls back to Whoosh's own
+  path. The bigram field never reaches Whoosh: the writer hands its text to a
+  :class:`~civicsearch.index.grampool.GramPool` and writes it into the segment's
+  posting arrays, on either path.
+* Whole posting blocks read from the W3 codec's matchers (:func:`raw_blocks`,
+  :func:`wanted_values`), with the matcher interface as the fallback for any other codec.
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from bisect import bisect_right
+from pathlib import Path
+from pickle import dumps
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter
+from whoosh.index import TOC, clean_files
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import PostingPool, SegmentWriter
+
+from civicsearch.index import durable, grampool, postarrays
+
+#: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
+#: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
+#: positions and character offsets about half the size compressed and ten times
+#: faster to unpickle; Whoosh's reader takes any protocol.
+BLOCK_PROTOCOL = 4
+#: Blocks smaller than this are stored uncompressed (the block says so, and Whoosh's
+#: reader follows): below it zlib's header and checksum outweigh what it saves, and
+#: half of a build's blocks (most terms are rare) are this small.
+MIN_COMPRESS_BYTES = 64
+#: Bytes a posting costs in the pool beyond its value: array slots and a list slot.
+POSTING_BYTES = 4 + 8 + 8
+#: Bytes a term's entry costs: the key, a tuple, two arrays and a list.
+TERM_BYTES = 300
+#: Bytes an occurrence of a positioned word takes while the flush decodes and sorts
+#: the positions and character offsets for the posting arrays (three int64 columns,
+#: their deltas, a gathered copy): counted toward a segment's size, not the pool's.
+FLUSH_OCCURRENCE_BYTES = 64
+
+Posting = tuple[str, bytes, int, float, bytes]
+
+
+class TermPool(PostingPool):
+    """A posting pool grouped by field and term, in memory until ``limitmb``."""
+
+    def __init__(self, tempstore: Any, segment: Any, limitmb: float = 128, **kwargs: Any) -> None:
+        super().__init__(tempstore, segment, limitmb=limitmb, **kwargs)
+        # fieldname → term bytes → (docnums, weights, values); a writer numbers
+        # documents in order, so each term's docnums arrive sorted.
+        self.terms: dict[str, dict[bytes, tuple[array, array, list[bytes]]]] = {}
+        self.occurrences = 0.0  # of the postings with positions (frequencies summed)
+
+    def _terms_of(self, fieldname: str) -> dict[bytes, tuple[array, array, list[bytes]]]:
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            terms = self.terms[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        return terms
+
+    def add(self, item: Posting) -> None:
+        """One posting: Whoosh's merge of old segments adds them so (through
+        :meth:`add_field`, a posting would cost a third more: measured)."""
+        fieldname, tbytes, docnum, weight, vbytes = item
+        terms = self._terms_of(fieldname)
+        entry = terms.get(tbytes)
+        if entry is None:
+            entry = terms[tbytes] = (array("I"), array("d"), [])
+            self.currentsize += TERM_BYTES + len(tbytes)
+        entry[0].append(docnum)
+        entry[1].append(weight)
+        entry[2].append(vbytes or b"")
+        if vbytes:
+            self.occurrences += weight
+        self.currentsize += POSTING_BYTES + (33 + len(vbytes) if vbytes else 0)
+        if self.currentsize > self.limit:
+            self.save()
+
+    def add_field(self, fieldname: str, docnum: int, items: Iterable[tuple[bytes, int, float, bytes]],
+                  boost: float = 1.0) -> int:
+        """Pool one document's postings in ``fieldname``, ``FieldType.index``'s
+        (term bytes, frequency, weight, value bytes) each, the weights times
+        ``boost``; the frequencies summed (the field's length)."""
+        terms = self._terms_of(fieldname)
+        get = terms.get
+        length = size = 0
+        occurrences = 0.0
+        # One call a document and field, not one a posting: a build pools millions.
+        for tbytes, freq, weight, vbytes in items:
+            weight *= boost
+            length += freq
+            entry = get(tbytes)
+            if entry is None:
+                entry = terms[tbytes] = (array("I"), array("d"), [])
+                size += TERM_BYTES + len(tbytes)
+            entry[0].append(docnum)
+            entry[1].append(weight)
+            if vbytes:
+                entry[2].append(vbytes)
+                occurrences += weight
+                size += POSTING_BYTES + 33 + len(vbytes)
+            else:
+                entry[2].append(b"")
+                size += POSTING_BYTES
+        self.occurrences += occurrences
+        self.currentsize += size
+        if self.currentsize > self.limit:
+            self.save()
+        return length
+
+    def _postings(self) -> Iterator[Posting]:
+        """The pooled postings in Whoosh's sorted tuple form."""
+        for fieldname in sorted(self.terms):
+            terms = self.terms[fieldname]
+            for tbytes in sorted(terms):
+                yield from ((fieldname, tbytes, d, w, v) for d, w, v in zip(*terms[tbytes]))
+
+    def save(self) -> None:
+        self.current = list(self._postings())
+        self.terms = {}
+        self.occurrences = 0.0  # spilled: Whoosh's own flush, no arrays of positions
+        super().save()
+
+    def in_memory(self) -> bool:
+        return not self.runs
+
+    def items(self, maxsize: int = 1000) -> Iterator[Posting]:
+        if self.in_memory():
+            return self._postings()
+        if self.terms:
+            self.save()
+        return super().items(maxsize)
+
+
+class CivicWriter(SegmentWriter):
+    """``SegmentWriter`` with a :class:`TermPool` and a block-at-a-time flush.
+
+    ``block_protocol`` is the pickle protocol of the posting blocks (see
+    :data:`BLOCK_PROTOCOL`) and ``min_compress`` the smallest block compressed;
+    at 2 and 0 the files are byte for byte Whoosh's.
+    """
+
+    def __init__(self, ix: Any, block_protocol: int = BLOCK_PROTOCOL, min_compress: int = MIN_COMPRESS_BYTES,
+                 keep_files: bool = False, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        self.pool = TermPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
+        self.grams = grampool.GramPool()
+        self.block_protocol = block_protocol
+        self.min_compress = min_compress
+        #: Leave the files the new table of contents no longer lists (the old one,
+        #: merged segments) to the caller, who removes them once no reader needs them.
+        self.keep_files = keep_files
+        #: No term vectors and no separate spelling words: :meth:`_add_document` applies.
+        self._plain = not any(f.vector or f.separate_spelling() for _, f in self.schema.items())
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """Publish ``segments`` durably: every file of every segment is fsynced before the
+        table of contents is renamed into place, and the folder after (see :mod:`civicsearch.index.durable`)."""
+        ids = tuple(seg.segment_id() for seg in segments)
+        durable.sync_files(Path(self.storage.folder), (n for n in self.storage.list() if n.startswith(ids)))
+        TOC(self.schema, segments, self.generation).write(durable.DurableRenames(self.storage), self.indexname)
+        if not self.keep_files:
+            clean_files(self.storage, self.indexname, self.generation, segments)
+
+    @property
+    def pooled_bytes(self) -> int:
+        """Memory the segment's postings take so far (words and bigrams), and what its
+        flush will take besides."""
+        return int(self.pool.currentsize + self.grams.nbytes + FLUSH_OCCURRENCE_BYTES * self.pool.occurrences)
+
+    def finalize_segment(self) -> Any:
+        """Write the segment under way and return it, without committing (a parallel build's worker)."""
+        return self._finalize_segment()
+
+    def commit_segments(self, segments: list[Any]) -> None:
+        """Close this writer's own segment and commit it with ``segments`` (written by others) as one TOC."""
+        self._close_segment()
+        self._commit_toc(self.segments + segments)
+        self._finish()
+
+    def add_document(self, **fields: Any) -> None:
+        # The bigram field is not Whoosh's: its text goes to the bigram pool.
+        text = fields.pop(grampool.FIELD, None)
+        docnum = self.docnum
+        if self._plain:
+            self._add_document(fields)
+        else:
+            super().add_document(**fields)
+        if isinstance(text, str):
+            self.grams.add(docnum, text)
+
+    def _add_document(self, fields: dict[str, Any]) -> None:
+        """Whoosh 2.7.5's ``SegmentWriter.add_document`` for a schema without term
+        vectors or spelling fields, pooling a field's postings in one call
+        (:meth:`TermPool.add_field`) instead of one a posting."""
+        self._check_state()
+        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, fieldname, docboost)
+                    length = self.pool.add_field(fieldname, docnum, field.index(value), boost)
+                    if not field.scorable:
+                        length = 0
+                customval = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
+                column = field.column_type
+                if column and customval is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def add_reader(self, reader: Any) -> None:
+        """Whoosh's ``add_reader`` (a merge), bringing the segment's bigrams along."""
+        self._check_state()
+        basedoc = self.docnum
+        fieldnames = set(self.schema.names()) | {f for f in reader.indexed_field_names() if f in self.schema}
+        docmap = self.write_per_doc(fieldnames, reader)
+        self.add_postings_to_pool(reader, basedoc, docmap)
+        # Each old docnum's new one (-1: deleted); Whoosh's docmap is None when none is.
+        if docmap is None:
+            new = np.arange(basedoc, basedoc + reader.doc_count_all(), dtype=np.int64)
+        else:
+            new = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+            if docmap:
+                new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
+        self.grams.add_segment(postarrays.for_leaf(reader), new)
+        self._added = True
+
+    def _flush_segment(self) -> None:
+        fieldwriter = self.fieldwriter
+        arrays: dict[str, postarrays.Postings] = {}
+        if self.codec.length_stats or not self.pool.in_memory() or not isinstance(fieldwriter, W3FieldWriter):
+            # Block statistics that need every posting's document length, a pool
+            # that spilled to disk, another codec: Whoosh's own path, and only the
+            # bigrams in the arrays.
+            super()._flush_segment()
+        else:
+            arrays = self._write_terms(fieldwriter)
+        grams, lengths = self.grams.postings()
+        arrays[grampool.FIELD] = grams
+        out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
+        try:
+            postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths})
+        finally:
+            out.close()
+
+    def _write_terms(self, fieldwriter: W3FieldWriter) -> dict[str, postarrays.Postings]:
+        """Write the pool's terms a block at a time; the scored fields' postings, for the arrays."""
+        self.perdocwriter.close()
+        for structfile in (fieldwriter._postfile, fieldwriter._tindex.dbfile):
+            structfile.file = _Positioned(structfile.file)
+        schema = self.schema
+        pool = self.pool.terms
+        names = {fieldname: sorted(terms) for fieldname, terms in pool.items()}
+        scored_fields = [name for name in schema.names() if schema[name].scorable is True and name in pool]
+        for fieldname in sorted(pool):
+            terms = pool[fieldname]
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            postwriter = fieldwriter._postwriter
+            for tbytes in names[fieldname]:
+                ids, weights, values = terms[tbytes]
+                fieldwriter.start_term(tbytes)
+                _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
+                fieldwriter.finish_term()
+            fieldwriter.finish_field()
+        fieldwriter.close()
+        out = {}
+        for name in scored_fields:
+            block = out[name] = postarrays.Postings.of((t, *pool[name][t][:2]) for t in names[name])
+            block.positions = _occurrences(pool[name], names[name], block.weights, schema[name].format)
+        return out
+
+
+class _Positioned:
+    """A file written front to back that answers ``tell`` from its own count of the
+    bytes written: a buffered file asks the OS each time, and Whoosh asks for every
+    term it writes, three times (a system call each, 5% of a build)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._at = raw.tell()
+
+    def write(self, data: Any) -> int:
+        n = self._raw.write(data)
+        self._at += n
+        return n
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, *args: Any) -> int:
+        self._at = self._raw.seek(*args)
+        return self._at
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def _occurrences(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
+               weights: np.ndarray, fmt: Any) -> np.ndarray | None:
+    """Every occurrence of the field's terms, term after term (in the order of
+    ``names``, the sorted terms) and posting after posting, decoded in one pass:
+    rows of (word position, start character, end character). None for a format
+    without them, or a field whose frequencies are not its occurrence counts
+    (``weights``, term after term: a boosted field, whose phrases read Whoosh's blocks)."""
+    if not hasattr(fmt, "flat_occurrences"):
+        return None
+    occurrences, counts = fmt.flat_occurrences([v for t in names for v in terms[t][2]])
+    if not np.array_equal(counts, weights):
+        return None
+    return occurrences
+
+
+def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],
+                  protocol: int, min_compress: int) -> None:
+    """Write one term's postings as ``W3PostingsWriter`` would, a block at a time.
+
+    The block layout is Whoosh's ``_write_block``: a length (negative for the
+    last block), a pickled info tuple, the pickled (and compressed) data.
+    """
+    postfile = postwriter._postfile
+    terminfo = postwriter._terminfo
+    compression = postwriter._compression
+    limit = postwriter._blocklimit
+    total = len(ids)
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    for start in range(0, total, limit):
+        end = start + limit
+        block_weights = weights[start:end]
+        block_values = values[start:end]
+        postwriter._ids = block_ids = ids[start:end]
+        postwriter._weights = array("f", block_weights)
+        # add_posting keeps only non-empty values.
+        postwriter._values = block_values if all(block_values) else [v for v in block_values if v]
+        postwriter._maxweight = max(0, max(block_weights))
+        terminfo.add_block(postwriter)
+        data = dumps((postwriter._mini_ids(), postwriter._mini_weights(), postwriter._mini_values()), protocol)
+        level = compression if len(data) >= min_compress else 0
+        if level:
+            data = zlib.compress(data, level)
+        info = dumps((len(block_ids), block_ids[-1], postwriter._maxweight, level,
+                      length_to_byte(postwriter._minlength), length_to_byte(postwriter._maxlength)), 2)
+        length = len(info) + len(data)
+        postfile.write_int(-length if end >= total else length)
+        postfile.write(info)
+        postfile.write(data)
+    postwriter._blockcount = -(-total // limit)
+    postwriter._new_block()
+
+
+# -- reading posting blocks ------------------------------------------------------
+
+
+def raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...], object, object]]:
+    """(ids, weights, encoded values or None) of each block of one leaf's posting list."""
+    m = matcher
+    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
+        while m.is_active():  # type: ignore[attr-defined]
+            m._read_ids()  # type: ignore[attr-defined]
+            m._read_weights()  # type: ignore[attr-defined]
+            if values:
+                m._read_values()  # type: ignore[attr-defined]
+            yield m._ids, m._weights, m._values if values else None  # type: ignore[attr-defined]
+            m._next_block()  # type: ignore[attr-defined]
+        return
+    ids, weights, vals = [], [], []
+    while m.is_active():  # type: ignore[attr-defined]
+        ids.append(m.id())  # type: ignore[attr-defined]
+        weights.append(m.weight())  # type: ignore[attr-defined]
+        if values:
+            vals.append(m.value())  # type: ignore[attr-defined]
+        m.next()  # type: ignore[attr-defined]
+    yield tuple(ids), weights, vals if values else None
+
+
+def leaf_matcher(leaf: object, fieldname: str, term: str) -> object | None:
+    """The segment's own matcher for ``term`` (deletions not filtered: the callers
+    drop deleted documents themselves), or None when the segment lacks the term."""
+    try:
+        m = leaf.postings(fieldname, term)  # type: ignore[attr-defined]
+    except TermNotFound:
+        return None
+    return m.child if isinstance(m, FilterMatcher) else m
+
+
+def wanted_values(m: Any, want: list[int]) -> Iterator[tuple[int, bytes]]:
+    """``(docnum, encoded value)`` of each of ``want`` (sorted segment docnums) the
+    matcher ``m`` holds. Only the blocks holding a wanted document are decoded, and
+    only that document's value in them: far cheaper than Whoosh's span matchers,
+    which decode every posting they step over."""
+    if not (hasattr(m, "_read_values") and hasattr(m, "block_max_id")):
+        for w in want:  # another codec: the matcher interface
+            if not m.is_active():
+                break
+            m.skip_to(w)
+            if m.is_active() and m.id() == w:
+                yield w, m.value()
+        return
+    j = 0
+    while m.is_active() and j < len(want):
+        if m.block_max_id() >= want[j]:
+            m._read_ids()
+            ids = m._ids
+            k = bisect_right(want, ids[-1], j)
+            m._read_values()
+            values = m._values
+            where = {x: i for i, x in enumerate(ids)}
+            for w in want[j:k]:
+                i = where.get(w)
+                if i is not None:
+                    yield w, values[i]
+            j = k
+        m._next_block()

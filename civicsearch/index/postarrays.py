@@ -1,0 +1,371 @@
+"""A segment's ranked postings as flat arrays, in a file beside Whoosh's.
+
+A ranked query reads the whole posting lists of a few dozen terms in every
+segment. Whoosh keeps each posting's positions and character offsets pickled in
+the same compressed block as its docnum and frequency, so reading docnums and
+frequencies decompresses and unpickles every position too, and each term costs
+a look-up in each segment's term table even where the segment lacks it. The
+segment writer therefore also writes every term of the scored fields (the
+ranked text: title, body) as flat arrays of docnums and frequencies into
+one file per segment (``<segment>.csa``), which the ranker slices from a memory
+map: a term the file lacks is in none of the segment's documents. The word
+positions of the positioned fields (title, body) are there too, so that phrase
+checks and the proximity bonus work on arrays, and their character offsets, so
+that the page's snippets need no Whoosh block either. For the word fields, a
+segment without the file (written by Whoosh's own path, or damaged) is read
+from the blocks as before: there the file is an accelerator. The bigram field
+(``civicsearch.text.bigrams``) is written here only, with its documents' lengths:
+its postings rank and never match, so Whoosh's term table and blocks for its
+hundreds of thousands of rare terms were half of a build's time and a third of
+the index; a segment whose file is lost ranks by its words alone until the
+next full build. Whoosh ignores the file, and deletes it with its segment (the
+name matches Whoosh's segment file pattern).
+
+Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
+u32 length and a JSON header (counts, the fields covered, the array types);
+each term's 64-bit key hash, sorted; where each term's postings start (one more
+entry than terms); where each term's key starts (likewise); where each term's
+positions start (likewise); the docnums (segment-local; u2 where the segment has
+at most 65,536 documents); the frequencies (u2 where all are whole numbers below
+65,536, else f4); the word positions, posting after posting, as many for a
+posting as its frequency (u2 where all are below 65,536, else u4); each
+occurrence's start character (u4) and its length in characters (u2 where all
+are below 65,536, else u4), in the same order; the keys
+(field name, NUL, term bytes), which a look-up compares, so that a hash
+collision can only cost a second compare, never a wrong answer; then, for
+each field whose lengths the file keeps, one byte a document (Whoosh's
+quantised length). A new layout takes a new magic: a file of another one is
+passed over like a damaged one (and, since the bigrams are kept here only, a
+new ``SCHEMA_VERSION``).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+import zlib
+from array import array
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable, Iterator, Sequence
+from weakref import WeakKeyDictionary
+
+import numpy as np
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+EXTENSION = ".csa"
+MAGIC = b"CSARR06\n"
+_LENGTH = struct.Struct("<I")
+ALIGN = 8
+
+
+def key_of(fieldname: str, tbytes: bytes) -> bytes:
+    return fieldname.encode("utf-8") + b"\0" + tbytes
+
+
+def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
+    """The table's hash of each key, as the array :meth:`PostingArrays.get_many` takes."""
+    return np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+
+
+def _hash(key: bytes) -> int:
+    # Two of zlib's C checksums: a stable 64-bit spread at a tenth of a cryptographic
+    # hash's cost; keys that collide are told apart by the key compare in get().
+    return zlib.crc32(key) << 32 | zlib.adler32(key)
+
+
+@dataclass
+class Postings:
+    """One field's terms, all at once: term ``i`` (bytes, in any order) holds the
+    postings ``starts[i]:starts[i + 1]`` of ``docnums`` (sorted within a term) and
+    ``weights``; ``positions`` (or None) holds every occurrence's word position and
+    start and end character (a row of three), posting after posting, as many for a
+    posting as its frequency."""
+
+    terms: list[bytes]
+    starts: np.ndarray
+    docnums: np.ndarray
+    weights: np.ndarray
+    positions: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, terms: Iterable[tuple[bytes, Sequence[int], Sequence[float]]]) -> "Postings":
+        """From ``(term, docnums, frequencies)`` triples (arrays gather fastest)."""
+        names, lengths, ids_all, weights_all = [], array("Q"), array("I"), array("d")
+        for tbytes, ids, weights in terms:
+            names.append(tbytes)
+            lengths.append(len(ids))
+            ids_all.extend(ids)
+            weights_all.extend(weights)
+        return cls(names, _starts(lengths).astype(np.int64), np.frombuffer(ids_all, dtype=np.uint32),
+                   np.frombuffer(weights_all, dtype=np.float64))
+
+
+def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
+          lengths: dict[str, np.ndarray] | None = None) -> None:
+    """Write every term of ``fields`` (docnums below ``doc_count``) to ``out``, and
+    for each field of ``lengths`` every document's length in it (for the fields
+    whose lengths Whoosh does not keep: it holds no postings of them)."""
+    lengths = lengths or {}
+    names = sorted(fields)
+    keys = [key_of(name, tbytes) for name in names for tbytes in fields[name].terms]
+    hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+    order = np.argsort(hashes, kind="stable")
+    # The fields' postings end to end, each field's starts moved past the ones before.
+    starts, pos_counts, pos_parts, posting_base = [np.zeros(1, dtype=np.int64)], [], [], 0
+    for name in names:
+        block = fields[name]
+        starts.append(np.asarray(block.starts[1:], dtype=np.int64) + posting_base)
+        posting_base += int(block.starts[-1])
+        if block.positions is None:
+            pos_counts.append(np.zeros(len(block.terms), dtype=np.int64))
+        else:
+            # A posting has as many positions as its frequency.
+            ends = np.cumsum(np.asarray(block.weights, dtype=np.int64))
+            term_ends = ends[np.asarray(block.starts[1:], dtype=np.int64) - 1] if len(ends) else ends
+            pos_counts.append(np.diff(term_ends, prepend=0))
+            pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 3))
+    all_starts = np.concatenate(starts)
+    pos_starts = np.zeros(len(keys) + 1, dtype=np.int64)
+    if keys:
+        np.cumsum(np.concatenate(pos_counts), out=pos_starts[1:])
+    docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
+    weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
+        else np.zeros(0)
+    # Terms in hash order, each one's postings and positions with it (the positions
+    # a column at a time: they are most of a segment's memory).
+    take, starts_out = _gather(all_starts, order)
+    take_pos, pos_starts_out = _gather(pos_starts, order)
+    docnums, weights = docnums[take], weights[take]
+    words, starts_at, ends = (
+        np.concatenate([part[:, j] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
+        for j in range(3))
+    spans = ends - starts_at
+    del ends
+    keys = [keys[i] for i in order.tolist()]
+    key_blob = b"".join(keys)
+    whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
+    size = max(len(docnums), len(key_blob), len(words))
+    header = {
+        "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
+        "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(words),
+        "tables": "<u4" if size < 2**32 else "<u8",
+        "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
+        "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
+        "char_spans": "<u2" if not len(spans) or int(spans.max()) < 2**16 else "<u4",
+        "documents": doc_count, "lengths": sorted(lengths),
+    }
+    encoded = json.dumps(header).encode("utf-8")
+    parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
+             hashes[order].astype("<u8"),
+             starts_out.astype(header["tables"]),
+             _starts(array("Q", map(len, keys))).astype(header["tables"]),
+             pos_starts_out.astype(header["tables"]),
+             docnums.astype(header["docnums"]),
+             weights.astype(header["weights"]),
+             words.astype(header["word_positions"]),
+             starts_at.astype("<u4"),
+             spans.astype(header["char_spans"]),
+             np.frombuffer(key_blob, dtype=np.uint8),
+             *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths))]
+    for part in parts:
+        data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
+        out.write(data)
+        out.write(b"\0" * _padding(len(data)))
+
+
+def _length_bytes(lengths: np.ndarray, doc_count: int) -> np.ndarray:
+    """Every document's length as Whoosh quantises it (one byte a document)."""
+    out = np.zeros(doc_count, dtype=np.uint8)
+    out[: len(lengths)] = np.fromiter(map(length_to_byte, np.asarray(lengths).tolist()), dtype=np.uint8,
+                                      count=len(lengths))
+    return out
+
+
+def _gather(starts: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive parts (part ``i`` is ``starts[i]:starts[i + 1]``) put in
+    ``order``: the index of each item in the new sequence, and the new starts."""
+    counts = np.diff(starts)[order]
+    new_starts = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_starts[1:])
+    take = np.arange(int(new_starts[-1]), dtype=np.int64) - np.repeat(new_starts[:-1] - starts[:-1][order], counts)
+    return take, new_starts
+
+
+def _starts(lengths: array) -> np.ndarray:
+    """Where each of consecutive parts of ``lengths`` starts, and where the last ends."""
+    starts = np.zeros(len(lengths) + 1, dtype=np.uint64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.uint64), out=starts[1:])
+    return starts
+
+
+def _padding(size: int) -> int:
+    # Every array starts at a multiple of 8 bytes: numpy copies a misaligned
+    # array before searching it, which would cost a copy of the table per look-up.
+    return -size % ALIGN
+
+
+class PostingArrays:
+    """One segment's file, memory-mapped: :meth:`get` answers a term's postings."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            if self._map[: len(MAGIC)] != MAGIC:
+                raise ValueError(f"{path}: not a posting array file")
+            at = len(MAGIC) + _LENGTH.size
+            (length,) = _LENGTH.unpack_from(self._map, len(MAGIC))
+            header = json.loads(self._map[at: at + length])
+            at += length + _padding(at + length)
+        except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: damaged header ({e})") from e
+        self.fields = frozenset(header["fields"])
+        self.positioned = frozenset(header["positioned"])
+
+        def take(dtype: str, count: int) -> np.ndarray:
+            nonlocal at
+            view = np.frombuffer(self._map, dtype=dtype, count=count, offset=at)
+            at += view.nbytes + _padding(view.nbytes)
+            return view
+
+        terms, tables = header["terms"], header["tables"]
+        try:
+            self.hashes = take("<u8", terms)
+            self.starts = take(tables, terms + 1)
+            self.key_starts = take(tables, terms + 1)
+            self.pos_starts = take(tables, terms + 1)
+            self.docnums = take(header["docnums"], header["postings"])
+            self.weights = take(header["weights"], header["postings"])
+            self.positions = take(header["word_positions"], header["positions"])
+            self.startchars = take("<u4", header["positions"])
+            self.char_spans = take(header["char_spans"], header["positions"])
+            self.keys = take("u1", header["key_bytes"])
+            self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
+        except ValueError as e:
+            raise ValueError(f"{path}: shorter than its header says ({e})") from e
+        if at != len(self._map):
+            raise ValueError(f"{path}: {len(self._map)} bytes, the header says {at}")
+
+    def covers(self, fieldname: str) -> bool:
+        """Whether every term of ``fieldname`` in the segment is in the file."""
+        return fieldname in self.fields
+
+    def lengths(self, fieldname: str) -> np.ndarray | None:
+        """Every document's length in ``fieldname`` (quantised as Whoosh's), for a field
+        whose lengths the file keeps, else None."""
+        found = self._lengths.get(fieldname)
+        return None if found is None else _BYTE_LENGTHS[found]
+
+    def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
+        """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
+        prefix = key_of(fieldname, b"")
+        starts = self.key_starts[:-1].astype(np.int64)
+        ends = self.key_starts[1:].astype(np.int64)
+        hit = ends - starts > len(prefix)
+        for j, byte in enumerate(prefix):
+            hit &= self.keys[np.minimum(starts + j, max(len(self.keys) - 1, 0))] == byte
+        for i in np.flatnonzero(hit).tolist():
+            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+            term = self.keys[int(starts[i]) + len(prefix): int(ends[i])].tobytes()
+            yield term, self.docnums[lo:hi], self.weights[lo:hi]
+
+    def has_positions(self, fieldname: str) -> bool:
+        """Whether every term of ``fieldname`` has its word positions in the file."""
+        return fieldname in self.positioned
+
+    def _find(self, key: bytes) -> int | None:
+        h = _hash(key)
+        # As a numpy scalar: a Python int above 2**63 makes numpy convert the whole table.
+        return self._match(int(self.hashes.searchsorted(np.uint64(h))), h, key)
+
+    def _match(self, i: int, h: int, key: bytes) -> int | None:
+        """The term of ``key`` (hash ``h``) among the terms from the ``i``-th of the sorted
+        hashes on that share its hash (a collision costs a second compare), or None."""
+        n = len(self.hashes)
+        while i < n and int(self.hashes[i]) == h:
+            a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
+            if self.keys[a:b].tobytes() == key:
+                return i
+            i += 1
+        return None
+
+    def _postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+        return self.docnums[lo:hi], self.weights[lo:hi]
+
+    def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), the hash
+        table searched once for all: a query's terms in one call a segment, not one a term."""
+        at = np.searchsorted(self.hashes, hashes).tolist()
+        found = (self._match(i, h, key) for i, h, key in zip(at, hashes.tolist(), keys))
+        return [None if i is None else self._postings_at(i) for i in found]
+
+    def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(docnums, frequencies) as views into the file, or None when no document
+        of the segment holds the term."""
+        i = self._find(key)
+        return None if i is None else self._postings_at(i)
+
+    def get_positions(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(docnums, where each posting's positions start and the last ends, positions)
+        of a term of a positioned field, or None when no document of the segment holds it."""
+        found = self._occurrences(key)
+        return None if found is None else found[:3]
+
+    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`get_positions` and each occurrence's start and end character."""
+        found = self.get_spans(key)
+        return None if found is None else (*found[:4], found[3] + found[4])
+
+    def get_spans(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`get_positions` and each occurrence's start character and length, all
+        views into the file (a caller after a few documents' end characters adds
+        only theirs: a common word occurs a million times)."""
+        found = self._occurrences(key)
+        if found is None:
+            return None
+        docnums, bounds, positions, p = found
+        return docnums, bounds, positions, self.startchars[p: p + len(positions)], \
+            self.char_spans[p: p + len(positions)]
+
+    def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+        i = self._find(key)
+        if i is None:
+            return None
+        docnums, weights = self._postings_at(i)
+        bounds = np.zeros(len(docnums) + 1, dtype=np.int64)
+        np.cumsum(weights, out=bounds[1:])  # a posting has as many positions as its frequency
+        p = int(self.pos_starts[i])
+        return docnums, bounds, self.positions[p: p + int(bounds[-1])], p
+
+
+_BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)
+_OPEN: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def for_leaf(leaf: object) -> PostingArrays | None:
+    """The arrays of a segment reader's segment, or None (none written, or not a
+    segment read from a folder); opened once per reader."""
+    try:
+        return _OPEN[leaf]
+    except (KeyError, TypeError):
+        pass
+    found = None
+    # A segment reader's own segment and storage (a reader of several segments has neither).
+    segment = leaf.segment() if hasattr(leaf, "segment") else None  # type: ignore[attr-defined]
+    storage = leaf.storage() if segment is not None else None  # type: ignore[attr-defined]
+    folder = getattr(storage, "folder", None)
+    if folder and segment is not None and not segment.is_compound():
+        path = os.path.join(folder, segment.make_filename(EXTENSION))
+        if os.path.exists(path):
+            try:
+                found = PostingArrays(path)
+            except (OSError, ValueError):
+                found = None  # damaged: Whoosh's blocks still hold every posting
+    try:
+        _OPEN[leaf] = found
+    except TypeError:
+        pass
+    return found

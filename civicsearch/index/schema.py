@@ -1,0 +1,65 @@
+"""The Whoosh schema (the text fields, and the metadata fields' neutral flags made Whoosh fields)
+and the version written beside every index.
+
+The body's character bigrams (``civicsearch.index.grampool``) are not a Whoosh field:
+the segment writer keeps them in the posting arrays only.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.columns import NumericColumn, VarBytesColumn
+
+from civicsearch.fields import registry
+from civicsearch.fields.flags import Column, Date, Flag, Keywords
+from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTokenizer
+
+#: Bump when the schema or the analyzer's output changes: older indexes then ask
+#: for ``civicsearch index --full`` instead of answering wrongly. (7: the bigrams
+#: moved from a Whoosh field to the posting arrays, civicsearch.index.postarrays; 8: invisible
+#: format characters dropped and full-width digits read as ASCII before analysis.)
+SCHEMA_VERSION = 8
+META_FILE = "civicsearch.json"
+
+
+def _text(analyzer: CivicTokenizer) -> fields.TEXT:
+    """A full-text field: word positions and character offsets (phrases, snippets), stored."""
+    field = fields.TEXT(analyzer=analyzer, stored=True, chars=True)
+    field.format = CivicCharacters(field_boost=field.format.field_boost)
+    return field
+
+
+def whoosh_field(flag: Flag) -> fields.FieldType:
+    """The Whoosh field that keeps what a metadata field's flag declares."""
+    if isinstance(flag, Keywords):
+        if flag.separator is None:
+            return fields.ID()
+        return fields.KEYWORD(commas=flag.separator == ",", scorable=False)
+    if isinstance(flag, Date):
+        return fields.DATETIME()
+    if isinstance(flag, Column):
+        if flag.kind == "int64":
+            return fields.COLUMN(NumericColumn("q", default=flag.default))
+        return fields.COLUMN(VarBytesColumn())
+    raise TypeError(f"no Whoosh field for {flag!r}")
+
+
+def make_schema() -> fields.Schema:
+    """The text fields, and every registered metadata field's."""
+    analyzer = CivicAnalyzer()
+    return fields.Schema(
+        id=fields.ID(unique=True, stored=True, sortable=True),
+        path=fields.ID(stored=True, sortable=True),
+        title=_text(analyzer),
+        # The cleaned body: indexed with character offsets so snippets need no
+        # second segmentation pass, and stored because snippets are cut from it.
+        body=_text(analyzer),
+        # The text as read, kept only where cleaning changed it (for `show`).
+        original=fields.STORED(),
+        # Near-duplicate sketch (civicsearch.ingest.fingerprint): reposts collapse at query time.
+        sketch=fields.COLUMN(VarBytesColumn()),
+        hash=fields.ID(stored=True, sortable=True),
+        # Every metadata field's stored value, and its own Whoosh fields (civicsearch.fields.registry).
+        **{registry.STORED_FIELD: fields.STORED()},
+        **{name: whoosh_field(flag) for name, flag in registry.index_fields().items()},
+    )

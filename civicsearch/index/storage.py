@@ -1,0 +1,242 @@
+"""What the search layer reads from one open index: the storage interface.
+
+A :class:`Storage` wraps one Whoosh searcher (one generation's segments at one
+commit) and answers in docnums and numpy arrays: posting arrays, positions and
+character offsets, the documents holding a phrase, field lengths, the live
+documents, column data, stored fields, and a term or prefix filter as a mask. Its
+caches (hot postings, phrase candidates, the positions read for the ranking and
+the page under way) live here, so the ranker only scores. Nothing above
+:mod:`civicsearch.index` names Whoosh: a second storage format or backend answers
+the same calls.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import reduce
+from typing import Any, Iterator
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from civicsearch.fields.flags import Filter, Prefix, Term
+from civicsearch.index.columns import Columns
+from civicsearch.index.postings import (
+    field_lengths,
+    live_docs,
+    phrase_docs,
+    read_positions,
+    read_postings,
+    read_postings_many,
+    value_decoder,
+    where_found,
+    within,
+)
+
+#: Terms whose postings (docnums and frequencies) stay cached between queries, and
+#: phrase candidates likewise.
+CACHE_TERMS = 512
+
+
+class Storage:
+    """The read side of one open index (reuse it: field lengths and hot postings are cached).
+
+    Docnums run from 0 to :attr:`size`; deleted documents keep theirs until a merge
+    and are left out of every answer (:meth:`live` says which are not deleted).
+    """
+
+    def __init__(self, searcher: Searcher) -> None:
+        #: The Whoosh searcher and reader underneath (for the index layer and its oracle tests).
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        #: Documents not deleted (at least 1, for idf).
+        self.n_docs = max(1, self.reader.doc_count())
+        #: Docnums run up to here.
+        self.size = self.reader.doc_count_all()
+        self.columns = Columns(self.reader)
+        self._lengths: dict[str, np.ndarray] = {}
+        self._lexicons: dict[str, list[str]] = {}
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
+        # Postings with their encoded positions, for the ranking under way only
+        # (positions are large; the LRU above keeps docnums and frequencies).
+        self._query: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
+        # Postings read at once for a query of more terms than the LRU keeps (a pasted
+        # page), for the ranking under way only.
+        self._fetched: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        # Where the words stand in the hits of the page under way (for snippets).
+        self._chars: dict[tuple[str, str], tuple[set[int], dict[int, list]]] = {}
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def up_to_date(self) -> bool:
+        """Whether the index has had no commit since this storage opened."""
+        return self.searcher.up_to_date()
+
+    def begin_query(self) -> None:
+        """Drop what the last ranking and page kept (positions, a batch of postings)."""
+        self._query.clear()
+        self._fetched.clear()
+        self._chars.clear()
+
+    # -- postings --------------------------------------------------------------
+
+    def postings(self, fieldname: str, term: str, positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, term frequencies as float64), cached; within one ranking the
+        encoded positions are kept too (unless ``positions`` is false)."""
+        key = (fieldname, term)
+        if key in self._query:
+            return self._query[key][:2]
+        if key in self._postings:
+            self._postings.move_to_end(key)
+            return self._postings[key]
+        if key in self._fetched:
+            return self._fetched[key]
+        values: list[bytes] | None = [] if positions else None
+        ids, weights, filled = read_postings(self.reader, fieldname, term, values)
+        if filled:
+            self._query[key] = (ids, weights, values)  # type: ignore[assignment]
+        self._postings[key] = (ids, weights)
+        if len(self._postings) > CACHE_TERMS:
+            self._postings.popitem(last=False)
+        return ids, weights
+
+    def prefetch(self, wanted: list[tuple[str, str]]) -> None:
+        """Read the postings of the ``(field, term)`` pairs not cached yet, each segment
+        asked once for all of them (a long query's terms are many, and so are segments)."""
+        todo = [k for k in dict.fromkeys(wanted)
+                if k not in self._query and k not in self._postings and k not in self._fetched]
+        if not todo:
+            return
+        found = read_postings_many(self.reader, todo)
+        if found is None:  # a segment without posting arrays: term by term, as they come
+            return
+        if len(todo) > CACHE_TERMS // 2:
+            self._fetched.update(zip(todo, found))  # more than the LRU should hold: this ranking's only
+            return
+        self._postings.update(zip(todo, found))
+        while len(self._postings) > CACHE_TERMS:
+            self._postings.popitem(last=False)
+
+    def positions(self, fieldname: str, term: str, docs: list[int], chars: bool = False,
+                  limit: int | None = None) -> dict[int, list]:
+        """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
+        ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
+        a document's first ``limit`` only."""
+        kept = self._query.get((fieldname, term))
+        if kept is None:
+            return read_positions(self.reader, fieldname, term, docs, chars, limit)
+        ids, _, values = kept
+        decode = value_decoder(self.reader, fieldname, chars)
+        return {docs[k]: decode(values[i])[:limit] for k, i in where_found(ids, docs)}
+
+    def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
+        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
+        (each document's first ``limit``), so that :meth:`characters` answers from memory."""
+        wanted = sorted(docs)
+        for term in terms:
+            self._chars[(fieldname, term)] = (set(wanted), self.positions(fieldname, term, wanted, True, limit))
+
+    def characters(self, fieldname: str, term: str, docnum: int, limit: int | None = None
+                   ) -> list[tuple[int, int, int]]:
+        """(position, startchar, endchar) of ``term`` in one document (the first ``limit``)."""
+        read = self._chars.get((fieldname, term))
+        if read is not None and docnum in read[0]:
+            return read[1].get(docnum, [])
+        return self.positions(fieldname, term, [docnum], True, limit).get(docnum, [])
+
+    def form_docs(self, fieldname: str, form: tuple[str, ...], phrase: bool) -> list[int]:
+        """Documents holding every word of ``form`` in ``fieldname`` (as a phrase: in order, adjacent)."""
+        key = (fieldname, " ".join(form), phrase)
+        if key in self._forms:
+            self._forms.move_to_end(key)
+            return self._forms[key]
+        lists = sorted((self.postings(fieldname, t)[0] for t in form), key=len)
+        found = reduce(within, lists).tolist()  # the shortest list first: each step bisects into the next
+        if phrase and found:
+            # Only the documents holding every word have their positions read.
+            found = self.phrase_docs(fieldname, form, found)
+        self._forms[key] = found
+        if len(self._forms) > CACHE_TERMS:
+            self._forms.popitem(last=False)
+        return found
+
+    def phrase_docs(self, fieldname: str, words: tuple[str, ...], docs: list[int]) -> list[int]:
+        """Those of ``docs`` (sorted) where ``words`` stand as a phrase."""
+        return phrase_docs(self.reader, fieldname, words, docs,
+                           lambda t, wanted: self.positions(fieldname, t, wanted))
+
+    def field_lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's (quantised) length of ``fieldname``, by docnum (int64)."""
+        if fieldname not in self._lengths:
+            self._lengths[fieldname] = field_lengths(self.reader, fieldname)
+        return self._lengths[fieldname]
+
+    # -- matching --------------------------------------------------------------
+
+    def live(self) -> np.ndarray:
+        """A boolean array by docnum: the documents not deleted."""
+        return live_docs(self.reader, self.size)
+
+    def filter_mask(self, filters: list[Filter]) -> np.ndarray | None:
+        """The documents matching every filter, as a boolean array by docnum (None when there is none)."""
+        if not filters:
+            return None
+        parts = [self._whoosh_query(f) for f in filters]
+        return self._mask(parts[0] if len(parts) == 1 else wq.And(parts))
+
+    @staticmethod
+    def _whoosh_query(f: Filter) -> wq.Query:
+        if isinstance(f, Term):
+            return wq.Term(f.field, f.value)
+        if isinstance(f, Prefix):
+            return wq.Prefix(f.field, f.value)
+        raise TypeError(f"not a filter: {f!r}")
+
+    def _mask(self, q: wq.Query) -> np.ndarray:
+        found = np.zeros(self.size, dtype=bool)
+        found[list(self.searcher.docs_for_query(q))] = True
+        return found
+
+    def has_field(self, fieldname: str) -> bool:
+        return fieldname in self.reader.schema
+
+    def lexicon(self, fieldname: str) -> list[str]:
+        """Every term of the keyword field ``fieldname`` (what a filter can match), read once."""
+        if fieldname not in self._lexicons:
+            self._lexicons[fieldname] = list(self.terms(fieldname))
+        return self._lexicons[fieldname]
+
+    def terms(self, fieldname: str) -> Iterator[str]:
+        """Every term of ``fieldname`` in the index, in order (none for a field it lacks)."""
+        if fieldname in self.reader.schema:
+            for t in self.reader.lexicon(fieldname):
+                yield t.decode("utf-8") if isinstance(t, bytes) else t
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        return self.reader.doc_frequency(fieldname, term) if fieldname in self.reader.schema else 0
+
+    # -- documents -------------------------------------------------------------
+
+    def doc_count(self) -> int:
+        """Documents not deleted."""
+        return self.searcher.doc_count()
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        """A document's stored fields."""
+        return self.searcher.stored_fields(docnum)
+
+    def find(self, fieldname: str, value: str) -> int | None:
+        """The docnum of the live document whose unique field ``fieldname`` is ``value``."""
+        return self.searcher.document_number(**{fieldname: value})
+
+    def with_prefix(self, fieldname: str, prefix: str, limit: int) -> list[int]:
+        """Up to ``limit`` live documents whose keyword field holds a term starting with ``prefix``."""
+        found = []
+        for docnum in self.searcher.docs_for_query(wq.Prefix(fieldname, prefix)):
+            if len(found) >= limit:
+                break
+            found.append(docnum)
+        return found

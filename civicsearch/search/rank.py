@@ -1,0 +1,327 @@
+"""Ranking: BM25F over title and body plus word-order evidence, from whole posting lists.
+
+The storage (:mod:`civicsearch.index.storage`) finds the documents and reads their
+postings; the scores are computed here, because a long natural query (a
+complaint's title, a question) needs what a generic scorer has no place for:
+
+* each query concept weighs what it tells: its idf from the index, so words the
+  corpus uses everywhere (的, 问题, 关于) count little without a hand list;
+* a long query does not require every word: a document must hold a share
+  (``coverage``) of the query's information, and ranks by how much it holds;
+* synonyms from data/synonyms.txt count as the word they stand for, a little less;
+* documents where two of the query's words stand together and in order gain a
+  bonus (``proximity``), so the quoted title in an official reply outranks a
+  long text that scatters the same words;
+* the body's character bigrams rank beside the words (``gram_*``), so a word
+  jieba cuts differently in the query and in the document still meets it: each
+  side divided by its best score among the matching documents, then summed.
+
+The parameters are one :class:`~civicsearch.search.params.RankParams`; why each has
+its value, and the tuning history, are in ``docs/ranking.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from heapq import nlargest
+from importlib import resources
+from typing import Callable, Iterator
+
+import numpy as np
+
+from civicsearch.index.storage import Storage
+from civicsearch.search.params import DEFAULT, GRAMS, RankParams
+from civicsearch.search.query import Concept
+from civicsearch.text.words import get_segmenter
+
+#: Queries of this many concepts or more are natural-language (the default parameters').
+LONG_QUERY = DEFAULT.long_query
+
+
+@lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    """Words that ask rather than tell (data/question_words.txt): in a long question
+    they weigh nothing, neither as words nor as the bigrams inside them (a short
+    query's 如何 is what the user asked for)."""
+    text = resources.files("civicsearch.data").joinpath("question_words.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if (w := line.split("#")[0].strip()))
+
+
+@dataclass
+class Scored:
+    """A concept's evidence: the documents holding it (sorted docnums) with each
+    one's saturated-tf input, and the concept's idf."""
+
+    docs: np.ndarray
+    tf: np.ndarray
+    idf: float
+    weight: float
+    terms: tuple[str, ...] = ()
+    informative: bool = True
+
+
+@dataclass
+class Ranking:
+    """Matching documents (sorted docnums) with scores; ``order`` is best first
+    (as deep as asked) and ``scores`` holds the score of each document in it."""
+
+    matched: np.ndarray
+    scores: dict[int, float] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+
+
+_EMPTY_DOCS = np.zeros(0, dtype=np.int64)
+
+
+class Ranker:
+    """Scores over one storage (reuse it: the length normalisation is kept per field)."""
+
+    def __init__(self, storage: Storage, params: RankParams = DEFAULT) -> None:
+        self.storage = storage
+        self.p = params
+        self.n_docs = storage.n_docs
+        #: Docnums run up to here (deleted documents keep theirs until a merge).
+        self.size = storage.size
+        self._asking = params.question_words if params.question_words is not None else question_words()
+        self._inverse: dict[str, np.ndarray] = {}
+
+    def _asks(self, concept: Concept) -> bool:
+        return len(concept.own) == 1 and concept.own[0] in self._asking
+
+    def inverse_norm(self, fieldname: str) -> np.ndarray:
+        """Per document: field weight / BM25 length normalisation (0 for an empty field)."""
+        if fieldname not in self._inverse:
+            lengths = self.storage.field_lengths(fieldname)
+            present = lengths[lengths > 0]
+            avg = (int(present.sum()) / len(present)) if len(present) else 1.0
+            b, w = self.p.b[fieldname], self.p.field_weight[fieldname]
+            with np.errstate(divide="ignore"):
+                inverse = w / (1 - b + b * lengths / avg)
+            self._inverse[fieldname] = np.where(lengths > 0, inverse, 0.0)
+        return self._inverse[fieldname]
+
+    def idf(self, df: int) -> float:
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    # -- evidence --------------------------------------------------------------
+
+    def _form_postings(self, concept: Concept) -> Iterator[tuple[float, str, np.ndarray, np.ndarray | None]]:
+        """``(form weight, field, docnums, frequencies)`` of each form of ``concept`` in each
+        of its fields; a form of several words gives the documents holding it (as a phrase
+        when quoted or a synonym) and no frequencies."""
+        for i, form in enumerate(concept.forms):
+            form_weight = 1.0 if i == 0 else self.p.synonym_weight
+            for f in concept.fields:
+                if len(form) == 1:
+                    ids, weights = self.storage.postings(f, form[0])
+                    yield form_weight, f, ids, weights
+                else:
+                    yield form_weight, f, np.asarray(self.storage.form_docs(f, form, concept.phrase or i > 0),
+                                                     dtype=np.int64), None
+
+    def holding_any(self, clauses: list[list[Concept]]) -> np.ndarray:
+        """A boolean mask of the documents holding every concept of at least one of
+        ``clauses`` (a concept: any of its forms in any of its fields), from the posting arrays."""
+        found = np.zeros(self.size, dtype=bool)
+        for concepts in clauses:
+            if concepts:
+                found |= self._holding([[ids for _, _, ids, _ in self._form_postings(c)] for c in concepts])
+        return found
+
+    def score_concept(self, concept: Concept, weight: float = 1.0) -> Scored:
+        # Each form in each field adds to the documents that hold it, in the order
+        # the forms and fields come (np.bincount adds in input order).
+        ids_parts, tf_parts = [], []
+        for form_weight, f, ids, weights in self._form_postings(concept):
+            inverse = self.inverse_norm(f)
+            ids_parts.append(ids)
+            tf_parts.append(form_weight * inverse[ids] if weights is None else form_weight * weights * inverse[ids])
+        parts = [k for k, ids in enumerate(ids_parts) if len(ids)]
+        if not parts:
+            docs, tf = _EMPTY_DOCS, np.zeros(0)
+        elif len(parts) == 1:
+            docs, tf = ids_parts[parts[0]], tf_parts[parts[0]]
+        elif sum(len(ids_parts[k]) for k in parts) * self.p.dense_share >= self.size:
+            # Long lists: added up in a dense array by docnum (no document twice in
+            # one part), the same additions in the same order as below, without a sort.
+            held, added = np.zeros(self.size, dtype=bool), np.zeros(self.size)
+            for k in parts:
+                held[ids_parts[k]] = True
+                added[ids_parts[k]] += tf_parts[k]
+            docs = np.flatnonzero(held)
+            tf = added[docs]
+        else:
+            docs, where = np.unique(np.concatenate([ids_parts[k] for k in parts]), return_inverse=True)
+            tf = np.bincount(where, weights=np.concatenate([tf_parts[k] for k in parts]), minlength=len(docs))
+        return Scored(docs, tf, self.idf(len(docs)), weight, concept.own if len(concept.forms[0]) == 1 else (),
+                      informative=weight > 0 and len(docs) <= max(self.p.common * self.n_docs, self.p.min_common_docs))
+
+    def evidence(self, concepts: list[Concept], question: bool) -> list[Scored]:
+        """Each concept's evidence, in order; for a long question (``question``) the
+        asking words weigh nothing and long words also count by their parts."""
+        plan = [(c, 0.0 if question and self._asks(c) else 1.0) for c in concepts]
+        if question:
+            seg = get_segmenter()
+            seen = {c.own for c in concepts}
+            for c in concepts:
+                if len(c.own) != 1 or len(c.own[0]) < 3 or self._asks(c):
+                    continue
+                for gram, _ in seg.subwords(c.own[0]):
+                    if (gram,) not in seen:
+                        seen.add((gram,))
+                        plan.append((Concept([(gram,)], c.fields), self.p.subword_weight))
+        self.storage.prefetch([(f, t) for c, _ in plan for form in c.forms for f in c.fields for t in form])
+        return [self.score_concept(c, weight) for c, weight in plan]
+
+    # -- ranking ---------------------------------------------------------------
+
+    def gram_evidence(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+        """Every document's bigram BM25 for ``grams`` (a dense array), the bigram idf
+        mass each holds, and the query's whole mass (bigrams no document holds carry none)."""
+        scores, held, total = np.zeros(self.size), np.zeros(self.size), 0.0
+        inverse = self.inverse_norm(GRAMS)
+        self.storage.prefetch([(GRAMS, g) for g in grams])
+        for g in grams:
+            ids, weights = self.storage.postings(GRAMS, g, positions=False)
+            if not len(ids):
+                continue
+            idf = self.idf(len(ids))
+            x = weights * inverse[ids]
+            scores[ids] += idf * x / (x + self.p.gram_k1)
+            held[ids] += idf
+            total += idf
+        return scores, held, total
+
+    def rank(
+        self,
+        concepts: list[Concept],
+        *,
+        matched: np.ndarray | None = None,
+        every: bool = False,
+        allowed: np.ndarray | None = None,
+        coverage: float | None = None,
+        depth: int = 10,
+        sort_key: Callable[[int], float] | None = None,
+        grams: list[str] | None = None,
+        required: list[int] | None = None,
+    ) -> Ranking:
+        """Score ``concepts`` and rank the documents that match.
+
+        Those are ``matched`` when given (a boolean array by docnum); with ``every``, the
+        documents holding every concept (all-words mode); otherwise every document
+        holding ``coverage`` of the query's information (ranked mode), or
+        ``gram_coverage`` of its bigrams' when ``grams`` are given, and each concept
+        whose index is in ``required`` (a quoted phrase). Given ``grams`` (in an
+        index of ``min_gram_docs`` documents or more), the score fuses the words'
+        BM25F with the bigrams' BM25; they widen only a ranked query's matches.
+        ``allowed`` (a boolean array by docnum) rules documents out. Scores add up in dense arrays, one
+        vectorised step per concept; ties rank by docnum.
+        """
+        long = matched is None and not every
+        p = self.p
+        if coverage is None:
+            coverage = p.coverage
+        self.storage.begin_query()
+        evidence = self.evidence(concepts, question=long)
+        keep: np.ndarray | None = None  # a boolean mask of the documents that can match
+        if matched is not None:
+            keep = matched.copy()
+        elif every:
+            keep = self._holding([[ev.docs] for ev in evidence[: len(concepts)]])
+        scores = np.zeros(self.size)
+        found = np.zeros(self.size, dtype=bool)  # documents the telling concepts found
+        # Common concepts only add to documents the telling ones found.
+        for ev in sorted(evidence, key=lambda e: not e.informative):
+            factor = ev.weight * ev.idf
+            docs, x = ev.docs, ev.tf
+            if long and not ev.informative:
+                inside = found[docs]
+                docs, x = docs[inside], x[inside]
+            scores[docs] += factor * x / (x + p.k1)
+            found[docs] = True
+        fused = scores
+        scale = 1.0  # of the proximity bonus: in a fused score, the words' share
+        gram_scores = None
+        asked = [c.own[0] for c in concepts if long and self._asks(c)]
+        grams = [g for g in grams or () if not any(g in w for w in asked)] if self.n_docs >= p.min_gram_docs else []
+        if grams:
+            gram_scores, gram_held, gram_total = self.gram_evidence(grams)
+            if not gram_total:
+                gram_scores = None  # no document holds one (or the segments' bigrams are lost): words rank alone
+        if long:
+            telling = [ev for ev in evidence if ev.informative and len(ev.docs)]
+            total = sum(ev.weight * ev.idf for ev in telling) or 1.0
+            held = np.zeros(self.size)
+            for ev in telling:
+                held[ev.docs] += ev.weight * ev.idf
+            keep = held >= coverage * total
+            keep &= held > 0
+            if not keep.any():
+                keep = held > 0
+            if gram_scores is not None and gram_total:
+                keep |= gram_held >= p.gram_coverage * gram_total
+            if required:
+                keep &= self._holding([[evidence[i].docs] for i in required])
+        assert keep is not None
+        if gram_scores is not None:
+            inside = keep if allowed is None else keep & allowed
+            if inside.any():
+                word_best = float(scores[inside].max()) or 1.0
+                gram_best = float(gram_scores[inside].max()) or 1.0
+                fused = scores / word_best + p.gram_weight * gram_scores / gram_best
+                scale = 1.0 / word_best
+        if allowed is not None:
+            keep &= allowed
+        docs = np.flatnonzero(keep)
+        if sort_key is not None:
+            order = nlargest(depth, docs.tolist(), key=lambda d: (sort_key(d), fused[d]))
+            return Ranking(docs, {d: float(fused[d]) for d in order}, order)
+        head = _top(docs, fused, max(depth, p.rerank_depth))
+        head_scores = {d: float(fused[d]) for d in head}
+        if not (long and gram_scores is not None):
+            # A long question is typed as runs of text, and its bigrams that span two
+            # words already reward them standing together (a bonus on top measured worse);
+            # the words of a short query are typed apart, and only the bonus sees their order.
+            self._proximity(head, concepts, evidence, head_scores, scale)
+        order = sorted(head, key=lambda d: -head_scores[d])[:depth]
+        return Ranking(docs, head_scores, order)
+
+    def _holding(self, each: list[list[np.ndarray]]) -> np.ndarray:
+        """A boolean mask of the documents found in at least one docnum list of every item of ``each``."""
+        keep = np.zeros(self.size, dtype=bool)
+        for n, lists in enumerate(each):
+            holds = keep if n == 0 else np.zeros(self.size, dtype=bool)
+            for docs in lists:
+                holds[docs] = True
+            if n:
+                keep &= holds
+        return keep
+
+    def _proximity(self, docs: list[int], concepts: list[Concept], evidence: list[Scored],
+                   scores: dict[int, float], scale: float = 1.0) -> None:
+        """Add the bonus for query words that stand together, in order, in a document."""
+        # A question word (weight 0) pairs with nothing: 怎么申请 says nothing of the topic.
+        singles = [(ev.terms[0], ev.idf * (ev.weight > 0)) for ev in evidence[: len(concepts)] if len(ev.terms) == 1]
+        pairs = [(a, b, min(ia, ib)) for (a, ia), (b, ib) in zip(singles, singles[1:]) if a != b and ia and ib]
+        if not pairs or not docs or self.p.proximity <= 0:
+            return
+        docs_wanted = sorted(docs)
+        for fieldname in ("body", "title"):
+            bonus = dict.fromkeys(docs, 0.0)
+            for a, b, weight in pairs:
+                for d in self.storage.phrase_docs(fieldname, (a, b), docs_wanted):
+                    bonus[d] += weight
+            for d in docs:
+                scores[d] += scale * self.p.proximity * bonus[d]
+
+
+def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
+    """The ``k`` best of ``docs`` by score, best first, ties by docnum."""
+    if len(docs) > k:
+        values = scores[docs]
+        cut = np.partition(values, len(values) - k)[len(values) - k]
+        docs = docs[values >= cut]  # every document tied with the k-th stays a candidate
+    values = scores[docs]
+    return docs[np.lexsort((docs, -values))][:k].tolist()

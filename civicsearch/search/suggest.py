@@ -1,0 +1,192 @@
+"""Did you mean: the closest query the index can answer, for a query that found nothing or
+had to relax.
+
+A typo in Chinese is a wrong character: one that sounds the same (佳装电梯 for 加装电梯) or
+looks or types alike (湿地保扩 for 湿地保护). It breaks a word into characters the segmenter
+cannot join, so a suggestion replaces one such character so that the window around it
+becomes a word the index holds, preferring a character that sounds the same (``pypinyin``,
+when installed) and a word many documents hold, and keeps the candidate only if it finds
+documents without relaxing. Traditional and full-width forms need no suggestion: the index
+folds them (加裝電梯 finds what 加装电梯 finds).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import defaultdict
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable
+
+from civicsearch.text.normalize import fold
+from civicsearch.text.words import get_segmenter
+
+if TYPE_CHECKING:
+    from civicsearch.index.storage import Storage
+
+#: Words of this many Han characters are what a suggestion can restore.
+WORD_SIZES = (2, 3, 4)
+#: Words fewer documents hold are no suggestion (a typo in the corpus itself).
+MIN_DOCUMENTS = 2
+#: The most the checks of a suggestion's candidates against the index may add to a search.
+BUDGET_SECONDS = 0.3
+#: How many candidate queries are tried against the index, best first.
+TRIED = 24
+#: A candidate's prior for a character that sounds the same, and the weight of the log of
+#: how many documents the corrected query finds.
+SAME_SOUND = 12.0
+FOUND_WEIGHT = 2.0
+#: What breaking a word the index holds costs a candidate (times the log of its documents).
+BREAK_WEIGHT = 0.5
+#: Words on each side of a corrected word that must stand with it in a document: first
+#: one (the strongest evidence), else none (the word alone).
+CONTEXTS = (1, 0)
+#: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖).
+_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+_TERM_FIELDS = ("title", "body")
+
+
+@lru_cache(maxsize=65536)
+def _sound(ch: str) -> str | None:
+    """A character's pinyin without tone (None without pypinyin)."""
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:
+        return None
+    return lazy_pinyin(ch, style=Style.NORMAL)[0]
+
+
+class Vocabulary:
+    """The Han words of 2–4 characters an index holds, with how many documents hold
+    them, and every word's one-character-away neighbours (a bucket per word with one
+    position blanked)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.words: set[str] = set()
+        for field in _TERM_FIELDS:
+            for word in storage.terms(field):
+                if len(word) in WORD_SIZES and _HAN_RUN.fullmatch(word):
+                    self.words.add(word)
+        self.near: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for word in self.words:
+            for i in range(len(word)):
+                self.near[(i, word[:i] + "\0" + word[i + 1:])].append(word)
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one vocabulary a searcher, dropped with it
+    def documents(self, word: str) -> int:
+        return max((self.storage.doc_frequency(f, word) for f in _TERM_FIELDS), default=0)
+
+    def neighbours(self, window: str, i: int) -> list[str]:
+        """Words the index holds that differ from ``window`` at position ``i`` only."""
+        return self.near.get((i, window[:i] + "\0" + window[i + 1:]), [])
+
+
+def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
+    """Positions in a Han run where a typo may sit, each with a penalty. Suspects cost
+    nothing: characters the segmenter leaves on their own (a typo breaks a word apart) or
+    inside a "word" no document holds (the segmenter guessed one from the pieces). With
+    ``everywhere``, every other position too, at the cost of the word it would break
+    (the more documents hold it, the less likely it is the typo)."""
+    out, at = {}, 0
+    for word in get_segmenter().cut(run):
+        n = vocabulary.documents(word)
+        suspect = len(word) == 1 or n == 0
+        if suspect or everywhere:
+            for i in range(at, at + len(word)):
+                out[i] = 0.0 if suspect else BREAK_WEIGHT * math.log(1 + n)
+        at += len(word)
+    return out
+
+
+def _context(run: str, start: int, end: int, context: int) -> tuple[int, int]:
+    """The evidence for a corrected word ``run[start:end]``: the words of the corrected run
+    it overlaps, and ``context`` words on each side (whole words: a phrase matches as the
+    segmenter cut the documents)."""
+    spans, at = [], 0
+    for word in get_segmenter().cut(run):
+        spans.append((at, at + len(word)))
+        at += len(word)
+    inside = [k for k, (a, b) in enumerate(spans) if a < end and b > start]
+    first, last = max(0, inside[0] - context), min(len(spans) - 1, inside[-1] + context)
+    return spans[first][0], spans[last][1]
+
+
+#: A candidate: its prior, the span of the Han run it changed, and of the word in that run.
+Candidate = tuple[float, tuple[int, int], tuple[int, int]]
+
+
+def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[str, Candidate]:
+    """Queries one character away from ``query`` whose changed window is a word the index
+    holds: {query: (prior, run span, word span)}. The prior weighs the word's documents
+    (log), its length and a same-sounding character, less the penalty of the position
+    (:func:`_positions`)."""
+    text = fold(query)
+    out: dict[str, Candidate] = {}
+    for m in _HAN_RUN.finditer(text):
+        run = m.group()
+        if len(run) < 2:
+            continue
+        for i, penalty in sorted(_positions(run, vocabulary, everywhere).items()):
+            for size in WORD_SIZES:
+                for start in range(max(0, i - size + 1), min(i, len(run) - size) + 1):
+                    window = run[start:start + size]
+                    if window in vocabulary.words and not everywhere:
+                        continue
+                    for word in vocabulary.neighbours(window, i - start):
+                        n = vocabulary.documents(word)
+                        if word == window or n < MIN_DOCUMENTS:
+                            continue
+                        old, new = run[i], word[i - start]
+                        sound = _sound(old)
+                        prior = math.log(1 + n) + size - penalty + (
+                            SAME_SOUND if sound is not None and sound == _sound(new) else 0)
+                        at = m.start() + i
+                        fixed = query[:at] + new + query[at + 1:]  # fold keeps offsets
+                        if prior > out.get(fixed, (float("-inf"),))[0]:
+                            out[fixed] = (prior, m.span(), (start, start + size))
+    return out
+
+
+def _evidence(fixed: str, run: tuple[int, int], word: tuple[int, int], context: int) -> str:
+    """The phrase that must stand in documents for a candidate: its corrected word with
+    ``context`` words of its run on each side, quoted (see :func:`_context`)."""
+    lo, hi = _context(fixed[run[0]:run[1]], word[0], word[1], context)
+    return '"' + fixed[run[0] + lo:run[0] + hi] + '"'
+
+
+def suggest(query: str, vocabulary: Vocabulary, answers: Callable[[str], int]) -> str | None:
+    """The best correction of one character of ``query``, or None: among the likeliest
+    candidates (:func:`_candidates`), one whose corrected word stands in documents with
+    the characters around it, and whose whole query finds documents without relaxing
+    (``answers``: how many a query finds, 0 when it has to relax); of those, the one whose
+    phrase documents and prior weigh most. Suspect positions first; every position only
+    when no suspect gives such a query."""
+    deadline = None
+    counted: dict[str, int] = {}
+
+    def found_by(q: str) -> int:
+        if q not in counted:
+            counted[q] = answers(q)
+        return counted[q]
+
+    for everywhere in (False, True):
+        candidates = sorted(_candidates(query, vocabulary, everywhere).items(), key=lambda kv: -kv[1][0])[:TRIED]
+        # Counted from the first candidates on (the first suggestion of a process loads pypinyin).
+        deadline = deadline or time.monotonic() + BUDGET_SECONDS
+        # A word the index holds is changed only on the strongest evidence (with its neighbours).
+        for level in range(1 if everywhere else len(CONTEXTS)):
+            best, best_score = None, float("-inf")
+            for fixed, (prior, run, word) in candidates:
+                if time.monotonic() > deadline:
+                    return best  # a suggestion must not cost the search more than its budget
+                found = found_by(_evidence(fixed, run, word, CONTEXTS[level]))
+                if not found or not found_by(fixed):
+                    continue
+                score = prior + FOUND_WEIGHT * math.log(1 + found)
+                if score > best_score:
+                    best, best_score = fixed, score
+            if best is not None:
+                return best
+    return None

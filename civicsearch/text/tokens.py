@@ -1,0 +1,60 @@
+"""Text to words: folding, jieba's cut of Chinese runs, our own rule for runs of digits and letters.
+
+Text is folded (traditional → simplified, width, case; one character to one, so
+offsets stay true), Chinese runs are segmented by jieba in precise mode, and runs
+of digits and letters are tokenized by our own rule, so both jieba engines give
+the same tokens and one-character numbers (the 1 in 国办发〔2024〕1号) survive.
+Positions count words. At index time jieba's search-mode sub-words are emitted at
+their parent word's position, so 服务中心 finds 党群服务中心 while the quoted
+phrase "党群服务中心" still matches only where the whole word stands. The index's
+analyzers (:mod:`civicsearch.index.analyzers`) index exactly these tokens: change
+them, and bump ``SCHEMA_VERSION`` in :mod:`civicsearch.index.schema`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from civicsearch.text.normalize import fold
+from civicsearch.text.words import MIN_PARENT, get_segmenter
+
+#: The code points of Han characters (a Chinese run is made of them), first and last.
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x3007, 0x3007))
+_HAN = "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES)
+_WORD = rf"[^\W_{_HAN}]+(?:\.[0-9]+)*"
+# A Chinese run, or a run of letters/digits (a decimal point kept inside numbers).
+TOKEN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>{_WORD})")
+#: The runs of letters and digits alone (none holds a Han character).
+WORD_RE = re.compile(_WORD)
+
+
+def iter_words(text: str, subwords: bool = False) -> Iterator[tuple[str, int, int, int]]:
+    """Yield ``(term, position, startchar, endchar)`` for ``text``.
+
+    ``text`` is folded first; sub-words (``subwords=True``) share their parent's
+    position and come just before it.
+    """
+    folded = fold(text)
+    seg = get_segmenter()
+    pos = 0
+    for m in TOKEN_RE.finditer(folded):
+        start = m.start()
+        run = m.group("han")
+        if run is None:
+            yield m.group(), pos, start, m.end()
+            pos += 1
+            continue
+        offset = start
+        for word in seg.cut(run):
+            if subwords and len(word) >= MIN_PARENT:  # shorter words have none: spare the call
+                for gram, i in seg.subwords(word):
+                    yield gram, pos, offset + i, offset + i + len(gram)
+            yield word, pos, offset, offset + len(word)
+            offset += len(word)
+            pos += 1
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a query string analyzes to (precise mode, no sub-words)."""
+    return [w for w, _, _, _ in iter_words(text)]
