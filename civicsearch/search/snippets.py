@@ -37,7 +37,7 @@ def match_spans(docnum: int, clauses: list[Clause], occurrences: Occurrences,
     A phrase counts only where its words stand in order; ``key`` names the clause
     word, so a window can be scored by how many different words it shows.
     ``occurrences(fieldname, term, docnum)`` gives (position, startchar, endchar)
-    of a word in the document (``Ranker.characters``: the postings the ranking read).
+    of a word in the document (``Storage.characters``: the postings the ranking read).
     """
     spans: list[tuple[int, int, str]] = []
     horizon: int | None = None  # the character where a word's list was cut, if one was
