@@ -492,12 +492,17 @@ def test_a_stopped_parallel_build_takes_its_workers_and_leaves_the_index_as_it_w
     _parallel_corpus(corpus)
     tag = f"{os.environ[PROCESS_TAG]}-{sig.name}"
     env = dict(os.environ, **{indexer.PAUSE_ENV: "after-read", PROCESS_TAG: tag})
-    proc = subprocess.Popen([sys.executable, "-m", "civicsearch", "--index", str(ix), "reindex", "--full"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    assert proc.stderr.readline() == "PAUSED\n"
-    assert len(tagged_processes(tag)) >= 2  # the run and its workers
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    # As a context manager: a run that overstays the bound is killed and its pipes closed.
+    with subprocess.Popen([sys.executable, "-m", "civicsearch", "--index", str(ix), "reindex", "--full"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True) as proc:
+        assert proc.stderr.readline() == "PAUSED\n"
+        assert len(tagged_processes(tag)) >= 2  # the run and its workers
+        proc.send_signal(sig)
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     assert proc.returncode == status
     if sig != signal.SIGKILL:
         assert err == f"Error: interrupted by {sig.name} (the index keeps its last committed state)\n" and out == ""
