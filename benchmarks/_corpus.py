@@ -8,7 +8,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 #: Run before measuring, by both engines: outside both query sets, so they open the
 #: index and load what it keeps in memory without caching any measured query's postings.
@@ -24,6 +24,16 @@ def records(corpus: Path, every: int = 1) -> Iterator[dict]:
                 if n % every == 0:
                     yield json.loads(line)
                 n += 1
+
+
+def document(rec: dict) -> Any:
+    """A bench record as the indexer builds it: cleaned, every metadata field extracted
+    (civicsearch is imported here: the baseline's processes never load it)."""
+    from civicsearch.ingest.documents import build_document
+    from civicsearch.ingest.readers import RawRecord
+
+    return build_document(RawRecord(rec["id"], "bench", rec.get("text", ""),
+                                    {k: v for k, v in rec.items() if k not in ("id", "text")}))
 
 
 def text_bytes(rec: dict) -> int:

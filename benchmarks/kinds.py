@@ -17,15 +17,15 @@ whose kind differs from its label. Skips when the bench is absent.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
-from civicsearch.ingest.documents import build_document
-from civicsearch.ingest.readers import RawRecord
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _corpus import document, records  # noqa: E402
+
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 SAMPLES = (("tuned on", HERE / "kinds-labelled.jsonl"), ("held out", HERE / "kinds-heldout.jsonl"))
 
@@ -38,7 +38,7 @@ def _report(name: str, labels: dict[str, str], found: dict[str, str]) -> None:
     print(f"{name}: {sum(right.values())} of {len(ids)} right ({sum(right.values()) / max(len(ids), 1):.3f}); "
           f"{len(labels) - len(ids)} labelled ids not found")
     print(f"  {'kind':<8} {'labelled':>8} {'found':>6} {'right':>6} {'precision':>9} {'recall':>7}")
-    for kind in sorted(set(given) | set(wanted), key=lambda k: -wanted[k]):
+    for kind in sorted(set(given) | set(wanted), key=lambda k: (-wanted[k], k)):  # ties: one order every run
         p = right[kind] / given[kind] if given[kind] else float("nan")
         r = right[kind] / wanted[kind] if wanted[kind] else float("nan")
         print(f"  {kind:<8} {wanted[kind]:>8} {given[kind]:>6} {right[kind]:>6} {p:>9.3f} {r:>7.3f}")
@@ -57,14 +57,10 @@ def main() -> int:
     wanted_ids = {i for _, labels in samples for i in labels}
     found: dict[str, str] = {}
     titles: dict[str, str] = {}
-    for path in sorted((opts.bench / "corpus").glob("*.jsonl.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                rec = json.loads(line)
-                if rec["id"] in wanted_ids:
-                    doc = build_document(RawRecord(rec["id"], "bench", rec.get("text", ""),
-                                                   {k: v for k, v in rec.items() if k not in ("id", "text")}))
-                    found[rec["id"]], titles[rec["id"]] = doc.doc_type, doc.title
+    for rec in records(opts.bench / "corpus"):
+        if rec["id"] in wanted_ids:
+            doc = document(rec)
+            found[rec["id"]], titles[rec["id"]] = doc.doc_type, doc.title
     for name, labels in samples:
         _report(name, labels, found)
         if opts.errors:

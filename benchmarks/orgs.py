@@ -17,13 +17,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
 from pathlib import Path
 
-from civicsearch.ingest.documents import build_document
 from civicsearch.ingest.orgs import issuing_bodies
-from civicsearch.ingest.readers import RawRecord
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _corpus import document  # noqa: E402
+
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 SAMPLES = (("tuned on", HERE / "orgs-labelled.jsonl"), ("held out", HERE / "orgs-heldout.jsonl"))
 FILES = ("laws", "ncp", "workreports")
@@ -68,8 +70,7 @@ def main() -> int:
         pairs = []
         for row in rows:
             rec = records[row["id"]]
-            doc = build_document(RawRecord(rec["id"], "bench", rec.get("text", ""),
-                                           {k: v for k, v in rec.items() if k not in ("id", "text")}))
+            doc = document(rec)
             found = issuing_bodies(doc.record, doc.meta, doc.title, doc.body, doc.source)
             pairs.append((found, row["org"]))
             if opts.errors and set(found) != set(row["org"]):

@@ -198,5 +198,6 @@ def table(rows: list[dict], names: list[str]) -> None:
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
 
+
 if __name__ == "__main__":
     sys.exit(main())

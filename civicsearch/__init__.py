@@ -35,6 +35,7 @@ def __getattr__(name: str) -> Any:
         return SearchEngine
     raise AttributeError(f"module 'civicsearch' has no attribute {name!r}")
 
+
 __all__ = [
     "SearchEngine",
     "CivicSearchError",

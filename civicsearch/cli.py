@@ -37,6 +37,7 @@ from civicsearch.text.normalize import strip_controls
 
 DEFAULT_MAX_MB = DEFAULT_MAX_BYTES / 1_000_000
 
+
 class _Console(Console):
     """A console whose closed pipe is the command group's to handle (rich's own exits 1)."""
 

@@ -12,10 +12,10 @@ import pytest
 from test_ranking import FILLER, hit_ids, record
 from test_ranking import build as build_with
 
-from civicsearch import SearchEngine
+from civicsearch import SearchEngine, SearchResults
 from civicsearch.index.grampool import FIELD as GRAMS
 from civicsearch.index.postings import field_lengths, read_postings
-from civicsearch.search.params import DEFAULT, RankParams
+from civicsearch.search.params import DEFAULT
 from civicsearch.text import bigrams
 from civicsearch.text.bigrams import iter_grams, query_grams
 
@@ -27,15 +27,16 @@ def build(tmp_path: Path, records: list[dict]) -> SearchEngine:
     return build_with(tmp_path, records, SMALL)
 
 
-def reopened(engine: SearchEngine, **params: object) -> SearchEngine:
-    """The same index searched with other ranking parameters."""
-    return SearchEngine(engine.index_dir, params=RankParams(**{**SMALL.__dict__, **params}))
+def search_with(engine: SearchEngine, params: dict[str, object], query: str, **options: object) -> SearchResults:
+    """``query`` searched on the same index with other ranking parameters."""
+    with SearchEngine(engine.index_dir, params=replace(SMALL, **params)) as other:
+        return other.search(query, **options)
 
 
-def test_bigrams_do_not_rank_below_the_minimum_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bigrams_do_not_rank_below_the_minimum_index(tmp_path: Path) -> None:
     engine = build(tmp_path, [record("a", "居委会通知：居委会换届。"), record("b", "换届通知。")])
     ranked = engine.search("居委 换届", collapse=False).hits
-    unfused = reopened(engine, min_gram_docs=3).search("居委 换届", collapse=False).hits
+    unfused = search_with(engine, {"min_gram_docs": 3}, "居委 换届", collapse=False).hits
     assert [h.score for h in ranked] != [h.score for h in unfused]
     engine.close()
 
@@ -124,16 +125,14 @@ def places(tmp_path: Path) -> SearchEngine:
     engine.close()
 
 
-def test_a_word_jieba_cuts_differently_is_found_through_bigrams(places: SearchEngine,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_word_jieba_cuts_differently_is_found_through_bigrams(places: SearchEngine) -> None:
     # jieba's sub-words of 下泉塘 hold 泉塘 too: here the bigrams alone must find it.
-    no_parts = reopened(places, subword_weight=0.0)
     for question in ("咨询下泉塘片区土地规划用途", "下泉塘 规划"):
-        hits = no_parts.search(question, collapse=False).hits
+        hits = search_with(places, {"subword_weight": 0.0}, question, collapse=False).hits
         assert hits[0].doc_id == "reply-quantang" and hits[0].score > hits[1].score, question
     # By the words alone the two replies tie: 下泉塘 is in no document.
-    hits = reopened(places, subword_weight=0.0, gram_weight=0.0).search("咨询下泉塘片区土地规划用途",
-                                                                        collapse=False).hits
+    hits = search_with(places, {"subword_weight": 0.0, "gram_weight": 0.0}, "咨询下泉塘片区土地规划用途",
+                       collapse=False).hits
     assert [h.doc_id for h in hits[:2]] == ["reply-baishatang", "reply-quantang"]
     assert hits[0].score == hits[1].score
 
@@ -154,15 +153,14 @@ def questions(tmp_path: Path) -> SearchEngine:
     engine.close()
 
 
-def test_a_long_question_finds_the_notice_that_answers_it(questions: SearchEngine,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_question_finds_the_notice_that_answers_it(questions: SearchEngine) -> None:
     question = "请问加装电梯有哪些要求怎么申请呢"
     res = questions.search(question)
     assert hit_ids(res)[0] == "notice-lift"
     assert not res.relaxed
     # Counted as what the question is about, 请问 / 哪些 / 怎么 … (in few documents here,
     # so heavy) would put the pages that ask the same way first.
-    assert hit_ids(reopened(questions, question_words=frozenset()).search(question))[0] != "notice-lift"
+    assert hit_ids(search_with(questions, {"question_words": frozenset()}, question))[0] != "notice-lift"
 
 
 def test_a_quoted_term_keeps_a_long_question_ranked(questions: SearchEngine) -> None:

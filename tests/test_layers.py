@@ -43,9 +43,10 @@ def _whoosh_private_names() -> set[str]:
     """Every private name Whoosh defines (functions, methods, attributes, module globals)."""
     names: set[str] = set()
     for path in Path(whoosh.__file__).parent.rglob("*.py"):
-        names.update(re.findall(r"\b(?:def|class)\s+(_[A-Za-z]\w*)", path.read_text("utf-8", "replace")))
-        names.update(re.findall(r"\bself\.(_[A-Za-z]\w*)\s*=", path.read_text("utf-8", "replace")))
-        names.update(re.findall(r"^(_[A-Za-z]\w*)\s*=", path.read_text("utf-8", "replace"), re.M))
+        source = path.read_text("utf-8", "replace")
+        names.update(re.findall(r"\b(?:def|class)\s+(_[A-Za-z]\w*)", source))
+        names.update(re.findall(r"\bself\.(_[A-Za-z]\w*)\s*=", source))
+        names.update(re.findall(r"^(_[A-Za-z]\w*)\s*=", source, re.M))
     return {n for n in names if not n.startswith("__")}
 
 

@@ -141,7 +141,7 @@ def test_the_words_rank_the_same_with_and_without_arrays(tmp_path: Path,
     blocks_only.close()
 
 
-def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
     folder = _corpus(tmp_path / "corpus")
     engine = SearchEngine(tmp_path / "ix")
     engine.index([folder])

@@ -295,7 +295,7 @@ def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float
 
 @pytest.mark.parametrize("query", ["加装电梯", "党群服务中心 社区", "嘉定镇街道 2023年 规划计划 城市更新 重点工作",
                                    "嘉定 规划"])
-def test_array_scores_equal_the_per_document_computation(seed_index, monkeypatch, query):
+def test_array_scores_equal_the_per_document_computation(seed_index, query):
     from civicsearch.search import rank
     from civicsearch.search.query import parse
 

@@ -245,6 +245,7 @@ def test_the_api_never_fails_on_what_its_schema_allows(served):
 
         # Fixed examples in the suite (no flaky CI); $CIVICSEARCH_FUZZ_EXAMPLES for a longer, random run.
         longer = os.environ.get("CIVICSEARCH_FUZZ_EXAMPLES")
+
         @settings(max_examples=int(longer or 40), deadline=None, suppress_health_check=list(HealthCheck),
                   database=None, derandomize=not longer)
         def run(case) -> None:  # noqa: ANN001

@@ -68,4 +68,3 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release what is open (reopened on the next call)."""
-

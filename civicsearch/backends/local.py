@@ -69,11 +69,6 @@ class LocalBackend:
             self._gen_name = gen.name
         return self._storage
 
-    @property
-    def ranker(self) -> Ranker:
-        self.storage()
-        return self._ranker
-
     def close(self) -> None:
         if self._storage is not None:
             self._storage.close()
@@ -104,24 +99,25 @@ class LocalBackend:
 
     # -- reading -------------------------------------------------------------
 
-    def _plan(self, parsed: ParsedQuery, filters: dict[str, Any], depth: int = 0, sort_key: Any = None) -> Planned:
-        storage = self.storage()
+    def _plan(self, storage: Storage, parsed: ParsedQuery, filters: dict[str, Any], depth: int = 0,
+              sort_key: Any = None) -> tuple[dict[str, Any], Planned]:
+        """The filters as the index holds them, and the query's matching and ranking under them
+        (``storage`` is the one the call opened: the index is looked at once a call)."""
         given = registry.canonical_filters(filters, storage)
-        return rank_query(storage, self._ranker, parsed, given, depth, sort_key)
+        return given, rank_query(storage, self._ranker, parsed, given, depth, sort_key)
 
     def search(self, query: ParsedQuery, filters: dict[str, Any], page: Page) -> SearchResults:
         storage = self.storage()
         columns = storage.columns
-        given = registry.canonical_filters(filters, storage)
         wanted = page.offset + page.limit
         depth = wanted + COLLAPSE_WINDOW if page.collapse else wanted
         datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if page.sort == "date" else None
-        planned = rank_query(storage, self._ranker, query, given, depth, sort_key)
+        given, planned = self._plan(storage, query, filters, depth, sort_key)
         ranking = planned.ranking
         # A long question is ranked, not required word by word: it asks for no correction.
         short = not is_long(query, self._ranker)
-        suggestion = self._suggest(query, given) if short and (planned.relaxed or not len(ranking.matched)) else None
+        suggestion = self._suggest(storage, query, given) if short and (planned.relaxed or not len(ranking.matched)) else None
         facets = registry.count_facets(columns, ranking.matched, given)
         groups = collapse_similar(ranking.order, columns["sketch"], wanted) if page.collapse else [
             (d, []) for d in ranking.order[:wanted]]
@@ -140,11 +136,9 @@ class LocalBackend:
                              planned.relaxed, also_searched=query.also_searched() if page.synonyms else [],
                              collapsed=page.collapse, notes=planned.notes, suggestion=suggestion)
 
-    def _suggest(self, parsed: ParsedQuery, given: dict[str, Any]) -> str | None:
+    def _suggest(self, storage: Storage, parsed: ParsedQuery, given: dict[str, Any]) -> str | None:
         """Did you mean: the closest query that finds documents without relaxing (see :mod:`civicsearch.search.suggest`)."""
         from civicsearch.search import suggest
-
-        storage = self.storage()
 
         def answers(candidate: str) -> int:
             try:
@@ -154,25 +148,26 @@ class LocalBackend:
             planned = rank_query(storage, self._ranker, fixed, given)
             return 0 if planned.relaxed else len(planned.ranking.matched)
 
-        return suggest.suggest(parsed.text, self._words(), answers)
+        return suggest.suggest(parsed.text, self._words(storage), answers)
 
-    def _words(self) -> Any:
+    def _words(self, storage: Storage) -> Any:
         """Did-you-mean's word list of the open index, read once."""
         if self._vocabulary is None:
             from civicsearch.search import suggest
 
-            self._vocabulary = suggest.Vocabulary(self.storage())
+            self._vocabulary = suggest.Vocabulary(storage)
         return self._vocabulary
 
     def warm(self) -> None:
-        self._words()
+        self._words(self.storage())
         get_segmenter()
 
     def matching(self, query: ParsedQuery, filters: dict[str, Any], ids: set[str]) -> list[str]:
-        planned = self._plan(query, filters)
+        storage = self.storage()
+        _, planned = self._plan(storage, query, filters)
         if planned.relaxed:
             return []
-        columns = self.storage().columns
+        columns = storage.columns
         found = (columns.cell("id", int(d)) for d in planned.ranking.matched)
         return sorted(i for i in found if i in ids)
 

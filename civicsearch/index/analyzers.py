@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 #: The bytes of the occurrence count that starts an encoded posting value.
 _UINT_SIZE = len(pack_uint(0))
 
+
 class SpanTokenizer(Tokenizer):
     """A Whoosh tokenizer whose tokens are :meth:`spans` of the text; subclasses say
     what the spans are (this class and its subclasses are pickled by import path)."""

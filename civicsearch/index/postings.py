@@ -22,7 +22,6 @@ import numpy as np
 from whoosh.reading import IndexReader
 
 from civicsearch.index import postarrays
-from civicsearch.index.internals import leaf_matcher, raw_blocks, wanted_values
 
 
 def _leaf_postings(leaf: object, fieldname: str, term: str, key: bytes,
@@ -35,6 +34,10 @@ def _leaf_postings(leaf: object, fieldname: str, term: str, key: bytes,
     if arrays is not None and arrays.covers(fieldname):
         found = arrays.get(key)  # views into the file, in its types: the caller converts
         return None if found is None else (found[0], found[1], True)
+    # Only this fallback reaches under Whoosh (and imports the writer's module): a search of
+    # an index whose segments all have their arrays never does.
+    from civicsearch.index.internals import leaf_matcher, raw_blocks
+
     m = leaf_matcher(leaf, fieldname, term)
     if m is None:
         return None
@@ -191,6 +194,8 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
         if arrays is not None and arrays.has_positions(fieldname):
             _array_occurrences(arrays, key, docs[lo:hi], offset, chars, out, limit)
             continue
+        from civicsearch.index.internals import leaf_matcher, wanted_values  # the fallback, as above
+
         m = leaf_matcher(leaf, fieldname, term)
         if m is None:
             continue

@@ -55,7 +55,6 @@ class Storage:
         #: Docnums run up to here.
         self.size = self.reader.doc_count_all()
         self.columns = Columns(self.reader)
-        self._lengths: dict[str, np.ndarray] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
@@ -169,10 +168,9 @@ class Storage:
                            lambda t, wanted: self.positions(fieldname, t, wanted))
 
     def field_lengths(self, fieldname: str) -> np.ndarray:
-        """Every document's (quantised) length of ``fieldname``, by docnum (int64)."""
-        if fieldname not in self._lengths:
-            self._lengths[fieldname] = field_lengths(self.reader, fieldname)
-        return self._lengths[fieldname]
+        """Every document's (quantised) length of ``fieldname``, by docnum (int64), read
+        afresh (the ranker keeps what it derives from them)."""
+        return field_lengths(self.reader, fieldname)
 
     # -- matching --------------------------------------------------------------
 

@@ -57,10 +57,10 @@ KEPT_OUT = "kept_out"
 SEGMENT_FILES = (".trm", ".pst", "._stored.col", ".id.col", ".path.col", ".hash.col")
 
 
-
 def _segments(ix: FileIndex) -> list:
     """The index's segments, as its table of contents lists them."""
     return TOC.read(ix.storage, ix.indexname).segments
+
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")

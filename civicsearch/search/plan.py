@@ -68,32 +68,30 @@ def rank_query(storage: Storage, ranker: Ranker, parsed: ParsedQuery, given: dic
     """Match and rank ``parsed`` under the (canonical) filters ``given``, ``depth`` deep."""
     mask = allowed(storage, ranker, parsed, given)
     concepts, grams = parsed.concepts(), parsed.grams()
-    out = Planned(None, notes=list(parsed.notes))  # type: ignore[arg-type]
+    notes = list(parsed.notes)
     if is_long(parsed, ranker):
         ranked = dict(matched=None, allowed=mask, depth=depth, sort_key=sort_key, grams=grams)
         required = parsed.quoted()
-        out.ranking = ranker.rank(concepts, required=required, **ranked)
-        if required and not len(out.ranking.matched):
-            # Quotes in a pasted title are often emphasis (收取“进站费”): rather than
-            # nothing, the question ranked as if unquoted, and the user told.
-            out.relaxed = True
-            out.notes.append("no document holds every quoted phrase: ranked without requiring them")
-            out.ranking = ranker.rank(concepts, **ranked)
-        return out
+        ranking = ranker.rank(concepts, required=required, **ranked)
+        if not (required and not len(ranking.matched)):
+            return Planned(ranking, False, notes)
+        # Quotes in a pasted title are often emphasis (收取“进站费”): rather than
+        # nothing, the question ranked as if unquoted, and the user told.
+        notes.append("no document holds every quoted phrase: ranked without requiring them")
+        return Planned(ranker.rank(concepts, **ranked), True, notes)
     if concepts and parsed.is_conjunction():
         # Every clause is words or a phrase: the ranker's own postings say which
         # documents hold them all.
-        out.ranking = ranker.rank(concepts, every=True, allowed=mask, depth=depth, sort_key=sort_key, grams=grams)
+        ranking = ranker.rank(concepts, every=True, allowed=mask, depth=depth, sort_key=sort_key, grams=grams)
     else:
         matched = storage.live()
         if mask is not None:
             matched &= mask
         for group in parsed.groups:
             matched &= holding(storage, ranker, group)
-        out.ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
-    if not len(out.ranking.matched) and parsed.term_count() >= 2 and concepts:
-        # No document holds every word: rank those holding any of them.
-        out.relaxed = True
-        out.ranking = ranker.rank(parsed.loose_concepts(), matched=None, allowed=mask, coverage=0.0,
-                                  depth=depth, sort_key=sort_key, grams=grams)
-    return out
+        ranking = ranker.rank(concepts, matched=matched, depth=depth, sort_key=sort_key)
+    if len(ranking.matched) or parsed.term_count() < 2 or not concepts:
+        return Planned(ranking, False, notes)
+    # No document holds every word: rank those holding any of them.
+    return Planned(ranker.rank(parsed.loose_concepts(), matched=None, allowed=mask, coverage=0.0, depth=depth,
+                               sort_key=sort_key, grams=grams), True, notes)

@@ -36,9 +36,6 @@ from civicsearch.search.params import DEFAULT, GRAMS, RankParams
 from civicsearch.search.query import Concept
 from civicsearch.text.words import get_segmenter
 
-#: Queries of this many concepts or more are natural-language (the default parameters').
-LONG_QUERY = DEFAULT.long_query
-
 
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:

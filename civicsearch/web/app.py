@@ -131,6 +131,7 @@ def create_app(index_dir: str | Path | None = None, show_paths: bool | None = No
     engine = SearchEngine(index_dir)
     if show_paths is None:
         show_paths = os.environ.get(SHOW_PATHS_ENV) == "1"
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Each worker opens the index and reads did-you-mean's word list before its first
