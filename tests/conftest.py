@@ -74,3 +74,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 pass
         session.config.get_terminal_writer().line(f"the suite left processes behind (killed now): {left}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def whoosh_reference(engine: SearchEngine, folder: Path) -> tuple[object, list[int]]:
+    """The index's live documents' words indexed by Whoosh's own writer (the oracle), and
+    each of its docnums' docnum in ``engine``'s index."""
+    from whoosh import index as whoosh_index
+    from whoosh.writing import SegmentWriter
+
+    from civicsearch.index.schema import make_schema
+
+    storage = engine.backend.storage()
+    live = storage.live().nonzero()[0].tolist()
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), make_schema())
+    writer = SegmentWriter(ix)
+    for d in live:
+        stored = storage.stored(d)
+        writer.add_document(id=stored["id"], title=stored.get("title") or "", body=stored.get("body") or "")
+    writer.commit()
+    return ix, live

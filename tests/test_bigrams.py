@@ -66,7 +66,7 @@ def test_query_grams_are_distinct_and_in_order() -> None:
 def _grams(engine: SearchEngine, term: str) -> dict[str, int]:
     """Each document holding bigram ``term``: its id and the bigram's frequency."""
     searcher = engine.backend.storage().searcher
-    docs, freqs, _ = read_postings(searcher.reader(), GRAMS, term)
+    docs, freqs = read_postings(searcher.reader(), GRAMS, term)
     return {searcher.stored_fields(d)["id"]: int(f) for d, f in zip(docs.tolist(), freqs.tolist())}
 
 

@@ -1,11 +1,11 @@
-"""Posting arrays (civicsearch.index.postarrays) say what Whoosh's blocks say, and only speed things up."""
+"""Posting arrays (civicsearch.index.postarrays): the only home of the words and bigrams
+(tests/test_writer.py holds the words to what Whoosh's own writer would keep)."""
 
 from __future__ import annotations
 
 import json
 import random
 from array import array
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +13,14 @@ import pytest
 from conftest import SEEDS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from civicsearch import SearchEngine
+from civicsearch import IndexDamagedError, SearchEngine
 from civicsearch.index import postarrays
 from civicsearch.index.grampool import FIELD as GRAMS
-from civicsearch.search.params import DEFAULT
 from civicsearch.text.bigrams import count_grams
+from civicsearch.text.tokens import iter_words
 
 QUERIES = ["加装电梯", "老旧小区加装电梯的补贴怎么申请", "垃圾分类 志愿者", "\"居民议事\"",
            "街道社区卫生服务中心开展健康义诊活动", "嘉定 2023 工作计划", "电梯"]
-
-
-#: Words only: the bigrams rank from the posting arrays alone.
-WORDS_ONLY = replace(DEFAULT, min_gram_docs=10**9)
 
 
 def _corpus(folder: Path, n: int = 240) -> Path:
@@ -56,43 +52,31 @@ def _updated(folder: Path, tmp_path: Path) -> SearchEngine:
     return engine
 
 
-def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None:
+def test_arrays_hold_the_words_and_bigrams_of_every_segment_through_updates_and_merges(tmp_path: Path) -> None:
     engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
-    reader = engine.backend.storage().reader
+    storage = engine.backend.storage()
+    reader = storage.reader
     leaves = list(reader.leaf_readers())
     assert len(leaves) > 1 or reader.has_deletions()
     checked = {"title": 0, "body": 0, GRAMS: 0}
-    for leaf, _ in leaves:
+    for leaf, offset in leaves:
         arrays = postarrays.for_leaf(leaf)
-        assert arrays is not None, "every segment civicsearch writes has its arrays"
-        assert {"title", "body", GRAMS} <= arrays.fields and "place" not in arrays.fields
-        for fieldname in ("title", "body", "place"):
-            lexicon = list(leaf.lexicon(fieldname))
-            if fieldname != "place":
-                assert sum(k.startswith(fieldname.encode() + b"\0") for k in _keys(arrays)) == len(lexicon)
-            for tbytes in lexicon:
-                fmt = leaf.schema[fieldname].format
-                m = leaf._terms.matcher(fieldname, tbytes, fmt)  # deletions included
-                ids, weights, occurrences = [], [], []
-                while m.is_active():
-                    ids.append(m.id())
-                    weights.append(m.weight())
-                    if fmt.supports("characters"):
-                        occurrences.extend(fmt.decode_characters(m.value()))
-                    m.next()
-                key = postarrays.key_of(fieldname, tbytes)
-                got = arrays.get(key)
-                if fieldname == "place":
-                    assert got is None  # not a scored field: Whoosh's blocks answer
-                    continue
-                assert got is not None, (fieldname, tbytes)
-                assert got[0].tolist() == ids and got[1].tolist() == pytest.approx(weights)
-                assert arrays.has_positions(fieldname)
-                docnums, bounds, flat = arrays.get_positions(key)
-                assert docnums.tolist() == ids and flat.tolist() == [p for p, _, _ in occurrences]
-                assert np.diff(bounds).tolist() == weights  # as many positions as the frequency says
-                *_, starts, ends = arrays.get_characters(key)
-                assert list(zip(flat.tolist(), starts.tolist(), ends.tolist())) == occurrences
+        assert arrays.fields == {"title", "body", GRAMS}
+        assert not [t for f, t in leaf.all_terms() if f in ("title", "body")]  # none in Whoosh's files
+        # Every occurrence of every word, deleted documents too (until a merge drops them),
+        # is what the stored text analyzes to.
+        for fieldname in ("title", "body"):
+            expected: dict[bytes, list[tuple[int, int, int]]] = {}
+            for d in range(leaf.doc_count_all()):
+                for term, pos, start, end in iter_words(leaf.stored_fields(d).get(fieldname) or "", subwords=True):
+                    expected.setdefault(term.encode(), []).append((d, pos, start))
+            assert sorted(arrays.terms(fieldname)) == sorted(expected)
+            for tbytes, occurrences in expected.items():
+                docnums, bounds, flat, starts, length = arrays.get_characters(postarrays.key_of(fieldname, tbytes))
+                counts = np.diff(bounds).tolist()
+                docs = [d for d, n in zip(docnums.tolist(), counts) for _ in range(n)]
+                assert list(zip(docs, flat.tolist(), starts.tolist())) == occurrences
+                assert length == len(tbytes.decode())
                 checked[fieldname] += 1
         # The bigrams are in the arrays only: they must be what each stored body
         # (deleted documents' too, until a merge drops them) counts to.
@@ -114,10 +98,6 @@ def test_arrays_hold_every_scored_term_as_whooshs_blocks(tmp_path: Path) -> None
     engine.close()
 
 
-def _keys(arrays: postarrays.PostingArrays) -> list[bytes]:
-    return [arrays.keys[int(a):int(b)].tobytes() for a, b in zip(arrays.key_starts[:-1], arrays.key_starts[1:])]
-
-
 def _answers(engine: SearchEngine) -> list[list[tuple[str, float, int]]]:
     out = []
     for q in QUERIES:
@@ -126,45 +106,25 @@ def _answers(engine: SearchEngine) -> list[list[tuple[str, float, int]]]:
     return out
 
 
-def test_the_words_rank_the_same_with_and_without_arrays(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
-    fused = _answers(engine)
-    engine.close()
-    engine = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
-    with_arrays = _answers(engine)
-    assert sum(map(len, with_arrays)) > 30 and with_arrays != fused
-    engine.close()
-    monkeypatch.setattr(postarrays, "for_leaf", lambda leaf: None)
-    blocks_only = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
-    assert _answers(blocks_only) == with_arrays
-    blocks_only.close()
-
-
-def test_a_damaged_arrays_file_is_passed_over(tmp_path: Path) -> None:
-    folder = _corpus(tmp_path / "corpus")
+def test_a_damaged_or_missing_arrays_file_is_a_damaged_index(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path / "corpus", n=20)
     engine = SearchEngine(tmp_path / "ix")
     engine.index([folder])
-    fused = _answers(engine)
-    engine.close()
-    engine = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
-    before = _answers(engine)
+    assert _answers(engine)[0]
     engine.close()
     files = list((tmp_path / "ix").glob("gen-*/*" + postarrays.EXTENSION))
     assert files
     for f in files:
         data = f.read_bytes()
         f.write_bytes(data[: len(data) // 2])
-    again = SearchEngine(tmp_path / "ix", params=WORDS_ONLY)
-    assert _answers(again) == before  # the words answer from Whoosh's blocks
-    reader = again.backend.storage().reader
-    assert all(postarrays.for_leaf(leaf) is None for leaf, _ in reader.leaf_readers())
-    again.close()
-    # With the bigrams lost the documents are still found, ranked by their words.
     again = SearchEngine(tmp_path / "ix")
-    words_only = _answers(again)
-    assert [[h[0] for h in q] for q in words_only] == [[h[0] for h in q] for q in before] != fused
+    with pytest.raises(IndexDamagedError, match=r"damaged \(gen-[^/]*/[^/]*\.csa is unreadable: shorter than .*full=True"):
+        again.search("加装电梯")
     again.close()
+    for f in files:
+        f.unlink()
+    with pytest.raises(IndexDamagedError, match=r"\.csa is missing"):
+        SearchEngine(tmp_path / "ix").search("加装电梯")
 
 
 def _postings(terms: list[tuple[bytes, list[int], list[float], np.ndarray | None]], positioned: bool) -> postarrays.Postings:
@@ -178,7 +138,7 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
     def term(i: int) -> tuple[bytes, list[int], list[float], np.ndarray]:
         ids = list(range(i, 3 * i + 1, 2))
         weights = [float(1 + k % 4) for k in ids]
-        positions = np.asarray([(7 * k + j, 40 * k + 3 * j, 40 * k + 3 * j + 1 + j % 3)
+        positions = np.asarray([(7 * k + j, 40 * k + 3 * j)
                                 for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
         return f"词{i}".encode(), ids, weights, positions
 
@@ -198,7 +158,7 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
         assert arrays.covers("title") and not arrays.covers(GRAMS)
         assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths.tolist()]
         for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
-                     arrays.weights, arrays.positions, arrays.startchars, arrays.char_spans):
+                     arrays.weights, arrays.positions, arrays.startchars):
             assert view.flags.aligned  # a misaligned table is copied on every search
         for fieldname, terms in (("body", body), ("title", title)):
             assert sorted((t, ids.tolist(), w.tolist()) for t, ids, w in arrays.field_terms(fieldname)) == \
@@ -212,8 +172,9 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
                     docnums, bounds, flat = arrays.get_positions(key)
                     assert docnums.tolist() == ids and np.array_equal(flat, positions[:, 0])
                     assert np.diff(bounds).tolist() == weights
-                    *_, starts, ends = arrays.get_characters(key)
-                    assert np.array_equal(np.column_stack((flat, starts, ends)), positions)
+                    *_, starts, length = arrays.get_characters(key)
+                    assert np.array_equal(np.column_stack((flat, starts)), positions)
+                    assert length == len(tbytes.decode())
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
     assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
@@ -221,13 +182,12 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
 
 def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     path = tmp_path / ("wide" + postarrays.EXTENSION)
-    positions = np.asarray([(3, 10, 12), (70_000, 4_000_000, 4_100_000), (5_000_000, 4_200_000, 4_200_001)],
-                           dtype=np.int64)
+    positions = np.asarray([(3, 10), (70_000, 4_000_000), (5_000_000, 4_200_000)], dtype=np.int64)
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings([(b"x", [4], [3.0], positions)], True)}, 10)
     arrays = postarrays.PostingArrays(str(path))
-    _, _, words, starts, ends = arrays.get_characters(postarrays.key_of("body", b"x"))
-    assert np.array_equal(np.column_stack((words, starts, ends)), positions)
+    _, _, words, starts, _ = arrays.get_characters(postarrays.key_of("body", b"x"))
+    assert np.array_equal(np.column_stack((words, starts)), positions)
 
 
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
@@ -235,6 +195,6 @@ def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings([(b"x", [0], [1.0], None)], False)}, 10)
     data = path.read_bytes()
-    path.write_bytes(b"CSARR05\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
+    path.write_bytes(b"CSARR06\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
     with pytest.raises(ValueError, match="not a posting array file"):
         postarrays.PostingArrays(str(path))

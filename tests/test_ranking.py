@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS, SEEDS, seed
+from conftest import CORPUS, SEEDS, seed, whoosh_reference
 
 from civicsearch import SearchEngine
 from civicsearch.cli import cli
@@ -268,9 +268,11 @@ def _whoosh_postings(searcher, fieldname: str, form: tuple[str, ...], phrase: bo
     return out
 
 
-def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float]:
+def _reference_scores(searcher, ours, ranker, concepts, long: bool) -> dict[int, float]:
     """BM25F as the ranker computed it before it used arrays: per document, in dicts,
-    evidence in the same order (common concepts last, only where telling ones found)."""
+    evidence in the same order (common concepts last, only where telling ones found),
+    from a Whoosh ``searcher`` of the same documents (``ours``: each of its docnums' docnum
+    in the ranker's index)."""
     p = ranker.p
     evidence = []
     for concept in concepts:
@@ -280,6 +282,7 @@ def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float
             for f in concept.fields:
                 inverse = ranker.inverse_norm(f)
                 for d, w in _whoosh_postings(searcher, f, form, concept.phrase or i > 0).items():
+                    d = ours[d]
                     # A form of several words adds its form weight alone, as the ranker does.
                     tf[d] = tf.get(d, 0.0) + (form_weight * w if len(form) == 1 else form_weight) * float(inverse[d])
         informative = len(tf) <= max(p.common * ranker.n_docs, p.min_common_docs)
@@ -295,7 +298,7 @@ def _reference_scores(searcher, ranker, concepts, long: bool) -> dict[int, float
 
 @pytest.mark.parametrize("query", ["加装电梯", "党群服务中心 社区", "嘉定镇街道 2023年 规划计划 城市更新 重点工作",
                                    "嘉定 规划"])
-def test_array_scores_equal_the_per_document_computation(seed_index, query):
+def test_array_scores_equal_the_per_document_computation(seed_index, query, tmp_path):
     from civicsearch.search import rank
     from civicsearch.search.query import parse
 
@@ -303,14 +306,16 @@ def test_array_scores_equal_the_per_document_computation(seed_index, query):
     ranker = rank.Ranker(seed_index.backend.storage(), replace(DEFAULT, proximity=0.0))
     concepts = parse(query).concepts()
     ranking = ranker.rank(concepts, every=True, depth=100)
-    searcher = seed_index.backend.storage().searcher
-    expected = _reference_scores(searcher, ranker, concepts, long=False)
+    ix, ours = whoosh_reference(seed_index, tmp_path / "reference")
+    searcher = ix.searcher()
+    expected = _reference_scores(searcher, ours, ranker, concepts, long=False)
     assert ranking.order, query
     assert [ranking.scores[d] for d in ranking.order] == [expected[d] for d in ranking.order]
     # Every document holding every concept, and no other, is matched.
-    holding = set.intersection(*[set(_reference_scores(searcher, ranker, [c], False)) for c in concepts])
+    holding = set.intersection(*[set(_reference_scores(searcher, ours, ranker, [c], False)) for c in concepts])
     assert set(ranking.matched.tolist()) == holding
     assert ranking.order == sorted(holding, key=lambda d: (-expected[d], d))
+    searcher.close()
 
 
 def test_documents_with_equal_scores_rank_by_docnum(tmp_path):

@@ -10,10 +10,7 @@ opens (or asks for a rebuild). Bump ``SCHEMA_VERSION`` in
 
 from __future__ import annotations
 
-from array import array
-from itertools import chain
-from pickle import loads
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.compat import dumps
@@ -24,12 +21,6 @@ from whoosh.system import pack_uint
 from civicsearch.text.bigrams import count_grams, gram_spans
 from civicsearch.text.normalize import fold
 from civicsearch.text.tokens import iter_words
-
-if TYPE_CHECKING:
-    import numpy as np
-
-#: The bytes of the occurrence count that starts an encoded posting value.
-_UINT_SIZE = len(pack_uint(0))
 
 
 class SpanTokenizer(Tokenizer):
@@ -124,40 +115,6 @@ class CivicCharacters(Characters):
         for term, (_, _, deltas) in seen.items():
             n = len(deltas)
             yield term, n, n * boost, pack_uint(n) + dumps(deltas, 2)
-
-    def flat_occurrences(self, values: list[bytes]) -> tuple["np.ndarray", "np.ndarray"]:
-        """Every occurrence in ``values`` (postings as encoded for a segment being
-        written, in order) as one int64 row of (word position, start character, end
-        character); and each posting's number of occurrences."""
-        import numpy as np  # lazily: only a segment writer needs it here
-
-        deltas, counts = array("q"), array("q")
-        for value in values:
-            if not value:
-                counts.append(0)
-                continue
-            codes = loads(value[_UINT_SIZE:])  # a count, then the pickled deltas (encode())
-            counts.append(len(codes))
-            deltas.extend(chain.from_iterable(codes))
-        n = np.frombuffer(counts, dtype=np.int64)
-        # (position delta, start after the last end, length) per occurrence; in each
-        # posting, a position and an end are the running sums of their deltas. Built
-        # in place, column by column: a segment holds millions of occurrences.
-        codes = np.frombuffer(deltas, dtype=np.int64).reshape(-1, 3)
-        out = np.empty((len(codes), 3), dtype=np.int64)
-        np.cumsum(codes[:, 0], out=out[:, 0])
-        np.add(codes[:, 1], codes[:, 2], out=out[:, 2])
-        np.cumsum(out[:, 2], out=out[:, 2])
-        # Each posting's deltas start again from 0: take off the running sums before it.
-        held = n > 0
-        first, repeats = (np.cumsum(n) - n)[held], n[held]
-        later = first > 0
-        for j in (0, 2):
-            before = np.zeros(len(first), dtype=np.int64)
-            before[later] = out[first[later] - 1, j]
-            out[:, j] -= np.repeat(before, repeats)
-        np.subtract(out[:, 2], codes[:, 2], out=out[:, 1])
-        return out, n
 
 
 class BigramTokenizer(SpanTokenizer):

@@ -1,27 +1,26 @@
 """Everything of civicsearch that reaches under Whoosh's public API: written against
 whoosh-reloaded 2.7.5 (pinned in pyproject.toml; another version must be read against this module).
 
-* A segment writer that writes each term's postings in whole blocks. Whoosh's own
-  writer keeps every posting as a tuple in a sorting pool, sorts them, and hands
-  them to the codec one call at a time (1.2 million postings for 4,000 documents
-  here). This pool keeps one ``(docnums, weights, values)`` triple per term,
-  already in order, and the flush writes each term's blocks at once. Any Whoosh
-  reader reads the files, and nothing of this module is pickled into an index:
-  with Whoosh's pickle protocol the files are byte for byte what Whoosh writes
-  (``tests/test_writer.py`` compares them). A pool that outgrows its memory limit
-  sorts itself out to Whoosh's run files and the flush falls back to Whoosh's own
-  path. The bigram field never reaches Whoosh: the writer hands its text to a
-  :class:`~civicsearch.index.grampool.GramPool` and writes it into the segment's
-  posting arrays, on either path.
-* Whole posting blocks read from the W3 codec's matchers (:func:`raw_blocks`,
-  :func:`wanted_values`), with the matcher interface as the fallback for any other codec.
+A segment writer whose word and bigram postings never reach Whoosh: it hands the
+word fields' text (title, body) to a :class:`~civicsearch.index.wordpool.WordPool`
+and the bigram field's to a :class:`~civicsearch.index.grampool.GramPool`, and
+writes both into the segment's posting arrays (:mod:`civicsearch.index.postarrays`),
+their only home; Whoosh still gets each word field's stored value and length. The
+keyword fields' postings are Whoosh's, and its own writer keeps every posting as a
+tuple in a sorting pool, sorts them, and hands them to the codec one call at a
+time; this pool keeps one ``(docnums, weights, values)`` triple per term, already
+in order, and the flush writes each term's blocks at once. Any Whoosh reader reads
+the files, and nothing of this module is pickled into an index: with Whoosh's
+pickle protocol Whoosh's files are byte for byte what Whoosh writes for the same
+schema without the word fields' postings (``tests/test_writer.py`` compares them).
+A pool that outgrows its memory limit sorts itself out to Whoosh's run files and
+the flush falls back to Whoosh's own path.
 """
 
 from __future__ import annotations
 
 import zlib
 from array import array
-from bisect import bisect_right
 from pathlib import Path
 from pickle import dumps
 from typing import Any, Iterable, Iterator
@@ -29,12 +28,10 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter
 from whoosh.index import TOC, clean_files
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from civicsearch.index import durable, grampool, postarrays
+from civicsearch.index import durable, grampool, postarrays, wordpool
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
@@ -49,10 +46,6 @@ MIN_COMPRESS_BYTES = 64
 POSTING_BYTES = 4 + 8 + 8
 #: Bytes a term's entry costs: the key, a tuple, two arrays and a list.
 TERM_BYTES = 300
-#: Bytes an occurrence of a positioned word takes while the flush decodes and sorts
-#: the positions and character offsets for the posting arrays (three int64 columns,
-#: their deltas, a gathered copy): counted toward a segment's size, not the pool's.
-FLUSH_OCCURRENCE_BYTES = 64
 
 Posting = tuple[str, bytes, int, float, bytes]
 
@@ -65,7 +58,6 @@ class TermPool(PostingPool):
         # fieldname → term bytes → (docnums, weights, values); a writer numbers
         # documents in order, so each term's docnums arrive sorted.
         self.terms: dict[str, dict[bytes, tuple[array, array, list[bytes]]]] = {}
-        self.occurrences = 0.0  # of the postings with positions (frequencies summed)
 
     def _terms_of(self, fieldname: str) -> dict[bytes, tuple[array, array, list[bytes]]]:
         terms = self.terms.get(fieldname)
@@ -86,8 +78,6 @@ class TermPool(PostingPool):
         entry[0].append(docnum)
         entry[1].append(weight)
         entry[2].append(vbytes or b"")
-        if vbytes:
-            self.occurrences += weight
         self.currentsize += POSTING_BYTES + (33 + len(vbytes) if vbytes else 0)
         if self.currentsize > self.limit:
             self.save()
@@ -100,7 +90,6 @@ class TermPool(PostingPool):
         terms = self._terms_of(fieldname)
         get = terms.get
         length = size = 0
-        occurrences = 0.0
         # One call a document and field, not one a posting: a build pools millions.
         for tbytes, freq, weight, vbytes in items:
             weight *= boost
@@ -113,12 +102,10 @@ class TermPool(PostingPool):
             entry[1].append(weight)
             if vbytes:
                 entry[2].append(vbytes)
-                occurrences += weight
                 size += POSTING_BYTES + 33 + len(vbytes)
             else:
                 entry[2].append(b"")
                 size += POSTING_BYTES
-        self.occurrences += occurrences
         self.currentsize += size
         if self.currentsize > self.limit:
             self.save()
@@ -134,7 +121,6 @@ class TermPool(PostingPool):
     def save(self) -> None:
         self.current = list(self._postings())
         self.terms = {}
-        self.occurrences = 0.0  # spilled: Whoosh's own flush, no arrays of positions
         super().save()
 
     def in_memory(self) -> bool:
@@ -149,25 +135,29 @@ class TermPool(PostingPool):
 
 
 class CivicWriter(SegmentWriter):
-    """``SegmentWriter`` with a :class:`TermPool` and a block-at-a-time flush.
+    """``SegmentWriter`` with the words and bigrams in posting arrays, a :class:`TermPool`
+    and a block-at-a-time flush for the rest.
 
     ``block_protocol`` is the pickle protocol of the posting blocks (see
     :data:`BLOCK_PROTOCOL`) and ``min_compress`` the smallest block compressed;
-    at 2 and 0 the files are byte for byte Whoosh's.
+    at 2 and 0 Whoosh's files are byte for byte Whoosh's.
     """
 
     def __init__(self, ix: Any, block_protocol: int = BLOCK_PROTOCOL, min_compress: int = MIN_COMPRESS_BYTES,
                  keep_files: bool = False, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
+        if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
+            raise ValueError("a schema with term vectors or spelling fields needs Whoosh's own writer")
         self.pool = TermPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
+        #: The word fields: their postings go to the posting arrays only.
+        self.word_fields = wordpool.word_fields(self.schema)
+        self.words = wordpool.WordPool(sorted(self.word_fields))
         self.grams = grampool.GramPool()
         self.block_protocol = block_protocol
         self.min_compress = min_compress
         #: Leave the files the new table of contents no longer lists (the old one,
         #: merged segments) to the caller, who removes them once no reader needs them.
         self.keep_files = keep_files
-        #: No term vectors and no separate spelling words: :meth:`_add_document` applies.
-        self._plain = not any(f.vector or f.separate_spelling() for _, f in self.schema.items())
 
     def _commit_toc(self, segments: list[Any]) -> None:
         """Publish ``segments`` durably: every file of every segment is fsynced before the
@@ -180,9 +170,9 @@ class CivicWriter(SegmentWriter):
 
     @property
     def pooled_bytes(self) -> int:
-        """Memory the segment's postings take so far (words and bigrams), and what its
-        flush will take besides."""
-        return int(self.pool.currentsize + self.grams.nbytes + FLUSH_OCCURRENCE_BYTES * self.pool.occurrences)
+        """Memory the segment's postings take so far (keywords, words and bigrams), and
+        what its flush will take besides."""
+        return int(self.pool.currentsize + self.words.nbytes + self.grams.nbytes)
 
     def finalize_segment(self) -> Any:
         """Write the segment under way and return it, without committing (a parallel build's worker)."""
@@ -195,20 +185,11 @@ class CivicWriter(SegmentWriter):
         self._finish()
 
     def add_document(self, **fields: Any) -> None:
-        # The bigram field is not Whoosh's: its text goes to the bigram pool.
-        text = fields.pop(grampool.FIELD, None)
-        docnum = self.docnum
-        if self._plain:
-            self._add_document(fields)
-        else:
-            super().add_document(**fields)
-        if isinstance(text, str):
-            self.grams.add(docnum, text)
-
-    def _add_document(self, fields: dict[str, Any]) -> None:
         """Whoosh 2.7.5's ``SegmentWriter.add_document`` for a schema without term
-        vectors or spelling fields, pooling a field's postings in one call
-        (:meth:`TermPool.add_field`) instead of one a posting."""
+        vectors or spelling fields, with the words and bigrams pooled here and a
+        keyword field's postings pooled in one call (:meth:`TermPool.add_field`)
+        instead of one a posting."""
+        text = fields.pop(grampool.FIELD, None)  # the bigram field is not Whoosh's
         self._check_state()
         perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
         docboost = self._doc_boost(fields)
@@ -222,7 +203,9 @@ class CivicWriter(SegmentWriter):
                     continue
                 field = schema[fieldname]
                 length = 0
-                if field.indexed:
+                if fieldname in self.word_fields:
+                    length = self.words.add(fieldname, docnum, value)
+                elif field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
                     length = self.pool.add_field(fieldname, docnum, field.index(value), boost)
                     if not field.scorable:
@@ -236,11 +219,13 @@ class CivicWriter(SegmentWriter):
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
+        if isinstance(text, str):
+            self.grams.add(docnum, text)
         self._added = True
         self.docnum += 1
 
     def add_reader(self, reader: Any) -> None:
-        """Whoosh's ``add_reader`` (a merge), bringing the segment's bigrams along."""
+        """Whoosh's ``add_reader`` (a merge), bringing the segment's words and bigrams along."""
         self._check_state()
         basedoc = self.docnum
         fieldnames = set(self.schema.names()) | {f for f in reader.indexed_field_names() if f in self.schema}
@@ -253,19 +238,20 @@ class CivicWriter(SegmentWriter):
             new = np.full(reader.doc_count_all(), -1, dtype=np.int64)
             if docmap:
                 new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
-        self.grams.add_segment(postarrays.for_leaf(reader), new)
+        arrays = postarrays.for_leaf(reader)
+        self.words.add_segment(arrays, new)
+        self.grams.add_segment(arrays, new)
         self._added = True
 
     def _flush_segment(self) -> None:
         fieldwriter = self.fieldwriter
-        arrays: dict[str, postarrays.Postings] = {}
         if self.codec.length_stats or not self.pool.in_memory() or not isinstance(fieldwriter, W3FieldWriter):
             # Block statistics that need every posting's document length, a pool
-            # that spilled to disk, another codec: Whoosh's own path, and only the
-            # bigrams in the arrays.
+            # that spilled to disk, another codec: Whoosh's own path for the keywords.
             super()._flush_segment()
         else:
-            arrays = self._write_terms(fieldwriter)
+            self._write_terms(fieldwriter)
+        arrays = self.words.postings()
         grams, lengths = self.grams.postings()
         arrays[grampool.FIELD] = grams
         out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
@@ -274,31 +260,24 @@ class CivicWriter(SegmentWriter):
         finally:
             out.close()
 
-    def _write_terms(self, fieldwriter: W3FieldWriter) -> dict[str, postarrays.Postings]:
-        """Write the pool's terms a block at a time; the scored fields' postings, for the arrays."""
+    def _write_terms(self, fieldwriter: W3FieldWriter) -> None:
+        """Write the pool's terms a block at a time."""
         self.perdocwriter.close()
         for structfile in (fieldwriter._postfile, fieldwriter._tindex.dbfile):
             structfile.file = _Positioned(structfile.file)
         schema = self.schema
         pool = self.pool.terms
-        names = {fieldname: sorted(terms) for fieldname, terms in pool.items()}
-        scored_fields = [name for name in schema.names() if schema[name].scorable is True and name in pool]
         for fieldname in sorted(pool):
             terms = pool[fieldname]
             fieldwriter.start_field(fieldname, schema[fieldname])
             postwriter = fieldwriter._postwriter
-            for tbytes in names[fieldname]:
+            for tbytes in sorted(terms):
                 ids, weights, values = terms[tbytes]
                 fieldwriter.start_term(tbytes)
                 _write_blocks(postwriter, ids, weights, values, self.block_protocol, self.min_compress)
                 fieldwriter.finish_term()
             fieldwriter.finish_field()
         fieldwriter.close()
-        out = {}
-        for name in scored_fields:
-            block = out[name] = postarrays.Postings.of((t, *pool[name][t][:2]) for t in names[name])
-            block.positions = _occurrences(pool[name], names[name], block.weights, schema[name].format)
-        return out
 
 
 class _Positioned:
@@ -324,21 +303,6 @@ class _Positioned:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
-
-
-def _occurrences(terms: dict[bytes, tuple[array, array, list[bytes]]], names: list[bytes],
-               weights: np.ndarray, fmt: Any) -> np.ndarray | None:
-    """Every occurrence of the field's terms, term after term (in the order of
-    ``names``, the sorted terms) and posting after posting, decoded in one pass:
-    rows of (word position, start character, end character). None for a format
-    without them, or a field whose frequencies are not its occurrence counts
-    (``weights``, term after term: a boosted field, whose phrases read Whoosh's blocks)."""
-    if not hasattr(fmt, "flat_occurrences"):
-        return None
-    occurrences, counts = fmt.flat_occurrences([v for t in names for v in terms[t][2]])
-    if not np.array_equal(counts, weights):
-        return None
-    return occurrences
 
 
 def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, values: list[bytes],
@@ -376,68 +340,3 @@ def _write_blocks(postwriter: W3PostingsWriter, ids: array, weights: array, valu
         postfile.write(data)
     postwriter._blockcount = -(-total // limit)
     postwriter._new_block()
-
-
-# -- reading posting blocks ------------------------------------------------------
-
-
-def raw_blocks(matcher: object, values: bool) -> Iterator[tuple[tuple[int, ...], object, object]]:
-    """(ids, weights, encoded values or None) of each block of one leaf's posting list."""
-    m = matcher
-    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
-        while m.is_active():  # type: ignore[attr-defined]
-            m._read_ids()  # type: ignore[attr-defined]
-            m._read_weights()  # type: ignore[attr-defined]
-            if values:
-                m._read_values()  # type: ignore[attr-defined]
-            yield m._ids, m._weights, m._values if values else None  # type: ignore[attr-defined]
-            m._next_block()  # type: ignore[attr-defined]
-        return
-    ids, weights, vals = [], [], []
-    while m.is_active():  # type: ignore[attr-defined]
-        ids.append(m.id())  # type: ignore[attr-defined]
-        weights.append(m.weight())  # type: ignore[attr-defined]
-        if values:
-            vals.append(m.value())  # type: ignore[attr-defined]
-        m.next()  # type: ignore[attr-defined]
-    yield tuple(ids), weights, vals if values else None
-
-
-def leaf_matcher(leaf: object, fieldname: str, term: str) -> object | None:
-    """The segment's own matcher for ``term`` (deletions not filtered: the callers
-    drop deleted documents themselves), or None when the segment lacks the term."""
-    try:
-        m = leaf.postings(fieldname, term)  # type: ignore[attr-defined]
-    except TermNotFound:
-        return None
-    return m.child if isinstance(m, FilterMatcher) else m
-
-
-def wanted_values(m: Any, want: list[int]) -> Iterator[tuple[int, bytes]]:
-    """``(docnum, encoded value)`` of each of ``want`` (sorted segment docnums) the
-    matcher ``m`` holds. Only the blocks holding a wanted document are decoded, and
-    only that document's value in them: far cheaper than Whoosh's span matchers,
-    which decode every posting they step over."""
-    if not (hasattr(m, "_read_values") and hasattr(m, "block_max_id")):
-        for w in want:  # another codec: the matcher interface
-            if not m.is_active():
-                break
-            m.skip_to(w)
-            if m.is_active() and m.id() == w:
-                yield w, m.value()
-        return
-    j = 0
-    while m.is_active() and j < len(want):
-        if m.block_max_id() >= want[j]:
-            m._read_ids()
-            ids = m._ids
-            k = bisect_right(want, ids[-1], j)
-            m._read_values()
-            values = m._values
-            where = {x: i for i, x in enumerate(ids)}
-            for w in want[j:k]:
-                i = where.get(w)
-                if i is not None:
-                    yield w, values[i]
-            j = k
-        m._next_block()

@@ -10,16 +10,16 @@ ranked text: title, body) as flat arrays of docnums and frequencies into
 one file per segment (``<segment>.csa``), which the ranker slices from a memory
 map: a term the file lacks is in none of the segment's documents. The word
 positions of the positioned fields (title, body) are there too, so that phrase
-checks and the proximity bonus work on arrays, and their character offsets, so
-that the page's snippets need no Whoosh block either. For the word fields, a
-segment without the file (written by Whoosh's own path, or damaged) is read
-from the blocks as before: there the file is an accelerator. The bigram field
-(``civicsearch.text.bigrams``) is written here only, with its documents' lengths:
-its postings rank and never match, so Whoosh's term table and blocks for its
-hundreds of thousands of rare terms were half of a build's time and a third of
-the index; a segment whose file is lost ranks by its words alone until the
-next full build. Whoosh ignores the file, and deletes it with its segment (the
-name matches Whoosh's segment file pattern).
+checks and the proximity bonus work on arrays, and their start characters, so
+that the page's snippets need no second segmentation. The file is the only home
+of these postings: the word fields (:mod:`civicsearch.index.wordpool`) and the
+bigram field (:mod:`civicsearch.index.grampool`, with its documents' lengths)
+have no term table or blocks in Whoosh's files, which keep the schema, the
+segments, deletions, stored fields, the words' lengths and the keyword fields.
+A segment whose file is missing or damaged is a damaged index
+(:class:`~civicsearch.errors.IndexDamagedError`: rebuild it). Whoosh ignores the
+file, and deletes it with its segment (the name matches Whoosh's segment file
+pattern).
 
 Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
 u32 length and a JSON header (counts, the fields covered, the array types);
@@ -29,8 +29,8 @@ positions start (likewise); the docnums (segment-local; u2 where the segment has
 at most 65,536 documents); the frequencies (u2 where all are whole numbers below
 65,536, else f4); the word positions, posting after posting, as many for a
 posting as its frequency (u2 where all are below 65,536, else u4); each
-occurrence's start character (u4) and its length in characters (u2 where all
-are below 65,536, else u4), in the same order; the keys
+occurrence's start character (u4), in the same order (its end is the start plus
+the term's length in characters: the words are slices of the folded text); the keys
 (field name, NUL, term bytes), which a look-up compares, so that a hash
 collision can only cost a second compare, never a wrong answer; then, for
 each field whose lengths the file keeps, one byte a document (Whoosh's
@@ -48,6 +48,7 @@ import struct
 import zlib
 from array import array
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Sequence
 from weakref import WeakKeyDictionary
 
@@ -55,7 +56,7 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 EXTENSION = ".csa"
-MAGIC = b"CSARR06\n"
+MAGIC = b"CSARR07\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -80,8 +81,8 @@ class Postings:
     """One field's terms, all at once: term ``i`` (bytes, in any order) holds the
     postings ``starts[i]:starts[i + 1]`` of ``docnums`` (sorted within a term) and
     ``weights``; ``positions`` (or None) holds every occurrence's word position and
-    start and end character (a row of three), posting after posting, as many for a
-    posting as its frequency."""
+    start character (a row of two), posting after posting, as many for a posting
+    as its frequency."""
 
     terms: list[bytes]
     starts: np.ndarray
@@ -125,7 +126,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
             ends = np.cumsum(np.asarray(block.weights, dtype=np.int64))
             term_ends = ends[np.asarray(block.starts[1:], dtype=np.int64) - 1] if len(ends) else ends
             pos_counts.append(np.diff(term_ends, prepend=0))
-            pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 3))
+            pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 2))
     all_starts = np.concatenate(starts)
     pos_starts = np.zeros(len(keys) + 1, dtype=np.int64)
     if keys:
@@ -138,11 +139,9 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     take, starts_out = _gather(all_starts, order)
     take_pos, pos_starts_out = _gather(pos_starts, order)
     docnums, weights = docnums[take], weights[take]
-    words, starts_at, ends = (
+    words, starts_at = (
         np.concatenate([part[:, j] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
-        for j in range(3))
-    spans = ends - starts_at
-    del ends
+        for j in range(2))
     keys = [keys[i] for i in order.tolist()]
     key_blob = b"".join(keys)
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
@@ -153,7 +152,6 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
-        "char_spans": "<u2" if not len(spans) or int(spans.max()) < 2**16 else "<u4",
         "documents": doc_count, "lengths": sorted(lengths),
     }
     encoded = json.dumps(header).encode("utf-8")
@@ -166,7 +164,6 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
              weights.astype(header["weights"]),
              words.astype(header["word_positions"]),
              starts_at.astype("<u4"),
-             spans.astype(header["char_spans"]),
              np.frombuffer(key_blob, dtype=np.uint8),
              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths))]
     for part in parts:
@@ -240,7 +237,6 @@ class PostingArrays:
             self.weights = take(header["weights"], header["postings"])
             self.positions = take(header["word_positions"], header["positions"])
             self.startchars = take("<u4", header["positions"])
-            self.char_spans = take(header["char_spans"], header["positions"])
             self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
         except ValueError as e:
@@ -258,18 +254,52 @@ class PostingArrays:
         found = self._lengths.get(fieldname)
         return None if found is None else _BYTE_LENGTHS[found]
 
-    def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
-        """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
+    def _field_indexes(self, fieldname: str) -> np.ndarray:
+        """The table indexes of every term of ``fieldname`` (in hash order)."""
         prefix = key_of(fieldname, b"")
         starts = self.key_starts[:-1].astype(np.int64)
         ends = self.key_starts[1:].astype(np.int64)
         hit = ends - starts > len(prefix)
         for j, byte in enumerate(prefix):
             hit &= self.keys[np.minimum(starts + j, max(len(self.keys) - 1, 0))] == byte
-        for i in np.flatnonzero(hit).tolist():
+        return np.flatnonzero(hit)
+
+    def _term_at(self, i: int, skip: int) -> bytes:
+        return self.keys[int(self.key_starts[i]) + skip: int(self.key_starts[i + 1])].tobytes()
+
+    def terms(self, fieldname: str) -> list[bytes]:
+        """Every term of ``fieldname`` in the file (in no useful order)."""
+        skip = len(key_of(fieldname, b""))
+        return [self._term_at(i, skip) for i in self._field_indexes(fieldname).tolist()]
+
+    def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
+        """How many of the segment's documents (deleted ones too) hold each key's term."""
+        found = (self._find(key) for key in keys)
+        return [0 if i is None else int(self.starts[i + 1] - self.starts[i]) for i in found]
+
+    def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
+        """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
+        skip = len(key_of(fieldname, b""))
+        for i in self._field_indexes(fieldname).tolist():
             lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-            term = self.keys[int(starts[i]) + len(prefix): int(ends[i])].tobytes()
-            yield term, self.docnums[lo:hi], self.weights[lo:hi]
+            yield self._term_at(i, skip), self.docnums[lo:hi], self.weights[lo:hi]
+
+    def field_postings(self, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray, np.ndarray,
+                                                      np.ndarray | None, np.ndarray | None]:
+        """Every posting of ``fieldname`` at once (for a merge): the terms; each posting's
+        term (an index into them), docnum and frequency; and for a positioned field
+        every occurrence's word position and start character, posting after posting."""
+        index = self._field_indexes(fieldname)
+        skip = len(key_of(fieldname, b""))
+        terms = [self._term_at(i, skip) for i in index.tolist()]
+        starts = self.starts.astype(np.int64)
+        take, new_starts = _gather(starts, index)
+        term_of = np.repeat(np.arange(len(index), dtype=np.int64), np.diff(new_starts))
+        docnums, weights = self.docnums[take], self.weights[take]
+        if fieldname not in self.positioned:
+            return terms, term_of, docnums, weights, None, None
+        take_pos, _ = _gather(self.pos_starts.astype(np.int64), index)
+        return terms, term_of, docnums, weights, self.positions[take_pos], self.startchars[take_pos]
 
     def has_positions(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` has its word positions in the file."""
@@ -314,21 +344,16 @@ class PostingArrays:
         found = self._occurrences(key)
         return None if found is None else found[:3]
 
-    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """:meth:`get_positions` and each occurrence's start and end character."""
-        found = self.get_spans(key)
-        return None if found is None else (*found[:4], found[3] + found[4])
-
-    def get_spans(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """:meth:`get_positions` and each occurrence's start character and length, all
-        views into the file (a caller after a few documents' end characters adds
-        only theirs: a common word occurs a million times)."""
+    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+        """:meth:`get_positions`, each occurrence's start character (views into the
+        file: a caller after a few documents' adds the term's length to theirs only, since
+        a common word occurs a million times) and the term's length in characters."""
         found = self._occurrences(key)
         if found is None:
             return None
         docnums, bounds, positions, p = found
-        return docnums, bounds, positions, self.startchars[p: p + len(positions)], \
-            self.char_spans[p: p + len(positions)]
+        length = len(key[key.index(b"\0") + 1:].decode("utf-8"))
+        return docnums, bounds, positions, self.startchars[p: p + len(positions)], length
 
     def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         i = self._find(key)
@@ -345,27 +370,31 @@ _BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int
 _OPEN: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def for_leaf(leaf: object) -> PostingArrays | None:
-    """The arrays of a segment reader's segment, or None (none written, or not a
-    segment read from a folder); opened once per reader."""
+def for_leaf(leaf: object) -> PostingArrays:
+    """The arrays of a segment reader's segment, opened once per reader.
+
+    Raises :class:`~civicsearch.errors.IndexDamagedError` when the file is missing or
+    damaged: it is the only home of the segment's words and bigrams.
+    """
     try:
         return _OPEN[leaf]
     except (KeyError, TypeError):
         pass
-    found = None
     # A segment reader's own segment and storage (a reader of several segments has neither).
     segment = leaf.segment() if hasattr(leaf, "segment") else None  # type: ignore[attr-defined]
     storage = leaf.storage() if segment is not None else None  # type: ignore[attr-defined]
     folder = getattr(storage, "folder", None)
-    if folder and segment is not None and not segment.is_compound():
-        path = os.path.join(folder, segment.make_filename(EXTENSION))
-        if os.path.exists(path):
-            try:
-                found = PostingArrays(path)
-            except (OSError, ValueError):
-                found = None  # damaged: Whoosh's blocks still hold every posting
+    if not folder or segment is None or segment.is_compound():
+        raise TypeError(f"not a segment read from a folder: {leaf!r}")
+    name = segment.make_filename(EXTENSION)
+    path = os.path.join(folder, name)
     try:
-        _OPEN[leaf] = found
-    except TypeError:
-        pass
+        found = PostingArrays(path)
+    except (OSError, ValueError) as e:
+        from civicsearch.index.store import damaged  # the error names the way out
+
+        folder_path = Path(folder)
+        why = "is missing" if isinstance(e, FileNotFoundError) else f"is unreadable: {e}".replace(f"{path}: ", "")
+        raise damaged(folder_path.parent, f"{folder_path.name}/{name} {why}") from None
+    _OPEN[leaf] = found
     return found

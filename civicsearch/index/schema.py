@@ -17,8 +17,9 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: Bump when the schema or the analyzer's output changes: older indexes then ask
 #: for ``civicsearch index --full`` instead of answering wrongly. (7: the bigrams
 #: moved from a Whoosh field to the posting arrays, civicsearch.index.postarrays; 8: invisible
-#: format characters dropped and full-width digits read as ASCII before analysis.)
-SCHEMA_VERSION = 8
+#: format characters dropped and full-width digits read as ASCII before analysis; 9: the words' postings in the
+#: posting arrays only, with no character lengths.)
+SCHEMA_VERSION = 9
 META_FILE = "civicsearch.json"
 
 

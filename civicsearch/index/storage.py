@@ -21,6 +21,8 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from civicsearch.fields.flags import Filter, Prefix, Term
+from civicsearch.index import grampool, wordpool
+from civicsearch.index import postings as arrays
 from civicsearch.index.columns import Columns
 from civicsearch.index.postings import (
     field_lengths,
@@ -29,8 +31,6 @@ from civicsearch.index.postings import (
     read_positions,
     read_postings,
     read_postings_many,
-    value_decoder,
-    where_found,
     within,
 )
 
@@ -55,12 +55,11 @@ class Storage:
         #: Docnums run up to here.
         self.size = self.reader.doc_count_all()
         self.columns = Columns(self.reader)
+        #: The fields whose terms live in the posting arrays, not in Whoosh's term table.
+        self._array_fields = wordpool.word_fields(self.reader.schema) | {grampool.FIELD}
         self._lexicons: dict[str, list[str]] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
-        # Postings with their encoded positions, for the ranking under way only
-        # (positions are large; the LRU above keeps docnums and frequencies).
-        self._query: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
         # Postings read at once for a query of more terms than the LRU keeps (a pasted
         # page), for the ranking under way only.
         self._fetched: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -75,28 +74,21 @@ class Storage:
         return self.searcher.up_to_date()
 
     def begin_query(self) -> None:
-        """Drop what the last ranking and page kept (positions, a batch of postings)."""
-        self._query.clear()
+        """Drop what the last ranking and page kept (a batch of postings, where words stand)."""
         self._fetched.clear()
         self._chars.clear()
 
     # -- postings --------------------------------------------------------------
 
-    def postings(self, fieldname: str, term: str, positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums, term frequencies as float64), cached; within one ranking the
-        encoded positions are kept too (unless ``positions`` is false)."""
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, term frequencies as float64), cached."""
         key = (fieldname, term)
-        if key in self._query:
-            return self._query[key][:2]
         if key in self._postings:
             self._postings.move_to_end(key)
             return self._postings[key]
         if key in self._fetched:
             return self._fetched[key]
-        values: list[bytes] | None = [] if positions else None
-        ids, weights, filled = read_postings(self.reader, fieldname, term, values)
-        if filled:
-            self._query[key] = (ids, weights, values)  # type: ignore[assignment]
+        ids, weights = read_postings(self.reader, fieldname, term)
         self._postings[key] = (ids, weights)
         if len(self._postings) > CACHE_TERMS:
             self._postings.popitem(last=False)
@@ -105,13 +97,10 @@ class Storage:
     def prefetch(self, wanted: list[tuple[str, str]]) -> None:
         """Read the postings of the ``(field, term)`` pairs not cached yet, each segment
         asked once for all of them (a long query's terms are many, and so are segments)."""
-        todo = [k for k in dict.fromkeys(wanted)
-                if k not in self._query and k not in self._postings and k not in self._fetched]
+        todo = [k for k in dict.fromkeys(wanted) if k not in self._postings and k not in self._fetched]
         if not todo:
             return
         found = read_postings_many(self.reader, todo)
-        if found is None:  # a segment without posting arrays: term by term, as they come
-            return
         if len(todo) > CACHE_TERMS // 2:
             self._fetched.update(zip(todo, found))  # more than the LRU should hold: this ranking's only
             return
@@ -124,12 +113,7 @@ class Storage:
         """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
         ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
         a document's first ``limit`` only."""
-        kept = self._query.get((fieldname, term))
-        if kept is None:
-            return read_positions(self.reader, fieldname, term, docs, chars, limit)
-        ids, _, values = kept
-        decode = value_decoder(self.reader, fieldname, chars)
-        return {docs[k]: decode(values[i])[:limit] for k, i in where_found(ids, docs)}
+        return read_positions(self.reader, fieldname, term, docs, chars, limit)
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
         """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
@@ -164,8 +148,7 @@ class Storage:
 
     def phrase_docs(self, fieldname: str, words: tuple[str, ...], docs: list[int]) -> list[int]:
         """Those of ``docs`` (sorted) where ``words`` stand as a phrase."""
-        return phrase_docs(self.reader, fieldname, words, docs,
-                           lambda t, wanted: self.positions(fieldname, t, wanted))
+        return phrase_docs(self.reader, fieldname, words, docs)
 
     def field_lengths(self, fieldname: str) -> np.ndarray:
         """Every document's (quantised) length of ``fieldname``, by docnum (int64), read
@@ -209,11 +192,16 @@ class Storage:
 
     def terms(self, fieldname: str) -> Iterator[str]:
         """Every term of ``fieldname`` in the index, in order (none for a field it lacks)."""
-        if fieldname in self.reader.schema:
+        if fieldname in self._array_fields:
+            yield from arrays.lexicon(self.reader, fieldname)
+        elif fieldname in self.reader.schema:
             for t in self.reader.lexicon(fieldname):
                 yield t.decode("utf-8") if isinstance(t, bytes) else t
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
+        """How many documents hold ``term`` in ``fieldname`` (deleted ones too, until a merge)."""
+        if fieldname in self._array_fields:
+            return arrays.doc_frequency(self.reader, fieldname, term)
         return self.reader.doc_frequency(fieldname, term) if fieldname in self.reader.schema else 0
 
     # -- documents -------------------------------------------------------------

@@ -54,7 +54,7 @@ PENDING_ROOTS = "pending-roots.json"
 #: The metadata's list of the inputs kept out of the index: ``{"path", "line", "reason", "since"}``.
 KEPT_OUT = "kept_out"
 #: Files every segment has (every document has an id, a path and a hash).
-SEGMENT_FILES = (".trm", ".pst", "._stored.col", ".id.col", ".path.col", ".hash.col")
+SEGMENT_FILES = (".trm", ".pst", ".csa", "._stored.col", ".id.col", ".path.col", ".hash.col")
 
 
 def _segments(ix: FileIndex) -> list:

@@ -181,7 +181,7 @@ class Ranker:
         inverse = self.inverse_norm(GRAMS)
         self.storage.prefetch([(GRAMS, g) for g in grams])
         for g in grams:
-            ids, weights = self.storage.postings(GRAMS, g, positions=False)
+            ids, weights = self.storage.postings(GRAMS, g)
             if not len(ids):
                 continue
             idf = self.idf(len(ids))

@@ -1,0 +1,125 @@
+"""A segment's word postings, pooled as flat arrays and written only to its posting arrays.
+
+The word fields (title, body) are where every query's words are found, ranked,
+checked as phrases and highlighted: each occurrence's word position and start
+character is kept. Whoosh would keep them pickled a posting at a time in its
+blocks; here a segment writer hands each document's text to the pool, which
+keeps one row an occurrence (term code, docnum, position, start character, four
+u4 slots) and the flush sorts them into posting lists at once
+(:mod:`civicsearch.index.postarrays`). The tokens are
+:func:`civicsearch.text.tokens.iter_words`' with sub-words, as the field's
+analyzer (:class:`civicsearch.index.analyzers.CivicTokenizer`) gives them at index
+time; an occurrence's end is its start plus the term's length. A merge brings an
+old segment's words over from that segment's arrays.
+"""
+
+from __future__ import annotations
+
+from array import array
+from itertools import repeat
+from typing import Any, Iterable
+
+import numpy as np
+
+from civicsearch.index import postarrays
+from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
+from civicsearch.text.tokens import iter_words
+
+#: Bytes an occurrence costs in the pool (four u4 slots), and while the flush sorts
+#: and gathers them (a sort key, its order, gathered copies).
+OCCURRENCE_BYTES = 16
+FLUSH_BYTES = 48
+#: Bytes a distinct term costs (its str and dict slot).
+TERM_BYTES = 100
+
+
+def word_fields(schema: Any) -> frozenset[str]:
+    """The schema's word fields: their postings live in the posting arrays only."""
+    return frozenset(name for name, f in schema.items()
+                     if isinstance(f.format, CivicCharacters) and type(f.analyzer) is CivicTokenizer)
+
+
+class _Field:
+    """One field's pooled occurrences."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.codes, self.docs, self.positions, self.starts = array("I"), array("I"), array("I"), array("I")
+
+    def extend(self, codes: Iterable[int], docs: np.ndarray | Iterable[int], positions: Iterable[int],
+               starts: Iterable[int]) -> None:
+        for column, values in ((self.codes, codes), (self.docs, docs), (self.positions, positions),
+                               (self.starts, starts)):
+            if isinstance(values, np.ndarray):
+                column.frombytes(values.astype(np.uint32).tobytes())
+            else:
+                column.extend(values)
+
+    def postings(self) -> postarrays.Postings:
+        """The pooled occurrences as posting lists: terms in code order, each one's
+        postings by docnum, each posting's occurrences in the order they came."""
+        codes = np.frombuffer(self.codes, dtype=np.uint32).astype(np.int64)
+        docs = np.frombuffer(self.docs, dtype=np.uint32).astype(np.int64)
+        order = np.argsort(codes << 32 | docs, kind="stable")
+        codes, docs = codes[order], docs[order]
+        first = np.ones(len(codes), dtype=bool)  # the first occurrence of each posting
+        first[1:] = (codes[1:] != codes[:-1]) | (docs[1:] != docs[:-1])
+        at = np.flatnonzero(first)
+        freqs = np.diff(np.append(at, len(codes)))
+        counts = np.bincount(codes[at], minlength=len(self.ids))
+        held = counts > 0  # a term whose every document a merge dropped holds none
+        starts = np.zeros(int(held.sum()) + 1, dtype=np.int64)
+        np.cumsum(counts[held], out=starts[1:])
+        names = [t.encode("utf-8") for t, keep in zip(self.ids, held.tolist()) if keep]
+        positions = np.empty((len(order), 2), dtype=np.int64)
+        positions[:, 0] = np.frombuffer(self.positions, dtype=np.uint32)[order]
+        positions[:, 1] = np.frombuffer(self.starts, dtype=np.uint32)[order]
+        return postarrays.Postings(names, starts, docs[at].astype(np.uint32), freqs.astype(np.float64), positions)
+
+
+class WordPool:
+    """The words of one segment's documents in each of ``fields``, in the order they were added."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = {name: _Field() for name in fields}
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the pool takes, and what its flush will take besides."""
+        return sum((OCCURRENCE_BYTES + FLUSH_BYTES) * len(f.codes) + TERM_BYTES * len(f.ids)
+                   for f in self.fields.values())
+
+    def add(self, fieldname: str, docnum: int, text: str) -> int:
+        """Pool the words of document ``docnum``'s ``text`` in ``fieldname``; their number
+        (sub-words included: the field's length, as Whoosh counts it)."""
+        if not isinstance(text, str):
+            raise ValueError(f"{text!r} is not unicode or sequence")  # Whoosh's own words for it
+        occurrences = list(iter_words(text, subwords=True))
+        if not occurrences:
+            return 0
+        field = self.fields[fieldname]
+        ids = field.ids
+        setdefault = ids.setdefault
+        terms, positions, starts, _ = zip(*occurrences)
+        field.extend([setdefault(t, len(ids)) for t in terms], repeat(docnum, len(terms)), positions, starts)
+        return len(terms)
+
+    def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
+        """Pool an old segment's words for a merge: ``docmap`` gives each of its
+        docnums the new one, or -1 where the document is deleted."""
+        for fieldname, field in self.fields.items():
+            terms, term_of, docnums, weights, positions, starts = arrays.field_postings(fieldname)
+            if positions is None:
+                raise ValueError(f"the segment's arrays hold no positions of {fieldname!r}")
+            counts = weights.astype(np.int64)  # a posting has as many occurrences as its frequency
+            new = np.repeat(docmap[docnums.astype(np.int64)], counts)
+            live = new >= 0
+            ids = field.ids
+            setdefault = ids.setdefault
+            codes = np.array([setdefault(t.decode("utf-8"), len(ids)) for t in terms], dtype=np.int64)
+            field.extend(np.repeat(codes[term_of], counts)[live], new[live], positions[live].astype(np.int64),
+                         starts[live].astype(np.int64))
+
+    def postings(self) -> dict[str, postarrays.Postings]:
+        """Each field's pooled postings."""
+        return {name: field.postings() for name, field in self.fields.items()}
