@@ -62,6 +62,18 @@ def size_on_disk(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def size_by_kind(folder: Path) -> dict[str, float]:
+    """An index's MB by file kind: Whoosh's term tables (.trm) and blocks (.pst), stored
+    fields, columns (.col), civicsearch's posting arrays (.csa), the rest."""
+    out: dict[str, float] = {}
+    for p in folder.rglob("*"):
+        if p.is_file():
+            kind = "stored" if p.name.endswith("._stored.col") else p.suffix if p.suffix in (
+                ".trm", ".pst", ".col", ".csa") else "other"
+            out[kind] = out.get(kind, 0.0) + p.stat().st_size / 1e6
+    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
 def percentiles(seconds: list[float]) -> dict:
     """p50 / p95 / max in milliseconds."""
     s = sorted(seconds)

@@ -36,7 +36,14 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
-from _corpus import dev_queries, known_item, percentiles, short_queries, size_on_disk  # noqa: E402
+from _corpus import (  # noqa: E402
+    dev_queries,
+    known_item,
+    percentiles,
+    short_queries,
+    size_by_kind,
+    size_on_disk,
+)
 
 
 def child(script: str, *args: str) -> dict:
@@ -47,10 +54,28 @@ def child(script: str, *args: str) -> dict:
     return result
 
 
+def _command() -> list[str]:
+    exe = shutil.which("civicsearch", path=str(Path(sys.executable).parent)) or shutil.which("civicsearch")
+    return [exe] if exe else [sys.executable, "-m", "civicsearch"]
+
+
+def whole_process(index: Path, queries: list[str], runs: int = 7) -> dict:
+    """Each of ``queries`` as a whole ``civicsearch search`` process on ``index``: median and max s."""
+    out = {}
+    for q in queries:
+        subprocess.run([*_command(), "--index", str(index), "search", q], check=True, capture_output=True)  # warm
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([*_command(), "--index", str(index), "search", q], check=True, capture_output=True)
+            seconds.append(time.perf_counter() - started)
+        out[q] = {"median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}
+    return out
+
+
 def startup(runs: int = 9) -> dict:
     """``civicsearch search 加装电梯`` as a process on the bundled corpus, once built."""
-    exe = shutil.which("civicsearch", path=str(Path(sys.executable).parent)) or shutil.which("civicsearch")
-    cmd = [exe] if exe else [sys.executable, "-m", "civicsearch"]
+    cmd = _command()
     with tempfile.TemporaryDirectory(prefix="civicsearch-startup-") as tmp:
         # As in the README's quick start: ./corpus, and ./index built by the first search.
         shutil.copytree(REPO / "corpus", Path(tmp) / "corpus")
@@ -152,6 +177,7 @@ def table(r: dict) -> None:
               f"{bb.get('docs_per_s', '–')}, {bb.get('mb_per_s', '–')}", "")
     t.add_row("build: peak RSS MB", f"{b['peak_rss_mb']:.0f}", f"{bb.get('peak_rss_mb', '–')}", "")
     t.add_row("index size MB", f"{b['index_mb']:.0f}", f"{bb.get('index_mb', '–')}", "")
+    t.add_row("  by kind", ", ".join(f"{k} {v:.0f}" for k, v in b["index_mb_by_kind"].items()), "", "")
     t.add_row("floor: read + rjieba, all cores, s", f"{floor['seconds']:.1f}", "", f"build = {r['ratios']['build_vs_floor']}× floor")
     bq, oq = base.get("queries") or {}, ours.get("paired") or {}
     ms = lambda q: f"{q['p50_ms']} / {q['p95_ms']} / {q['max_ms']}" if q else "–"  # noqa: E731
@@ -173,6 +199,8 @@ def table(r: dict) -> None:
         same = oq["ranking"]
         t.add_row(f"dev MRR@10 / R@10 (the {same['n']} answered by both)", f"{same['mrr@10']} / {same['recall@10']}",
                   f"{bq['ranking']['mrr@10']} / {bq['ranking']['recall@10']}", "")
+    for q, w in ours["whole_process"].items():
+        t.add_row(f"whole process on the bench index: search {q[:16]} s", f"{w['median_s']} (max {w['max_s']})", "", "")
     s = r["startup"]
     t.add_row("cold start: civicsearch search 加装电梯 s", f"{s['median_s']} (median of {s['runs']})", "", "")
     Console(width=132).print(t)
@@ -202,7 +230,9 @@ def main() -> int:
         ours = r["civicsearch"] = {"build": {
             "docs": built["report"]["documents"], "seconds": s, "s_per_mb": round(s / mb, 4),
             "docs_per_s": round(docs / s, 1), "mb_per_s": round(mb / s, 3), "peak_rss_mb": built["peak_rss_mb"],
-            "index_mb": round(size_on_disk(ours_ix) / 1e6, 1)}}
+            "index_mb": round(size_on_disk(ours_ix) / 1e6, 1), "index_mb_by_kind": size_by_kind(ours_ix)}}
+        long_title = dev_queries(opts.bench)[1]["query"]
+        ours["whole_process"] = whole_process(ours_ix, ["加装电梯", long_title])
         ours["queries"] = child("_queries.py", str(ours_ix), str(opts.bench))
         ours["plain"] = child("_queries.py", str(ours_ix), str(opts.bench), "--plain")
         sample = 8 if opts.quick else 1

@@ -15,6 +15,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from civicsearch import IndexDamagedError, SearchEngine
 from civicsearch.index import postarrays
+from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
 from civicsearch.text.bigrams import count_grams
 from civicsearch.text.tokens import iter_words
@@ -91,7 +92,9 @@ def test_arrays_hold_the_words_and_bigrams_of_every_segment_through_updates_and_
                      for t, ids, weights in arrays.field_terms(GRAMS)}
         assert got_grams == expected and not arrays.has_positions(GRAMS)
         assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths]
-        assert arrays.lengths("body") is None  # Whoosh keeps those
+        for fieldname in ("title", "body"):  # as Whoosh keeps them too
+            assert arrays.lengths(fieldname).tolist() == [leaf.doc_field_length(d, fieldname) or 0
+                                                          for d in range(leaf.doc_count_all())]
         checked[GRAMS] += len(got_grams)
     assert min(checked.values()) > 100
     assert arrays.get(postarrays.key_of("body", "不在索引里的词".encode())) is None
@@ -198,3 +201,26 @@ def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"CSARR06\n" + data[len(postarrays.MAGIC):])  # an earlier layout's magic
     with pytest.raises(ValueError, match="not a posting array file"):
         postarrays.PostingArrays(str(path))
+
+
+def test_the_coded_columns_read_as_whooshs_column_readers(tmp_path: Path) -> None:
+    engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
+    (tmp_path / "corpus" / "bare.txt").write_text("没有日期也没有地点的一段话。", encoding="utf-8")
+    engine.index([tmp_path / "corpus"])  # a segment without some columns' values
+    storage = engine.backend.storage()
+    reader = storage.reader
+    names = coded_fields(reader.schema)
+    assert {"datekey", "sketch", "place_facet", "topic_facet"} <= names
+    for name in sorted(names):
+        expected: list = []
+        for leaf, _ in reader.leaf_readers():
+            n = leaf.doc_count_all()
+            col = leaf.column_reader(name) if leaf.has_column(name) else None
+            expected.extend(col[i] if col is not None else None for i in range(n))
+        assert storage.columns[name] == tuple(expected), name
+        codes, distinct = storage.columns.codes(name)
+        index: dict = {}
+        assert codes.tolist() == [index.setdefault(v, len(index)) for v in expected]
+        assert distinct == tuple(index)
+    assert len(set(storage.columns["datekey"])) > 1 and len(set(storage.columns["sketch"])) > 100
+    engine.close()

@@ -31,7 +31,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from civicsearch.index import durable, grampool, postarrays, wordpool
+from civicsearch.index import columns, durable, grampool, postarrays, wordpool
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
@@ -152,6 +152,7 @@ class CivicWriter(SegmentWriter):
         #: The word fields: their postings go to the posting arrays only.
         self.word_fields = wordpool.word_fields(self.schema)
         self.words = wordpool.WordPool(sorted(self.word_fields))
+        self.columns = columns.ColumnPool(self.schema)
         self.grams = grampool.GramPool()
         self.block_protocol = block_protocol
         self.min_compress = min_compress
@@ -214,7 +215,9 @@ class CivicWriter(SegmentWriter):
                 perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
                 column = field.column_type
                 if column and customval is not None:
-                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+                    cell = field.to_column_value(customval)
+                    perdocwriter.add_column_value(fieldname, column, cell)
+                    self.columns.add(fieldname, docnum, cell)
         except Exception:
             perdocwriter.cancel_doc()
             raise
@@ -240,6 +243,7 @@ class CivicWriter(SegmentWriter):
                 new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
         arrays = postarrays.for_leaf(reader)
         self.words.add_segment(arrays, new)
+        self.columns.add_segment(arrays, new)
         self.grams.add_segment(arrays, new)
         self._added = True
 
@@ -256,7 +260,8 @@ class CivicWriter(SegmentWriter):
         arrays[grampool.FIELD] = grams
         out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
         try:
-            postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths})
+            postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths, **self.words.lengths(self.docnum)},
+                             columns=self.columns.coded(self.docnum))
         finally:
             out.close()
 

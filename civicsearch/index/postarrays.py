@@ -34,7 +34,10 @@ the term's length in characters: the words are slices of the folded text); the k
 (field name, NUL, term bytes), which a look-up compares, so that a hash
 collision can only cost a second compare, never a wrong answer; then, for
 each field whose lengths the file keeps, one byte a document (Whoosh's
-quantised length). A new layout takes a new magic: a file of another one is
+quantised length); then, for each column the file keeps (the values facets,
+dates and collapsing read for every document), a code a document (u2 where
+there are at most 65,536 distinct values, else u4) and the distinct values
+(int64, or where each starts and their bytes). A new layout takes a new magic: a file of another one is
 passed over like a damaged one (and, since the bigrams are kept here only, a
 new ``SCHEMA_VERSION``).
 """
@@ -103,12 +106,23 @@ class Postings:
                    np.frombuffer(weights_all, dtype=np.float64))
 
 
+@dataclass
+class Coded:
+    """One column's values by code: ``codes`` (one a document) index ``distinct`` (bytes
+    values, or int values; ``[None]`` where no document of the segment has a value)."""
+
+    codes: np.ndarray
+    distinct: list[bytes] | list[int] | list[None]
+
+
 def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
-          lengths: dict[str, np.ndarray] | None = None) -> None:
+          lengths: dict[str, np.ndarray] | None = None, columns: dict[str, Coded] | None = None) -> None:
     """Write every term of ``fields`` (docnums below ``doc_count``) to ``out``, and
-    for each field of ``lengths`` every document's length in it (for the fields
-    whose lengths Whoosh does not keep: it holds no postings of them)."""
+    for each field of ``lengths`` every document's length in it (read at open as one
+    array, where Whoosh's per-document lengths cost a call a document), and each of
+    ``columns`` coded (likewise for Whoosh's column values)."""
     lengths = lengths or {}
+    columns = columns or {}
     names = sorted(fields)
     keys = [key_of(name, tbytes) for name in names for tbytes in fields[name].terms]
     hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
@@ -153,6 +167,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
         "documents": doc_count, "lengths": sorted(lengths),
+        "columns": [_column_header(name, columns[name]) for name in sorted(columns)],
     }
     encoded = json.dumps(header).encode("utf-8")
     parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
@@ -165,11 +180,34 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
              words.astype(header["word_positions"]),
              starts_at.astype("<u4"),
              np.frombuffer(key_blob, dtype=np.uint8),
-             *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths))]
+             *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
+             *(part for name in sorted(columns) for part in _column_parts(columns[name], doc_count))]
     for part in parts:
         data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
         out.write(data)
         out.write(b"\0" * _padding(len(data)))
+
+
+def _column_header(name: str, coded: Coded) -> dict:
+    held = None not in coded.distinct
+    ints = held and all(isinstance(v, int) for v in coded.distinct) and bool(coded.distinct)
+    return {"name": name, "distinct": len(coded.distinct) if held else 0, "ints": ints, "held": held,
+            "codes": "<u2" if len(coded.distinct) <= 2**16 else "<u4",
+            "bytes": 0 if ints or not held else sum(map(len, coded.distinct))}
+
+
+def _column_parts(coded: Coded, doc_count: int) -> list[np.ndarray]:
+    """A column's codes (one a document), then its distinct values: int64s, or where each
+    starts (u8, one more than values) and their bytes."""
+    header = _column_header("", coded)
+    codes = np.zeros(doc_count, dtype=header["codes"])
+    codes[: len(coded.codes)] = coded.codes
+    if not header["held"]:
+        return [codes[:0]]
+    if header["ints"]:
+        return [codes, np.asarray(coded.distinct, dtype="<i8")]
+    blob = b"".join(coded.distinct)  # type: ignore[arg-type]
+    return [codes, _starts(array("Q", map(len, coded.distinct))).astype("<u8"), np.frombuffer(blob, dtype=np.uint8)]
 
 
 def _length_bytes(lengths: np.ndarray, doc_count: int) -> np.ndarray:
@@ -239,6 +277,19 @@ class PostingArrays:
             self.startchars = take("<u4", header["positions"])
             self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
+            self._columns: dict[str, Coded] = {}
+            for column in header["columns"]:
+                if not column["held"]:  # no document of the segment has a value: Whoosh reads None
+                    self._columns[column["name"]] = Coded(np.zeros(header["documents"], dtype=np.uint8), [None])
+                    continue
+                codes = take(column["codes"], header["documents"])
+                if column["ints"]:
+                    distinct: list = take("<i8", column["distinct"]).tolist()
+                else:
+                    starts = take("<u8", column["distinct"] + 1).tolist()
+                    blob = take("u1", column["bytes"]).tobytes()
+                    distinct = [blob[a:b] for a, b in zip(starts, starts[1:])]
+                self._columns[column["name"]] = Coded(codes, distinct)
         except ValueError as e:
             raise ValueError(f"{path}: shorter than its header says ({e})") from e
         if at != len(self._map):
@@ -253,6 +304,10 @@ class PostingArrays:
         whose lengths the file keeps, else None."""
         found = self._lengths.get(fieldname)
         return None if found is None else _BYTE_LENGTHS[found]
+
+    def column(self, fieldname: str) -> Coded | None:
+        """A column's values by code (one code a document), for a column the file keeps, else None."""
+        return self._columns.get(fieldname)
 
     def _field_indexes(self, fieldname: str) -> np.ndarray:
         """The table indexes of every term of ``fieldname`` (in hash order)."""

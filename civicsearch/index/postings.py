@@ -100,16 +100,19 @@ def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets:
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     """The (quantised) length of ``fieldname`` in every document, by global docnum
-    (int64); a field that is not Whoosh's has its lengths in the posting arrays."""
+    (int64): from the posting arrays, which keep the words' and bigrams' lengths a byte a
+    document (as Whoosh quantises them), else from Whoosh's per-document lengths."""
     parts = []
     for leaf, _ in reader.leaf_readers():
         n = leaf.doc_count_all()
-        if fieldname in reader.schema:
+        found = postarrays.for_leaf(leaf).lengths(fieldname)
+        if found is not None and len(found) >= n:
+            parts.append(found[:n])
+        elif fieldname in reader.schema:
             get = leaf.doc_field_length
             parts.append(np.fromiter((get(d, fieldname) or 0 for d in range(n)), dtype=np.int64, count=n))
-            continue
-        found = postarrays.for_leaf(leaf).lengths(fieldname)
-        parts.append(found[:n] if found is not None and len(found) >= n else np.zeros(n, dtype=np.int64))
+        else:
+            parts.append(np.zeros(n, dtype=np.int64))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 

@@ -26,9 +26,9 @@ from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
 from civicsearch.text.tokens import iter_words
 
 #: Bytes an occurrence costs in the pool (four u4 slots), and while the flush sorts
-#: and gathers them (a sort key, its order, gathered copies).
+#: and gathers them (a sort key, its order, gathered copies, the file's columns).
 OCCURRENCE_BYTES = 16
-FLUSH_BYTES = 48
+FLUSH_BYTES = 80
 #: Bytes a distinct term costs (its str and dict slot).
 TERM_BYTES = 100
 
@@ -45,6 +45,7 @@ class _Field:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.codes, self.docs, self.positions, self.starts = array("I"), array("I"), array("I"), array("I")
+        self.lengths: dict[int, int] = {}  # docnum → its number of words (sub-words too)
 
     def extend(self, codes: Iterable[int], docs: np.ndarray | Iterable[int], positions: Iterable[int],
                starts: Iterable[int]) -> None:
@@ -102,6 +103,7 @@ class WordPool:
         setdefault = ids.setdefault
         terms, positions, starts, _ = zip(*occurrences)
         field.extend([setdefault(t, len(ids)) for t in terms], repeat(docnum, len(terms)), positions, starts)
+        field.lengths[docnum] = len(terms)
         return len(terms)
 
     def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
@@ -111,6 +113,12 @@ class WordPool:
             terms, term_of, docnums, weights, positions, starts = arrays.field_postings(fieldname)
             if positions is None:
                 raise ValueError(f"the segment's arrays hold no positions of {fieldname!r}")
+            lengths = arrays.lengths(fieldname)
+            if lengths is not None:  # quantised already: quantising again keeps them
+                held = np.flatnonzero(lengths)
+                moved = docmap[held]
+                kept = moved >= 0
+                field.lengths.update(zip(moved[kept].tolist(), lengths[held][kept].tolist()))
             counts = weights.astype(np.int64)  # a posting has as many occurrences as its frequency
             new = np.repeat(docmap[docnums.astype(np.int64)], counts)
             live = new >= 0
@@ -123,3 +131,13 @@ class WordPool:
     def postings(self) -> dict[str, postarrays.Postings]:
         """Each field's pooled postings."""
         return {name: field.postings() for name, field in self.fields.items()}
+
+    def lengths(self, doc_count: int) -> dict[str, np.ndarray]:
+        """Each field's length in every document (0 where it has no words)."""
+        out = {}
+        for name, field in self.fields.items():
+            lengths = out[name] = np.zeros(doc_count, dtype=np.int64)
+            if field.lengths:
+                lengths[np.fromiter(field.lengths, dtype=np.int64)] = np.fromiter(field.lengths.values(),
+                                                                                 dtype=np.int64)
+        return out
