@@ -91,7 +91,9 @@ class CivicCharacters(Characters):
     same bytes on disk) with a fast path for :class:`CivicTokenizer`.
 
     Whoosh's own path sets six attributes on a ``Token`` for every word and reads
-    them back; indexing takes the words straight from :func:`iter_words`.
+    them back; this takes the words straight from :func:`iter_words`. civicsearch's
+    writer pools the words itself (:mod:`civicsearch.index.wordpool`); the format
+    marks the word fields and serves Whoosh's own writer (the tests' reference index).
     """
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
