@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,9 +44,14 @@ def text_bytes(rec: dict) -> int:
     return len((rec.get("title") or "").encode("utf-8")) + len((rec.get("text") or "").encode("utf-8"))
 
 
+def jsonl_rows(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file (split on newlines only: ``str.splitlines`` also splits
+    on U+2028 and U+0085, which a JSON string may hold as they are)."""
+    return [json.loads(line) for line in path.read_text("utf-8").split("\n") if line.strip()]
+
+
 def dev_queries(bench: Path) -> list[dict]:
-    with open(bench / "queries" / "dev.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return jsonl_rows(bench / "queries" / "dev.jsonl")
 
 
 def short_queries(bench: Path) -> list[str]:
@@ -120,3 +128,22 @@ def serve(run: Callable[[str], list[str]]) -> None:
     for line in sys.stdin:
         seconds, ids = timed(run, json.loads(line))
         print(json.dumps({"s": seconds, "ids": ids}), flush=True)
+
+
+def civicsearch_command() -> list[str]:
+    """How to start the ``civicsearch`` command of this Python's environment."""
+    exe = shutil.which("civicsearch", path=str(Path(sys.executable).parent)) or shutil.which("civicsearch")
+    return [exe] if exe else [sys.executable, "-m", "civicsearch"]
+
+
+def whole_process_search(index: Path, query: str, runs: int = 7) -> dict:
+    """``civicsearch search QUERY`` as a whole process on ``index`` (start-up included), after
+    one run that is not counted: median and max seconds."""
+    command = [*civicsearch_command(), "--index", str(index), "search", query]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        seconds.append(time.perf_counter() - started)
+    return {"median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}

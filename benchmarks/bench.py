@@ -37,12 +37,14 @@ REPO = HERE.parent
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
 from _corpus import (  # noqa: E402
+    civicsearch_command,
     dev_queries,
     known_item,
     percentiles,
     short_queries,
     size_by_kind,
     size_on_disk,
+    whole_process_search,
 )
 
 
@@ -54,28 +56,9 @@ def child(script: str, *args: str) -> dict:
     return result
 
 
-def _command() -> list[str]:
-    exe = shutil.which("civicsearch", path=str(Path(sys.executable).parent)) or shutil.which("civicsearch")
-    return [exe] if exe else [sys.executable, "-m", "civicsearch"]
-
-
-def whole_process(index: Path, queries: list[str], runs: int = 7) -> dict:
-    """Each of ``queries`` as a whole ``civicsearch search`` process on ``index``: median and max s."""
-    out = {}
-    for q in queries:
-        subprocess.run([*_command(), "--index", str(index), "search", q], check=True, capture_output=True)  # warm
-        seconds = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run([*_command(), "--index", str(index), "search", q], check=True, capture_output=True)
-            seconds.append(time.perf_counter() - started)
-        out[q] = {"median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}
-    return out
-
-
 def startup(runs: int = 9) -> dict:
     """``civicsearch search 加装电梯`` as a process on the bundled corpus, once built."""
-    cmd = _command()
+    cmd = civicsearch_command()
     with tempfile.TemporaryDirectory(prefix="civicsearch-startup-") as tmp:
         # As in the README's quick start: ./corpus, and ./index built by the first search.
         shutil.copytree(REPO / "corpus", Path(tmp) / "corpus")
@@ -232,7 +215,7 @@ def main() -> int:
             "docs_per_s": round(docs / s, 1), "mb_per_s": round(mb / s, 3), "peak_rss_mb": built["peak_rss_mb"],
             "index_mb": round(size_on_disk(ours_ix) / 1e6, 1), "index_mb_by_kind": size_by_kind(ours_ix)}}
         long_title = dev_queries(opts.bench)[1]["query"]
-        ours["whole_process"] = whole_process(ours_ix, ["加装电梯", long_title])
+        ours["whole_process"] = {q: whole_process_search(ours_ix, q) for q in ("加装电梯", long_title)}
         ours["queries"] = child("_queries.py", str(ours_ix), str(opts.bench))
         ours["plain"] = child("_queries.py", str(ours_ix), str(opts.bench), "--plain")
         sample = 8 if opts.quick else 1

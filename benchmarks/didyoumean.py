@@ -15,7 +15,6 @@ report. Skips when the bench is absent.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
+
+from _corpus import dev_queries, short_queries  # noqa: E402
 
 from civicsearch import SearchEngine  # noqa: E402
 from civicsearch.text.words import get_segmenter  # noqa: E402
@@ -44,12 +45,12 @@ def _homophones() -> dict[str, list[str]]:
 def queries(bench: Path, engine: SearchEngine) -> list[str]:
     """The short queries, and two-word civic phrases from the dev titles (each word of two
     Han characters or more, both held by 20 documents or more): what people type."""
-    short = [q.strip() for q in (bench / "queries" / "short.txt").read_text("utf-8").splitlines() if q.strip()]
+    short = short_queries(bench)
     reader = engine.backend.storage().reader
     common = lambda w: reader.doc_frequency("body", w) >= 20  # noqa: E731
     phrases = []
-    for line in (bench / "queries" / "dev.jsonl").read_text("utf-8").splitlines():
-        words = get_segmenter().cut(json.loads(line)["query"])
+    for row in dev_queries(bench):
+        words = get_segmenter().cut(row["query"])
         for a, b in zip(words, words[1:]):
             if all(len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and common(w) for w in (a, b)):
                 phrases.append(a + b)

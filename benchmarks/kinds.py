@@ -17,14 +17,13 @@ whose kind differs from its label. Skips when the bench is absent.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _corpus import document, records  # noqa: E402
+from _corpus import document, jsonl_rows, records  # noqa: E402
 
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 SAMPLES = (("tuned on", HERE / "kinds-labelled.jsonl"), ("held out", HERE / "kinds-heldout.jsonl"))
@@ -52,8 +51,7 @@ def main() -> int:
     if not (opts.bench / "corpus").is_dir():
         print(f"skipped: no bench corpus at {opts.bench / 'corpus'}")
         return 0
-    samples = [(name, {row["id"]: row["kind"] for row in map(json.loads, path.read_text("utf-8").splitlines()) if row})
-               for name, path in SAMPLES]
+    samples = [(name, {row["id"]: row["kind"] for row in jsonl_rows(path)}) for name, path in SAMPLES]
     wanted_ids = {i for _, labels in samples for i in labels}
     found: dict[str, str] = {}
     titles: dict[str, str] = {}

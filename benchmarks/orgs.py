@@ -24,7 +24,7 @@ from civicsearch.ingest.orgs import issuing_bodies
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _corpus import document  # noqa: E402
+from _corpus import document, jsonl_rows  # noqa: E402
 
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 SAMPLES = (("tuned on", HERE / "orgs-labelled.jsonl"), ("held out", HERE / "orgs-heldout.jsonl"))
@@ -55,8 +55,7 @@ def main() -> int:
     if not (opts.bench / "corpus").is_dir():
         print(f"skipped: no bench corpus at {opts.bench / 'corpus'}")
         return 0
-    samples = [(name, [json.loads(line) for line in path.read_text("utf-8").split("\n") if line.strip()])
-               for name, path in SAMPLES]
+    samples = [(name, jsonl_rows(path)) for name, path in SAMPLES]
     wanted = {row["id"] for _, rows in samples for row in rows}
     records = {}
     for name in FILES:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
+sys.path.insert(0, str(HERE))
+from _corpus import dev_queries, whole_process_search  # noqa: E402
 
 
 def _port() -> int:
@@ -123,17 +125,6 @@ async def _load(base: str, queries: list[str], clients: int, requests: int, seco
             "errors": errors}
 
 
-def _terminal_search(index: Path, query: str, runs: int = 5) -> float:
-    """The median of a whole-process ``civicsearch search`` (start-up included)."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "civicsearch", "--index", str(index), "search", query],
-                       capture_output=True, check=True, timeout=120)
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 3)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
@@ -154,7 +145,7 @@ def main() -> int:
         print("skipped: needs ../shared/bench and --index of the bench corpus")
         return 0
     short = [q.strip() for q in (opts.bench / "queries" / "short.txt").read_text("utf-8").splitlines() if q.strip()]
-    dev = [json.loads(line)["query"] for line in (opts.bench / "queries" / "dev.jsonl").read_text("utf-8").splitlines()]
+    dev = [row["query"] for row in dev_queries(opts.bench)]
     port = _port()
     env = dict(os.environ)
     server = subprocess.Popen([sys.executable, "-m", "civicsearch", "--index", str(opts.index), "serve", "--port",
@@ -200,8 +191,8 @@ def main() -> int:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-    terminal = {"search 加装电梯": _terminal_search(opts.index, "加装电梯"),
-                "search (a dev title)": _terminal_search(opts.index, dev[1])}
+    terminal = {"search 加装电梯": whole_process_search(opts.index, "加装电梯", runs=5)["median_s"],
+                "search (a dev title)": whole_process_search(opts.index, dev[1], runs=5)["median_s"]}
     print(json.dumps({"terminal_search_seconds_median": terminal}))
     return 0
 

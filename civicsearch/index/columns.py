@@ -34,11 +34,12 @@ class Columns:
         self._loaded: dict[str, tuple[Any, ...]] = {}
         self._codes: dict[str, tuple[np.ndarray, tuple[Any, ...]]] = {}
         self._cells: dict[str, Any] = {}
+        self._coded = coded_fields(reader.schema)
 
     def __getitem__(self, fieldname: str) -> tuple[Any, ...]:
         if fieldname not in self._loaded:
-            coded = self.codes(fieldname) if fieldname in coded_fields(self.reader.schema) else None
-            if coded is not None:
+            if fieldname in self._coded:
+                coded = self.codes(fieldname)
                 distinct = coded[1]
                 self._loaded[fieldname] = tuple(map(distinct.__getitem__, coded[0].tolist()))
                 return self._loaded[fieldname]
@@ -65,7 +66,7 @@ class Columns:
     def codes(self, fieldname: str) -> tuple[np.ndarray, tuple[Any, ...]]:
         """(code of each document's value, the distinct values by code): facets count codes with
         ``np.bincount`` over the matching documents instead of hashing every value per query."""
-        if fieldname not in self._codes and fieldname in coded_fields(self.reader.schema):
+        if fieldname not in self._codes and fieldname in self._coded:
             self._codes[fieldname] = _from_arrays(self.reader, fieldname)
         if fieldname not in self._codes:
             index: dict[Any, int] = {}
@@ -108,7 +109,7 @@ def _from_arrays(reader: IndexReader, fieldname: str) -> tuple[np.ndarray, tuple
         coded = postarrays.for_leaf(leaf).column(fieldname)
         n = leaf.doc_count_all()
         if coded is None:  # written before the column was declared
-            coded = postarrays.Coded(np.zeros(n, dtype=np.uint8), [None])
+            coded = postarrays.Coded.none(n)
         remap = np.fromiter((table.setdefault(v, len(table)) for v in coded.distinct), dtype=np.int64,
                             count=len(coded.distinct))
         parts.append(remap[np.asarray(coded.codes[:n], dtype=np.int64)])
@@ -154,7 +155,7 @@ class ColumnPool:
         out = {}
         for fieldname, index in self.index.items():
             if not self.docs[fieldname]:
-                out[fieldname] = postarrays.Coded(np.zeros(doc_count, dtype=np.uint8), [None])
+                out[fieldname] = postarrays.Coded.none(doc_count)
                 continue
             default = index.setdefault(self.defaults[fieldname], len(index))
             codes = np.full(doc_count, default, dtype=np.int64)

@@ -114,6 +114,11 @@ class Coded:
     codes: np.ndarray
     distinct: list[bytes] | list[int] | list[None]
 
+    @classmethod
+    def none(cls, doc_count: int) -> "Coded":
+        """A column no document holds a value of (Whoosh reads None for each)."""
+        return cls(np.zeros(doc_count, dtype=np.uint8), [None])
+
 
 def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
           lengths: dict[str, np.ndarray] | None = None, columns: dict[str, Coded] | None = None) -> None:
@@ -181,7 +186,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
              starts_at.astype("<u4"),
              np.frombuffer(key_blob, dtype=np.uint8),
              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
-             *(part for name in sorted(columns) for part in _column_parts(columns[name], doc_count))]
+             *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count))]
     for part in parts:
         data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
         out.write(data)
@@ -196,10 +201,9 @@ def _column_header(name: str, coded: Coded) -> dict:
             "bytes": 0 if ints or not held else sum(map(len, coded.distinct))}
 
 
-def _column_parts(coded: Coded, doc_count: int) -> list[np.ndarray]:
+def _column_parts(coded: Coded, header: dict, doc_count: int) -> list[np.ndarray]:
     """A column's codes (one a document), then its distinct values: int64s, or where each
-    starts (u8, one more than values) and their bytes."""
-    header = _column_header("", coded)
+    starts (u8, one more than values) and their bytes (``header``: its :func:`_column_header`)."""
     codes = np.zeros(doc_count, dtype=header["codes"])
     codes[: len(coded.codes)] = coded.codes
     if not header["held"]:
@@ -277,27 +281,23 @@ class PostingArrays:
             self.startchars = take("<u4", header["positions"])
             self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
-            self._columns: dict[str, Coded] = {}
+            # Each column's arrays, as views; their values are decoded when first asked for.
+            self._column_parts: dict[str, tuple[dict, list[np.ndarray]]] = {}
             for column in header["columns"]:
-                if not column["held"]:  # no document of the segment has a value: Whoosh reads None
-                    self._columns[column["name"]] = Coded(np.zeros(header["documents"], dtype=np.uint8), [None])
-                    continue
-                codes = take(column["codes"], header["documents"])
-                if column["ints"]:
-                    distinct: list = take("<i8", column["distinct"]).tolist()
-                else:
-                    starts = take("<u8", column["distinct"] + 1).tolist()
-                    blob = take("u1", column["bytes"]).tobytes()
-                    distinct = [blob[a:b] for a, b in zip(starts, starts[1:])]
-                self._columns[column["name"]] = Coded(codes, distinct)
+                parts = []
+                if column["held"]:
+                    parts.append(take(column["codes"], header["documents"]))
+                    if column["ints"]:
+                        parts.append(take("<i8", column["distinct"]))
+                    else:
+                        parts += [take("<u8", column["distinct"] + 1), take("u1", column["bytes"])]
+                self._column_parts[column["name"]] = (column, parts)
+            self._columns: dict[str, Coded] = {}
+            self._documents = header["documents"]
         except ValueError as e:
             raise ValueError(f"{path}: shorter than its header says ({e})") from e
         if at != len(self._map):
             raise ValueError(f"{path}: {len(self._map)} bytes, the header says {at}")
-
-    def covers(self, fieldname: str) -> bool:
-        """Whether every term of ``fieldname`` in the segment is in the file."""
-        return fieldname in self.fields
 
     def lengths(self, fieldname: str) -> np.ndarray | None:
         """Every document's length in ``fieldname`` (quantised as Whoosh's), for a field
@@ -306,7 +306,17 @@ class PostingArrays:
         return None if found is None else _BYTE_LENGTHS[found]
 
     def column(self, fieldname: str) -> Coded | None:
-        """A column's values by code (one code a document), for a column the file keeps, else None."""
+        """A column's values by code (one code a document), for a column the file keeps, else
+        None; decoded once, on the first call (a command that reads no column decodes none)."""
+        if fieldname not in self._columns and fieldname in self._column_parts:
+            column, parts = self._column_parts[fieldname]
+            if not column["held"]:  # no document of the segment has a value
+                self._columns[fieldname] = Coded.none(self._documents)
+            elif column["ints"]:
+                self._columns[fieldname] = Coded(parts[0], parts[1].tolist())
+            else:
+                starts, blob = parts[1].tolist(), parts[2].tobytes()
+                self._columns[fieldname] = Coded(parts[0], [blob[a:b] for a, b in zip(starts, starts[1:])])
         return self._columns.get(fieldname)
 
     def _field_indexes(self, fieldname: str) -> np.ndarray:

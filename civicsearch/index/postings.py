@@ -100,19 +100,13 @@ def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets:
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     """The (quantised) length of ``fieldname`` in every document, by global docnum
-    (int64): from the posting arrays, which keep the words' and bigrams' lengths a byte a
-    document (as Whoosh quantises them), else from Whoosh's per-document lengths."""
+    (int64), from the posting arrays, which keep the words' and bigrams' lengths a byte a
+    document (as Whoosh quantises them); 0 for a field they do not keep."""
     parts = []
     for leaf, _ in reader.leaf_readers():
         n = leaf.doc_count_all()
         found = postarrays.for_leaf(leaf).lengths(fieldname)
-        if found is not None and len(found) >= n:
-            parts.append(found[:n])
-        elif fieldname in reader.schema:
-            get = leaf.doc_field_length
-            parts.append(np.fromiter((get(d, fieldname) or 0 for d in range(n)), dtype=np.int64, count=n))
-        else:
-            parts.append(np.zeros(n, dtype=np.int64))
+        parts.append(found[:n] if found is not None and len(found) >= n else np.zeros(n, dtype=np.int64))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
@@ -220,10 +214,3 @@ def phrase_starts(positions: list[list[int]]) -> Iterator[int]:
     """Each position of the first word where all the words stand in order, one after another."""
     later = [set(p) for p in positions[1:]]
     return (start for start in positions[0] if all(start + i in s for i, s in enumerate(later, 1)))
-
-
-def adjacent(positions: list[list[int]]) -> bool:
-    """Whether the words stand in order, one after another, somewhere (a phrase match)."""
-    if len(positions) == 2:  # the common case, in C: some p in the first with p + 1 in the second
-        return not set(positions[1]).isdisjoint(map((1).__add__, positions[0]))
-    return next(phrase_starts(positions), None) is not None

@@ -22,10 +22,11 @@ from whoosh.searching import Searcher
 
 from civicsearch.fields.flags import Filter, Prefix, Term
 from civicsearch.index import grampool, wordpool
-from civicsearch.index import postings as arrays
 from civicsearch.index.columns import Columns
 from civicsearch.index.postings import (
+    doc_frequency,
     field_lengths,
+    lexicon,
     live_docs,
     phrase_docs,
     read_positions,
@@ -193,7 +194,7 @@ class Storage:
     def terms(self, fieldname: str) -> Iterator[str]:
         """Every term of ``fieldname`` in the index, in order (none for a field it lacks)."""
         if fieldname in self._array_fields:
-            yield from arrays.lexicon(self.reader, fieldname)
+            yield from lexicon(self.reader, fieldname)
         elif fieldname in self.reader.schema:
             for t in self.reader.lexicon(fieldname):
                 yield t.decode("utf-8") if isinstance(t, bytes) else t
@@ -201,7 +202,7 @@ class Storage:
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """How many documents hold ``term`` in ``fieldname`` (deleted ones too, until a merge)."""
         if fieldname in self._array_fields:
-            return arrays.doc_frequency(self.reader, fieldname, term)
+            return doc_frequency(self.reader, fieldname, term)
         return self.reader.doc_frequency(fieldname, term) if fieldname in self.reader.schema else 0
 
     # -- documents -------------------------------------------------------------
