@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from civicsearch.errors import (
     AmbiguousIdError,
+    BackendError,
     CivicSearchError,
     CorpusRootError,
     DocumentNotFoundError,
@@ -40,6 +41,7 @@ __all__ = [
     "SearchEngine",
     "CivicSearchError",
     "AmbiguousIdError",
+    "BackendError",
     "CorpusRootError",
     "DocumentNotFoundError",
     "DocumentReadError",

@@ -27,7 +27,7 @@ from rich.text import Text
 
 from civicsearch import __version__
 from civicsearch.api import watches
-from civicsearch.api.engine import SearchEngine, default_corpus
+from civicsearch.api.engine import BACKENDS, DEFAULT_INDEX_NAME, SearchEngine, default_corpus, open_engine
 from civicsearch.errors import CivicSearchError, ReindexRunningError
 from civicsearch.fields import registry
 from civicsearch.ingest.readers import DEFAULT_MAX_BYTES, formats_text
@@ -286,12 +286,27 @@ def _say_error(message: str) -> None:
     "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), envvar="CIVICSEARCH_INDEX",
     default=None, help="Index folder (default: $CIVICSEARCH_INDEX, else ./index).",
 )
+@click.option("--backend", type=click.Choice(BACKENDS), envvar="CIVICSEARCH_BACKEND", default="local",
+              show_default=True, help="Where the index lives: this machine, or an OpenSearch cluster "
+                                      "(--url; --index keeps the lock, the manifest and saved searches).")
+@click.option("--url", envvar="CIVICSEARCH_OPENSEARCH_URL", default=None,
+              help="The OpenSearch cluster of --backend opensearch (http://host:9200; $CIVICSEARCH_OPENSEARCH_URL).")
+@click.option("--index-name", envvar="CIVICSEARCH_INDEX_NAME", default=None,
+              help=f"The cluster's read alias (--backend opensearch; default {DEFAULT_INDEX_NAME}).")
 @click.pass_context
-def cli(ctx: click.Context, index_dir: Path | None) -> None:
+@_fail_cleanly
+def cli(ctx: click.Context, index_dir: Path | None, backend: str, url: str | None, index_name: str | None) -> None:
     """Full-text search for Chinese civic documents."""
-    engine = SearchEngine(index_dir)
+    if backend == "local" and (url or index_name) and ctx.invoked_subcommand != "opensearch":
+        raise click.UsageError("--url and --index-name are for --backend opensearch")
+    if backend == "opensearch" and not url:
+        raise click.UsageError("--backend opensearch needs --url (the cluster: http://host:9200)")
+    local = backend == "local"
+    engine = open_engine(index_dir, backend=backend, url=url if not local else None,
+                         index_name=index_name if not local else None)
     ctx.call_on_close(engine.close)
-    ctx.obj = {"engine": engine, "default_index": index_dir is None}
+    ctx.obj = {"engine": engine, "default_index": index_dir is None and local, "backend": backend, "url": url,
+               "index_name": index_name or DEFAULT_INDEX_NAME}
 
 
 _max_size = click.option(
@@ -482,14 +497,25 @@ def _filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """QUERY… and the options of a search: the filters, the order, the page, folding, synonyms."""
+    for option in reversed([
+        click.argument("query", nargs=-1, required=True),
+        _filter_options,
+        click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True),
+        click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page."),
+        click.option("--page", type=click.IntRange(1), default=1, show_default=True),
+        click.option("--no-collapse", is_flag=True,
+                     help="List every repost of an article instead of folding them into one hit."),
+        click.option("--no-synonyms", is_flag=True,
+                     help="Search only the words typed, without civic synonyms and abbreviations."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @cli.command(cls=_QueryCommand)
-@click.argument("query", nargs=-1, required=True)
-@_filter_options
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--no-collapse", is_flag=True, help="List every repost of an article instead of folding them into one hit.")
-@click.option("--no-synonyms", is_flag=True, help="Search only the words typed, without civic synonyms and abbreviations.")
+@_search_options
 @click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
 @click.pass_context
 @_fail_cleanly
@@ -632,8 +658,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, show_paths: bo
     engine: SearchEngine = ctx.obj["engine"]
     engine.stats()  # a missing or damaged index is said now, in one line, not by every request
     os.environ["CIVICSEARCH_INDEX"] = str(engine.index_dir.resolve())
+    # Each worker builds the same engine (civicsearch.api.engine.engine_from_env).
+    os.environ["CIVICSEARCH_BACKEND"] = ctx.obj["backend"]
+    if ctx.obj["backend"] != "local":
+        os.environ["CIVICSEARCH_OPENSEARCH_URL"] = ctx.obj["url"]
+        os.environ["CIVICSEARCH_INDEX_NAME"] = ctx.obj["index_name"]
     os.environ[web.SHOW_PATHS_ENV] = "1" if show_paths else "0"
-    err.print(Text(_safe(f"Serving {engine.index_dir} on http://{host}:{port}/ ({workers} worker"
+    where = engine.index_dir if ctx.obj["backend"] == "local" else f"{ctx.obj['url']} ({ctx.obj['index_name']})"
+    err.print(Text(_safe(f"Serving {where} on http://{host}:{port}/ ({workers} worker"
                          f"{'s' if workers > 1 else ''}); Ctrl-C stops")))
     engine.close()
     uvicorn.run("civicsearch.web:app_from_env", factory=True, host=host, port=port, workers=workers,
@@ -696,6 +728,64 @@ def watch_show(ctx: click.Context, name: str, as_json: bool) -> None:
 def watch_rm(ctx: click.Context, name: str) -> None:
     """Remove a watch and its feed."""
     watches.remove(ctx.obj["engine"].index_dir, name)
+
+
+@cli.group()
+def opensearch() -> None:
+    """What the OpenSearch backend would send, printed with no cluster (for an operator to read, a check to validate).
+
+    \b
+    Examples:
+      civicsearch --index-name civic opensearch template > template.json
+      civicsearch opensearch bulk corpus/ | head -2
+      civicsearch opensearch query 加装电梯 --place 上海 --since 2023
+    """
+
+
+@opensearch.command("template")
+@click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True)
+@click.option("--replicas", type=click.IntRange(0, 64), default=1, show_default=True)
+@click.pass_context
+@_fail_cleanly
+def opensearch_template(ctx: click.Context, shards: int, replicas: int) -> None:
+    """The index template (PUT _index_template/NAME) that every dated index of --index-name takes."""
+    from civicsearch.backends.opensearch import mapping
+
+    _dump(mapping.template(ctx.obj["index_name"], shards=shards, replicas=replicas))
+
+
+@opensearch.command("bulk")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", default=None, help="The dated index the actions name (default: --index-name's, dated now).")
+@_max_size
+@click.pass_context
+@_fail_cleanly
+def opensearch_bulk(ctx: click.Context, paths: tuple[Path, ...], into: str | None, max_mb: float) -> None:
+    """The _bulk NDJSON a full load of PATHS sends, to stdout; inputs kept out are listed on stderr (exit 1)."""
+    import time as clock
+
+    from civicsearch.backends.opensearch import backend
+
+    index = into or f"{ctx.obj['index_name']}-{clock.strftime('%Y%m%d%H%M%S')}"
+    report = backend.dry_bulk([str(p) for p in paths], index, version=clock.time_ns() // 1_000_000,
+                              out=click.echo, max_bytes=int(max_mb * 1_000_000))
+    for s in report.skipped:
+        click.echo(_kept_out_line(s), err=True)
+    ctx.exit(1 if report.skipped else 0)
+
+
+@opensearch.command("query", cls=_QueryCommand)
+@_search_options
+@click.pass_context
+@_fail_cleanly
+def opensearch_query(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, page: int,
+                     no_collapse: bool, no_synonyms: bool, **filters: Any) -> None:
+    """The _search body a search sends (filter values as given: no cluster checks them)."""
+    from civicsearch.backends.opensearch import backend
+
+    text = " ".join(word.removeprefix(_WORD) for word in query)
+    _dump(backend.search_request(text, sort=sort, limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
+                                 synonyms=not no_synonyms, **filters))
 
 
 def _plain_rows(title: str, rows: list[tuple[str, Any]]) -> str:

@@ -45,6 +45,13 @@ class IndexWriteError(CivicSearchError):
     exit_code = 2
 
 
+class BackendError(CivicSearchError):
+    """The search cluster behind a backend cannot be reached or refused a request
+    (nothing was changed by a run that meets it)."""
+
+    exit_code = 2
+
+
 class CorpusRootError(CivicSearchError):
     """A corpus root to index is missing or unreadable: nothing was changed, nothing deleted."""
 

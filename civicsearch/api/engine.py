@@ -47,6 +47,41 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("CIVICSEARCH_INDEX") or "index")
 
 
+#: The backends a command line or a server can name (``--backend``, ``$CIVICSEARCH_BACKEND``).
+BACKENDS = ("local", "opensearch")
+#: The read alias an OpenSearch cluster's index is searched under unless another is named.
+DEFAULT_INDEX_NAME = "civic"
+
+
+def open_engine(index_dir: str | Path | None = None, *, backend: str = "local", url: str | None = None,
+                index_name: str | None = None) -> "SearchEngine":
+    """An engine on the named backend: ``local`` (the index folder ``index_dir``) or
+    ``opensearch`` (the cluster at ``url``, its read alias ``index_name``; ``index_dir``
+    keeps the writer lock, the manifest and saved searches)."""
+    if backend not in BACKENDS:
+        raise InvalidArgumentError(f"must be one of {', '.join(BACKENDS)}, not {backend!r}", "backend")
+    if backend == "local":
+        if url or index_name:
+            raise InvalidArgumentError("a URL and an index name are for the opensearch backend", "url")
+        return SearchEngine(index_dir)
+    if not url:
+        raise InvalidArgumentError("the opensearch backend needs the cluster's URL (http://host:9200)", "url")
+    from civicsearch.backends.opensearch import OpenSearchBackend
+
+    folder = Path(index_dir) if index_dir is not None else default_index_dir()
+    return SearchEngine(backend=OpenSearchBackend(url, index_name or DEFAULT_INDEX_NAME, folder))
+
+
+def engine_from_env() -> "SearchEngine":
+    """The engine ``$CIVICSEARCH_BACKEND``, ``$CIVICSEARCH_OPENSEARCH_URL``, ``$CIVICSEARCH_INDEX_NAME``
+    and ``$CIVICSEARCH_INDEX`` name (a server's workers build theirs so)."""
+    backend = os.environ.get("CIVICSEARCH_BACKEND") or "local"
+    if backend == "local":
+        return SearchEngine()
+    return open_engine(backend=backend, url=os.environ.get("CIVICSEARCH_OPENSEARCH_URL"),
+                       index_name=os.environ.get("CIVICSEARCH_INDEX_NAME"))
+
+
 def default_corpus() -> Path:
     """``./corpus`` when there is one, else the sample corpus shipped in the package."""
     local = Path("corpus")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from civicsearch.errors import InvalidArgumentError
-from civicsearch.fields.flags import Column, ColumnData, Date
+from civicsearch.fields.flags import Column, ColumnData, Date, Range
 from civicsearch.fields.registry import MetaField, Option, register
 from civicsearch.results import FacetValue
 from civicsearch.text.normalize import fold
@@ -112,14 +112,27 @@ def _earliest(key: int) -> int:
     return ((_year(key) * 100 + month) * 100 + day) * 10**6 + key % 10**6
 
 
+def _bounds(given: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The first moment of since and the last of until (None where one is not given)."""
+    since, until = given.get("since"), given.get("until")
+    start = date_bounds(since, "since")[0] if since else None
+    end = date_bounds(until, "until")[1] if until else None
+    if start is not None and end is not None and start > end:
+        raise InvalidArgumentError(f"{since!r} is after the end of the range (until {until!r})", "since")
+    return start, end
+
+
+def _filter(given: dict[str, Any]) -> Range:
+    """Documents dated in the range, by the date field (which holds a date's first moment)."""
+    return Range("date", *_bounds(given))
+
+
 def _mask(given: dict[str, Any], columns: ColumnData) -> np.ndarray:
     """Documents dated from since's first moment to until's last (undated ones never),
     from the date key column."""
-    since, until = given.get("since"), given.get("until")
-    start = _moment(date_bounds(since, "since")[0]) if since else None
-    end = _moment(date_bounds(until, "until")[1]) if until else None
-    if start is not None and end is not None and start > end:
-        raise InvalidArgumentError(f"{since!r} is after the end of the range (until {until!r})", "since")
+    first, last = _bounds(given)
+    start = _moment(first) if first is not None else None
+    end = _moment(last) if last is not None else None
     return columns.where(COLUMN, lambda key: bool(key) and (start is None or _earliest(key) >= start)
                          and (end is None or _earliest(key) <= end))
 
@@ -144,12 +157,13 @@ FIELD = register(MetaField(
     label="date",
     order=10,
     extract=_extract,
-    schema={"date": Date(), COLUMN: Column("int64", default=0)},
+    schema={"date": Date(), COLUMN: Column("int64", default=0, granularity=10**8)},  # facets: year, month
     index=_index,
     output=lambda v: {"date": _text(v), "date_source": v["source"]},
     keys={"date": None, "date_source": None},
     options=(Option("since", "Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
              Option("until", "Only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).")),
+    filter=_filter,
     mask=_mask,
     column=COLUMN,
     facets=_facets,

@@ -31,10 +31,13 @@ class Date:
 @dataclass(frozen=True)
 class Column:
     """One value per document, read by docnum for facets, masks and sorting: ``"bytes"``
-    or ``"int64"`` (with the ``default`` a document without a value holds)."""
+    or ``"int64"`` (with the ``default`` a document without a value holds). An int64
+    column's facets read its values only to ``granularity`` (a value's ``// granularity``
+    decides its facet): a backend may count them in buckets that wide."""
 
     kind: str = "bytes"
     default: int = 0
+    granularity: int = 1
 
 
 #: What a field declares for one of its index fields.
@@ -57,7 +60,39 @@ class Prefix:
     value: str
 
 
-Filter = Term | Prefix
+@dataclass(frozen=True)
+class Range:
+    """Documents whose date field ``field`` lies in [``start``, ``end``] (an end left None is open).
+    ``strict`` excludes the bounds themselves."""
+
+    field: str
+    start: Any = None
+    end: Any = None
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Documents matching at least one of ``parts``."""
+
+    parts: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Documents matching every one of ``parts``."""
+
+    parts: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """Documents not matching ``part``."""
+
+    part: "Filter"
+
+
+Filter = Term | Prefix | Range | AnyOf | AllOf | Not
 
 
 class ColumnData(Protocol):

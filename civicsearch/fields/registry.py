@@ -51,11 +51,12 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-#: (the field's options given, as {name: value}) → a filter (:mod:`civicsearch.fields.flags`), or None.
+#: (the field's options given, as {name: value}) → a neutral filter (:mod:`civicsearch.fields.flags`), or None:
+#: what a backend without the local columns (a cluster) filters on.
 FilterFn = Callable[[dict[str, Any]], "Filter | None"]
-#: (the field's options given; the searcher's column data) → a boolean array by docnum: a
-#: filter answered from the field's column (a date range, validity on the day asked),
-#: where a term filter would walk a range's terms or every document.
+#: (the field's options given; the searcher's column data) → a boolean array by docnum: the
+#: local index answers the field's options from its column (a date range, validity on the day
+#: asked) instead of its ``filter``, which would walk a range's terms or every document.
 MaskFn = Callable[[dict[str, Any], ColumnData], "np.ndarray"]
 #: (the field's options given; the index's keyword lexicons) → the same options with each value as the
 #: index holds it (a code's trailing zeros cut, a unique part of a name made whole), or an
@@ -76,8 +77,9 @@ class MetaField:
     ``extract`` gives the stored value from a document (None or an empty list
     when it is unknown); ``index`` turns a stored value into the values of the
     index fields ``schema`` declares (neutral flags); ``output`` gives the JSON keys of a hit or a
-    document record; ``options`` filter through ``filter`` (a term filter) or
-    ``mask`` (from the field's column), after ``canonical`` has checked their values
+    document record; ``options`` filter through ``filter`` (a neutral filter; the local
+    index answers them from the field's column through ``mask`` when there is one), after
+    ``canonical`` has checked their values
     against the index; ``facets`` counts
     ``column``'s values; ``brief`` is the field's part of a hit's summary line on
     the terminal and ``label`` its name in ``civicsearch show``.
@@ -117,9 +119,10 @@ class MetaField:
             object.__setattr__(self, "keys", {self.name: None})
         if self.output is None:
             object.__setattr__(self, "output", _own(self.name))
-        filters = (self.filter is not None) + (self.mask is not None)
-        if filters != (1 if self.options else 0) or (self.facets is None) != (not self.facet_names):
-            raise ValueError(f"field {self.name}: options come with a filter or a mask, facet names with facets")
+        if (self.filter is not None) != bool(self.options) or (self.mask is not None and not self.options) \
+                or (self.facets is None) != (not self.facet_names):
+            raise ValueError(f"field {self.name}: options come with a filter (and maybe a mask), "
+                             "facet names with facets")
 
 
 _FIELDS: dict[str, MetaField] = {}
@@ -282,12 +285,14 @@ def keyword_option(option: str, field: str, what: str, prepare: Callable[[str], 
     return lambda given, lexicons: {option: resolve(option, prepare(given[option]), lexicons.lexicon(field), what)}
 
 
-def term_filters(given: Mapping[str, Any]) -> list[Filter]:
-    """The term filters of the checked filters (:func:`check_filters`): a document must match every one."""
+def term_filters(given: Mapping[str, Any], masked: bool = False) -> list[Filter]:
+    """The filters of the checked filters (:func:`check_filters`): a document must match every one.
+    Those of the fields :func:`filter_mask` answers from columns come only with ``masked``
+    (a backend without the local columns)."""
     parts = []
     for f in fields():
         own = _own_options(f, given)
-        if own and f.filter is not None:
+        if own and f.filter is not None and (masked or f.mask is None):
             q = f.filter(own)
             if q is not None:
                 parts.append(q)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from civicsearch.fields.flags import Column, ColumnData, Date, Keywords
+from civicsearch.fields.flags import AllOf, AnyOf, Column, ColumnData, Date, Keywords, Not, Range, Term
 from civicsearch.fields.lists import ranked
 from civicsearch.fields.registry import MetaField, Option, register
 from civicsearch.ingest.headers import as_text
@@ -170,8 +170,10 @@ def _index(v: dict[str, Any]) -> dict[str, Any]:
     # --in-force reads the column now; the three index fields are still written because
     # dropping them changes the schema, which would ask every index for a full rebuild.
     out: dict[str, Any] = {COLUMN: _encode(v)}
-    if v["status"]:
-        out["validity"] = v["status"]
+    # The status said, and 已修改 when the text was amended: what the filter needs without the column.
+    said = " ".join(s for s in (v["status"], AMENDED if v["amended"] else None) if s)
+    if said:
+        out["validity"] = said
     if v["effective"]:
         out["valid_from"] = _at(v["effective"])
     if v["expires"]:
@@ -183,6 +185,17 @@ def _mask(given: dict[str, Any], columns: ColumnData) -> np.ndarray:
     """--in-force: every document but those known, today, to be repealed, expired or not yet in force."""
     today = date.today()
     return columns.where(COLUMN, lambda raw: not raw or status(_decode(raw), today) not in NOT_IN_FORCE)
+
+
+def _filter(given: dict[str, Any]) -> Not:
+    """--in-force as a filter on the index fields, the same verdict as :func:`status` on the day asked."""
+    today = datetime.combine(date.today(), datetime.min.time())
+    return Not(AnyOf((
+        Term("validity", REPEALED), Term("validity", EXPIRED),
+        Range("valid_until", end=today, strict=True),  # ran out before today
+        Range("valid_from", start=today + timedelta(days=1)),  # takes effect after today
+        AllOf((Term("validity", PENDING), Not(Term("validity", AMENDED)))),
+    )))
 
 
 def _facets(values: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
@@ -205,7 +218,7 @@ def _detail(v: dict[str, Any]) -> str | None:
 
 FIELD = register(MetaField(
     name="validity",
-    version=2,
+    version=3,
     label="validity",
     order=70,
     extract=_extract,
@@ -216,6 +229,7 @@ FIELD = register(MetaField(
     keys={"validity": None},
     options=(Option("in_force", "Leave out what is known not to be in force today (repealed, expired, "
                                 "not yet in force).", flag=True),),
+    filter=_filter,
     mask=_mask,
     column=COLUMN,
     facets=_facets,

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from whoosh.codec.whoosh3 import W3Codec
 
@@ -137,6 +137,24 @@ def index_record(rec: RawRecord) -> Prepared | Skipped:
         return Skipped(rec.path, f"cannot index ({type(e).__name__}: {e})"[:300], rec.line)
 
 
+class Sink(Protocol):
+    """Where a run's changes go when the index is not on this machine (a search cluster).
+
+    The run reads, cleans and checks as for the local index, and hands the sink each
+    document's index field values (:func:`to_fields`; ``replace``: it held the document
+    before) and each deletion; ``commit`` sends what is pending and gives back, by id, why
+    each document it could not write was refused (what was there before stays).
+    """
+
+    def add(self, fields: dict[str, Any], replace: bool) -> None: ...
+
+    def delete(self, doc_id: str) -> None: ...
+
+    def commit(self) -> dict[str, str]: ...
+
+    def cancel(self) -> None: ...
+
+
 def _existing(ix: Any) -> dict[str, tuple[str, str]]:
     """id → (raw hash, path) for every live document, read from columns a segment at a time.
 
@@ -168,8 +186,12 @@ class _Run:
     """The state of one indexing run (one writer, one commit)."""
 
     def __init__(self, ix: Any, existing: dict[str, tuple[str, str]], manifest: dict[str, list], procs: int,
-                 lock_fd: int | None = None) -> None:
+                 lock_fd: int | None = None, sink: Sink | None = None) -> None:
         self.ix = ix
+        #: Where changes go instead of the local index's writer (one process then).
+        self.sink = sink
+        #: (path, line, replaced) of each document handed to the sink, by id.
+        self._sent: dict[str, tuple[str, int | None, bool]] = {}
         self.existing = existing
         self.by_path: dict[str, list[str]] = defaultdict(list)
         for doc_id, (_, path) in existing.items():
@@ -306,7 +328,14 @@ class _Run:
             return
         self.report.uncleaned += prepared.uncleaned
         self.report.changed_ids.append(rec.doc_id)
-        if old is None:
+        if self.sink is not None:
+            self.sink.add(prepared.fields, replace=old is not None)
+            self._sent[rec.doc_id] = (rec.path, rec.line, old is not None)
+            if old is None:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
+        elif old is None:
             self.writer.add_document(**prepared.fields)
             self.report.added += 1
         else:
@@ -333,10 +362,36 @@ class _Run:
                     "run again with --allow-deletes")
             gone += missing
         for doc_id in dict.fromkeys(gone):  # roots may nest
-            self.writer.delete_by_term("id", doc_id)
+            if self.sink is not None:
+                self.sink.delete(doc_id)
+            else:
+                self.writer.delete_by_term("id", doc_id)
             self.report.deleted += 1
 
+    def _sink_commit(self) -> None:
+        """Send what is pending; a document the sink refused is reported, and its file read
+        again by the next run (its manifest entry dropped)."""
+        checkpoint("before-commit")
+        failed = self.sink.commit()  # type: ignore[union-attr]
+        for doc_id, reason in failed.items():
+            if doc_id not in self._sent:
+                continue  # a deletion that failed: the document stays, and goes next run
+            path, line, replaced = self._sent[doc_id]
+            self.skip(Skipped(path, reason, line))
+            self.manifest.pop(path, None)
+            if replaced:
+                self.report.updated -= 1
+            else:
+                self.report.added -= 1
+        if failed:
+            self.report.changed_ids = [i for i in self.report.changed_ids if i not in failed]
+            self.report.deleted -= sum(1 for i in failed if i not in self._sent)
+        checkpoint("after-commit")
+
     def commit(self) -> None:
+        if self.sink is not None:
+            self._sink_commit()
+            return
         if self._writer is not None or self._build is not None:
             checkpoint("before-commit")
             if self._build is not None:
@@ -355,7 +410,7 @@ class _Run:
     def cancel(self) -> None:
         """Undo what is not committed. Its own failures (a full disk again) are
         swallowed: the error that made the run fail is the one to report."""
-        steps = []
+        steps = [self.sink.cancel] if self.sink is not None else []
         if self._build is not None:
             steps.append(self._build.cancel)
         if self._writer is not None and not self._writer.is_closed:  # not yet committed
@@ -468,10 +523,8 @@ def kept_out(previous: list[dict[str, Any]], run_skipped: list[SkippedInput], ro
     return sorted(out.values(), key=lambda e: (e["path"], e.get("line") or 0, e["reason"]))
 
 
-def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
-         progress: Progress | None, max_bytes: int, procs: int | None, started: float,
-         allow_deletes: bool = False, previous: list[dict[str, Any]] | None = None) -> IndexReport:
-    meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
+def _listing(roots: list[Path]) -> tuple[list[Any], list[tuple[Path, Path]], int]:
+    """Every file under ``roots`` (and what cannot be listed), the readable ones, their size."""
     listed = list(iter_files(roots))
     files = [item for item in listed if not isinstance(item, Skipped)]
     size = 0
@@ -480,14 +533,12 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
             size += f.stat().st_size
         except OSError:
             pass  # reported when it is read
-    procs = procs if procs is not None else os.cpu_count() or 1
-    if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
-        procs = 1
-    if procs > 1:
-        # Loaded once, before the worker processes fork, which then share them.
-        get_segmenter()
-        gazetteer()
-    run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
+    return listed, files, size
+
+
+def _read_all(run: _Run, listed: list[Any], files: list[tuple[Path, Path]], roots: list[Path],
+              progress: Progress | None, max_bytes: int, allow_deletes: bool) -> None:
+    """Read every file into the run, delete what is gone, commit (or undo it all)."""
     for item in listed:
         if isinstance(item, Skipped):
             run.skip(item)
@@ -508,9 +559,12 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
         run.cancel()
         raise
 
+
+def _settle(meta: dict[str, Any], run: _Run, roots: list[Path], previous: list[dict[str, Any]] | None,
+            started: float, fresh: bool, stale_pid: Any) -> bool:
+    """Put the run's outcome in its report and ``meta`` (roots, manifest, what is kept out, the
+    last run); whether anything changed that must be written."""
     report = run.report
-    with ix.reader() as r:
-        report.documents = r.doc_count()
     now = store.now_iso()
     ledger = kept_out(meta.get(KEPT_OUT, []) if previous is None else previous, report.skipped, roots,
                       run.unchanged_paths, now)
@@ -521,17 +575,58 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
     files_meta = {k: v for k, v in meta.get("files", {}).items() if not _under(k, roots)}
     files_meta.update(run.manifest)
     remembered = list(dict.fromkeys(meta.get("roots", []) + [str(r) for r in roots]))
-    changed = fresh or lock.stale_pid or report.added or report.updated or report.deleted or (
+    changed = fresh or stale_pid or report.added or report.updated or report.deleted or (
         files_meta, ledger, remembered) != (meta.get("files", {}), meta.get(KEPT_OUT, []), meta.get("roots", []))
     if not changed:
-        return report  # a run with nothing to do writes nothing
+        return False  # a run with nothing to do writes nothing
     meta.update(
         roots=remembered,
         files=files_meta,
         updated=now,
-        last_run=dict(report.to_dict(), finished=now, full=fresh, stale_lock_cleared=lock.stale_pid),
+        last_run=dict(report.to_dict(), finished=now, full=fresh, stale_lock_cleared=stale_pid),
     )
     meta[KEPT_OUT] = ledger
+    return True
+
+
+def sync(sink: Sink, existing: dict[str, tuple[str, str]], meta: dict[str, Any], roots: list[Path],
+         lock: store.WriterLock | None, *, fresh: bool, progress: Progress | None = None,
+         max_bytes: int = DEFAULT_MAX_BYTES, allow_deletes: bool = False,
+         started: float | None = None) -> tuple[IndexReport, bool]:
+    """One run into ``sink`` (an index elsewhere), under the caller's writer ``lock`` (None: a dry run):
+    ``existing`` is what the index holds (id → (raw hash, path)) and ``meta`` the state of
+    the last run (roots, manifest, what is kept out), updated in place. The same reading,
+    skipping, manifest and mass-deletion guard as a local run. Gives the report, and whether
+    ``meta`` changed (to be saved once the sink's changes are visible)."""
+    started = time.perf_counter() if started is None else started
+    listed, files, _ = _listing(roots)
+    run = _Run(None, {} if fresh else existing, {} if fresh else meta.get("files", {}), 1,
+               lock.fd if lock is not None else None, sink=sink)
+    _read_all(run, listed, files, roots, progress, max_bytes, allow_deletes)
+    run.report.documents = (0 if fresh else len(existing)) + run.report.added - run.report.deleted
+    previous = meta.get(KEPT_OUT, []) if fresh else None
+    changed = _settle(meta, run, roots, previous, started, fresh, lock.stale_pid if lock is not None else None)
+    return run.report, changed
+
+
+def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
+         progress: Progress | None, max_bytes: int, procs: int | None, started: float,
+         allow_deletes: bool = False, previous: list[dict[str, Any]] | None = None) -> IndexReport:
+    meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
+    listed, files, size = _listing(roots)
+    procs = procs if procs is not None else os.cpu_count() or 1
+    if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
+        procs = 1
+    if procs > 1:
+        # Loaded once, before the worker processes fork, which then share them.
+        get_segmenter()
+        gazetteer()
+    run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
+    _read_all(run, listed, files, roots, progress, max_bytes, allow_deletes)
+    with ix.reader() as r:
+        run.report.documents = r.doc_count()
+    if not _settle(meta, run, roots, previous, started, fresh, lock.stale_pid):
+        return run.report
     store.write_meta(gen, meta)
     if fresh:
         checkpoint("before-switch")
@@ -539,4 +634,4 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
         checkpoint("after-switch")
         store.forget_pending_roots(index_dir)
         store.remove_other_generations(index_dir)
-    return report
+    return run.report

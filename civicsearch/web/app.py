@@ -27,8 +27,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicsearch.api import watches
-from civicsearch.api.engine import SearchEngine
+from civicsearch.api.engine import SearchEngine, engine_from_env
 from civicsearch.errors import (
+    BackendError,
     CivicSearchError,
     DocumentNotFoundError,
     IndexDamagedError,
@@ -61,7 +62,7 @@ FILTERS = ("place", "since", "until", "topic", "type", "org")
 
 
 def _status(e: CivicSearchError) -> int:
-    if isinstance(e, (IndexNotFoundError, IndexDamagedError, IndexVersionError)):
+    if isinstance(e, (IndexNotFoundError, IndexDamagedError, IndexVersionError, BackendError)):
         return 503
     if isinstance(e, DocumentNotFoundError):
         return 404
@@ -126,9 +127,13 @@ def _export_params(
                         max_limit=MAX_EXPORT)
 
 
-def create_app(index_dir: str | Path | None = None, show_paths: bool | None = None) -> FastAPI:
-    """The ASGI application over the index at ``index_dir`` (default: ``$CIVICSEARCH_INDEX``, else ./index)."""
-    engine = SearchEngine(index_dir)
+def create_app(index_dir: str | Path | None = None, show_paths: bool | None = None,
+               engine: SearchEngine | None = None) -> FastAPI:
+    """The ASGI application over ``engine``, else the index at ``index_dir``, else the engine the
+    environment names (:func:`~civicsearch.api.engine.engine_from_env`: ``$CIVICSEARCH_INDEX``, else
+    ./index, or a cluster)."""
+    if engine is None:
+        engine = SearchEngine(index_dir) if index_dir is not None else engine_from_env()
     if show_paths is None:
         show_paths = os.environ.get(SHOW_PATHS_ENV) == "1"
 
