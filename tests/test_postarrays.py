@@ -76,7 +76,7 @@ def test_arrays_hold_the_words_and_bigrams_of_every_segment_through_updates_and_
                 docnums, bounds, flat, starts, length = arrays.get_characters(postarrays.key_of(fieldname, tbytes))
                 counts = np.diff(bounds).tolist()
                 docs = [d for d, n in zip(docnums.tolist(), counts) for _ in range(n)]
-                assert list(zip(docs, flat.tolist(), starts.tolist())) == occurrences
+                assert list(zip(docs, flat.tolist(), starts[:].tolist())) == occurrences
                 assert length == len(tbytes.decode())
                 checked[fieldname] += 1
         # The bigrams are in the arrays only: they must be what each stored body
@@ -155,13 +155,14 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
                              lengths={GRAMS: lengths})
         arrays = postarrays.PostingArrays(str(path))
         assert arrays.docnums.dtype.itemsize == (2 if case == "small" else 4)
-        assert arrays.weights.dtype.kind == ("u" if case == "small" else "f")
+        assert arrays.weights.main.dtype.str == ("|u1" if case == "small" else "<f4")
         assert arrays.positions.dtype.itemsize == 2  # every position below 65,536
         assert arrays.has_positions("body") and not arrays.has_positions("title")
         assert "title" in arrays.fields and GRAMS not in arrays.fields
         assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths.tolist()]
         for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
-                     arrays.weights, arrays.positions, arrays.startchars):
+                     arrays.weights.main, arrays.weights.at, arrays.positions, arrays.startchars.main,
+                     arrays.startchars.at, arrays.startchars.values):
             assert view.flags.aligned  # a misaligned table is copied on every search
         for fieldname, terms in (("body", body), ("title", title)):
             assert sorted((t, ids.tolist(), w.tolist()) for t, ids, w in arrays.field_terms(fieldname)) == \
@@ -176,7 +177,7 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
                     assert docnums.tolist() == ids and np.array_equal(flat, positions[:, 0])
                     assert np.diff(bounds).tolist() == weights
                     *_, starts, length = arrays.get_characters(key)
-                    assert np.array_equal(np.column_stack((flat, starts)), positions)
+                    assert np.array_equal(np.column_stack((flat, starts[:])), positions)
                     assert length == len(tbytes.decode())
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
@@ -190,7 +191,31 @@ def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
         postarrays.write(f, {"body": _postings([(b"x", [4], [3.0], positions)], True)}, 10)
     arrays = postarrays.PostingArrays(str(path))
     _, _, words, starts, _ = arrays.get_characters(postarrays.key_of("body", b"x"))
-    assert np.array_equal(np.column_stack((words, starts)), positions)
+    assert np.array_equal(np.column_stack((words, starts[:])), positions)
+    assert starts[1:2].tolist() == [4_000_000] and starts[:1].tolist() == [10]
+
+
+def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: Path) -> None:
+    # A byte a frequency and two bytes a start character: what does not fit is kept apart
+    # (a word said 255 times or more, a character past 65,534), and read back whole.
+    path = tmp_path / ("apart" + postarrays.EXTENSION)
+    weights = [1.0, 254.0, 255.0, 300.0, 2.0]
+    n = int(sum(weights))
+    positions = np.column_stack((np.arange(n), np.arange(n) * 300)).astype(np.int64)
+    terms = [(b"a", [0, 1, 2, 5, 9], weights, positions), (b"b", [3, 4], [256.0, 1.0], None)]
+    with open(path, "wb") as f:
+        postarrays.write(f, {"body": _postings(terms[:1], True), "title": _postings(terms[1:], False)}, 10)
+    arrays = postarrays.PostingArrays(str(path))
+    assert arrays.weights.main.dtype.itemsize == 1 and arrays.startchars.main.dtype.itemsize == 2
+    assert len(arrays.weights.at) == 3 and len(arrays.startchars.at) == int((positions[:, 1] >= 65535).sum())
+    ids, got = arrays.get(postarrays.key_of("body", b"a"))
+    assert ids.tolist() == [0, 1, 2, 5, 9] and got.tolist() == weights
+    assert arrays.get(postarrays.key_of("title", b"b"))[1].tolist() == [256, 1]
+    docnums, bounds, flat, starts, _ = arrays.get_characters(postarrays.key_of("body", b"a"))
+    assert np.diff(bounds).tolist() == weights and starts[:].tolist() == positions[:, 1].tolist()
+    assert starts[300:302].tolist() == [90_000, 90_300]  # a slice across the kept-apart values
+    merged = arrays.field_postings("body")
+    assert merged[3].tolist() == weights and merged[5].tolist() == positions[:, 1].tolist()
 
 
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:

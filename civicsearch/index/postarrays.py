@@ -23,14 +23,16 @@ pattern).
 
 Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
 u32 length and a JSON header (counts, the fields covered, the array types);
-each term's 64-bit key hash, sorted; where each term's postings start (one more
+each term's 32-bit key hash, sorted; where each term's postings start (one more
 entry than terms); where each term's key starts (likewise); where each term's
 positions start (likewise); the docnums (segment-local; u2 where the segment has
-at most 65,536 documents); the frequencies (u2 where all are whole numbers below
-65,536, else f4); the word positions, posting after posting, as many for a
-posting as its frequency (u2 where all are below 65,536, else u4); each
-occurrence's start character (u4), in the same order (its end is the start plus
-the term's length in characters: the words are slices of the folded text); the keys
+at most 65,536 documents); the frequencies (u1 where all are whole numbers, with
+those of 255 and more kept apart: their indexes and u4 values; else f4); the word
+positions, posting after posting, as many for a posting as its frequency (u2 where
+all are below 65,536, else u4); each occurrence's start character (u2, those of
+65,535 and more kept apart likewise: 0.3% of the bench's), in the same order (its
+end is the start plus the term's length in characters: the words are slices of the
+folded text); the keys
 (field name, NUL, term bytes), which a look-up compares, so that a hash
 collision can only cost a second compare, never a wrong answer; then, for
 each field whose lengths the file keeps, one byte a document (Whoosh's
@@ -50,6 +52,7 @@ import os
 import struct
 import zlib
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Sequence
@@ -59,7 +62,7 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 EXTENSION = ".csa"
-MAGIC = b"CSARR07\n"
+MAGIC = b"CSARR08\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -70,13 +73,77 @@ def key_of(fieldname: str, tbytes: bytes) -> bytes:
 
 def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
     """The table's hash of each key, as the array :meth:`PostingArrays.get_many` takes."""
-    return np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+    return np.fromiter(map(_hash, keys), dtype=np.uint32, count=len(keys))
 
 
 def _hash(key: bytes) -> int:
-    # Two of zlib's C checksums: a stable 64-bit spread at a tenth of a cryptographic
-    # hash's cost; keys that collide are told apart by the key compare in get().
-    return zlib.crc32(key) << 32 | zlib.adler32(key)
+    # zlib's C checksum: a stable 32-bit spread at a tenth of a cryptographic hash's
+    # cost; the few keys of a segment that collide are told apart by the key compare.
+    return zlib.crc32(key)
+
+
+@dataclass
+class Escaped:
+    """An array of counts kept in a narrow type: a value at or above the type's top
+    (``TOP``: rare, a long document's far characters, a word said 255 times) is kept
+    apart, its index in ``at`` (sorted) and its value in ``values``."""
+
+    main: np.ndarray
+    at: np.ndarray
+    values: np.ndarray
+    _kept: list[int] | None = None
+
+    @classmethod
+    def split(cls, values: np.ndarray, dtype: str, index_dtype: str) -> "Escaped":
+        """``values`` as ``dtype`` (u1 or u2), those that do not fit kept apart."""
+        top = np.iinfo(np.dtype(dtype)).max
+        values = np.asarray(values)
+        big = np.flatnonzero(values >= top)
+        return cls(np.minimum(values, top).astype(dtype), big.astype(index_dtype), values[big].astype("<u4"))
+
+    def __len__(self) -> int:
+        return len(self.main)
+
+    def slice(self, lo: int, hi: int) -> np.ndarray:
+        """Values ``lo:hi``: a view into the file where none was kept apart."""
+        part = self.main[lo:hi]
+        if not len(self.at):
+            return part
+        if self._kept is None:
+            self._kept = self.at.tolist()  # few: bisected in Python, cheaper than a numpy call
+        a, b = bisect_left(self._kept, lo), bisect_left(self._kept, hi)
+        if a == b:
+            return part
+        out = part.astype(np.int64)
+        out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
+        return out
+
+    def window(self, lo: int, hi: int) -> "Window":
+        """Values ``lo:hi`` to be sliced again (a common word's occurrences: only a few
+        documents' are read, so none is widened before it is asked for)."""
+        return Window(self, lo, hi)
+
+    def whole(self) -> np.ndarray:
+        """Every value (int64), for a merge."""
+        out = self.main.astype(np.int64)
+        out[self.at.astype(np.int64)] = self.values
+        return out
+
+
+@dataclass
+class Window:
+    """Values ``lo:hi`` of an :class:`Escaped`, sliced relative to ``lo``."""
+
+    of: Escaped
+    lo: int
+    hi: int
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, s: slice) -> np.ndarray:
+        start, stop, _ = s.indices(len(self))
+        return self.of.slice(self.lo + start, self.lo + stop)
 
 
 @dataclass
@@ -130,7 +197,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     columns = columns or {}
     names = sorted(fields)
     keys = [key_of(name, tbytes) for name in names for tbytes in fields[name].terms]
-    hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+    hashes = key_hashes(keys)
     order = np.argsort(hashes, kind="stable")
     # The fields' postings end to end, each field's starts moved past the ones before.
     starts, pos_counts, pos_parts, posting_base = [np.zeros(1, dtype=np.int64)], [], [], 0
@@ -169,21 +236,27 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
         "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(words),
         "tables": "<u4" if size < 2**32 else "<u8",
-        "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u2" if whole else "<f4",
+        "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u1" if whole else "<f4",
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
         "documents": doc_count, "lengths": sorted(lengths),
         "columns": [_column_header(name, columns[name]) for name in sorted(columns)],
     }
+    # Frequencies a byte and start characters two, the few that do not fit kept apart.
+    weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
+    chars_out = Escaped.split(starts_at, "<u2", header["tables"])
+    header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
+    header["char_exceptions"] = len(chars_out.at)
     encoded = json.dumps(header).encode("utf-8")
     parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
-             hashes[order].astype("<u8"),
+             hashes[order].astype("<u4"),
              starts_out.astype(header["tables"]),
              _starts(array("Q", map(len, keys))).astype(header["tables"]),
              pos_starts_out.astype(header["tables"]),
              docnums.astype(header["docnums"]),
-             weights.astype(header["weights"]),
+             *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
+               else (weights.astype(header["weights"]),)),
              words.astype(header["word_positions"]),
-             starts_at.astype("<u4"),
+             chars_out.main, chars_out.at, chars_out.values,
              np.frombuffer(key_blob, dtype=np.uint8),
              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
              *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count))]
@@ -271,14 +344,18 @@ class PostingArrays:
 
         terms, tables = header["terms"], header["tables"]
         try:
-            self.hashes = take("<u8", terms)
+            self.hashes = take("<u4", terms)
             self.starts = take(tables, terms + 1)
             self.key_starts = take(tables, terms + 1)
             self.pos_starts = take(tables, terms + 1)
             self.docnums = take(header["docnums"], header["postings"])
-            self.weights = take(header["weights"], header["postings"])
+            main = take(header["weights"], header["postings"])
+            self.weights = Escaped(main, take(tables, header["weight_exceptions"]),
+                                   take("<u4", header["weight_exceptions"])) if header["weights"] == "<u1" \
+                else Escaped(main, main[:0].astype(tables), main[:0].astype("<u4"))
             self.positions = take(header["word_positions"], header["positions"])
-            self.startchars = take("<u4", header["positions"])
+            self.startchars = Escaped(take("<u2", header["positions"]), take(tables, header["char_exceptions"]),
+                                      take("<u4", header["char_exceptions"]))
             self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
             # Each column's arrays, as views; their values are decoded when first asked for.
@@ -346,8 +423,7 @@ class PostingArrays:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
         skip = len(key_of(fieldname, b""))
         for i in self._field_indexes(fieldname).tolist():
-            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-            yield self._term_at(i, skip), self.docnums[lo:hi], self.weights[lo:hi]
+            yield (self._term_at(i, skip), *self._postings_at(i))
 
     def field_postings(self, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray, np.ndarray,
                                                       np.ndarray | None, np.ndarray | None]:
@@ -360,11 +436,11 @@ class PostingArrays:
         starts = self.starts.astype(np.int64)
         take, new_starts = _gather(starts, index)
         term_of = np.repeat(np.arange(len(index), dtype=np.int64), np.diff(new_starts))
-        docnums, weights = self.docnums[take], self.weights[take]
+        docnums, weights = self.docnums[take], self.weights.whole()[take]
         if fieldname not in self.positioned:
             return terms, term_of, docnums, weights, None, None
         take_pos, _ = _gather(self.pos_starts.astype(np.int64), index)
-        return terms, term_of, docnums, weights, self.positions[take_pos], self.startchars[take_pos]
+        return terms, term_of, docnums, weights, self.positions[take_pos], self.startchars.whole()[take_pos]
 
     def has_positions(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` has its word positions in the file."""
@@ -372,8 +448,8 @@ class PostingArrays:
 
     def _find(self, key: bytes) -> int | None:
         h = _hash(key)
-        # As a numpy scalar: a Python int above 2**63 makes numpy convert the whole table.
-        return self._match(int(self.hashes.searchsorted(np.uint64(h))), h, key)
+        # As a numpy scalar of the table's type: numpy would convert the whole table to another.
+        return self._match(int(self.hashes.searchsorted(np.uint32(h))), h, key)
 
     def _match(self, i: int, h: int, key: bytes) -> int | None:
         """The term of ``key`` (hash ``h``) among the terms from the ``i``-th of the sorted
@@ -388,7 +464,7 @@ class PostingArrays:
 
     def _postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = int(self.starts[i]), int(self.starts[i + 1])
-        return self.docnums[lo:hi], self.weights[lo:hi]
+        return self.docnums[lo:hi], self.weights.slice(lo, hi)
 
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), the hash
@@ -409,16 +485,16 @@ class PostingArrays:
         found = self._occurrences(key)
         return None if found is None else found[:3]
 
-    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
-        """:meth:`get_positions`, each occurrence's start character (views into the
-        file: a caller after a few documents' adds the term's length to theirs only, since
-        a common word occurs a million times) and the term's length in characters."""
+    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, Window, int] | None:
+        """:meth:`get_positions`, each occurrence's start character (a :class:`Window` on the
+        file: a caller after a few documents' slices theirs only, since a common word occurs a
+        million times) and the term's length in characters."""
         found = self._occurrences(key)
         if found is None:
             return None
         docnums, bounds, positions, p = found
         length = len(key[key.index(b"\0") + 1:].decode("utf-8"))
-        return docnums, bounds, positions, self.startchars[p: p + len(positions)], length
+        return docnums, bounds, positions, self.startchars.window(p, p + len(positions)), length
 
     def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         i = self._find(key)

@@ -18,8 +18,9 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: for ``civicsearch index --full`` instead of answering wrongly. (7: the bigrams
 #: moved from a Whoosh field to the posting arrays, civicsearch.index.postarrays; 8: invisible
 #: format characters dropped and full-width digits read as ASCII before analysis; 9: the words' postings in the
-#: posting arrays only, with no character lengths.)
-SCHEMA_VERSION = 9
+#: posting arrays only, with no character lengths; 10: frequencies a byte, start characters two bytes, key hashes
+#: 32 bits, the values that do not fit kept apart.)
+SCHEMA_VERSION = 10
 META_FILE = "civicsearch.json"
 
 
