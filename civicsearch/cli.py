@@ -151,16 +151,24 @@ def _where(s: SkippedInput) -> str:
 
 
 def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float = DEFAULT_MAX_MB,
-               quiet: bool = False, allow_deletes: bool = False) -> IndexReport:
+               quiet: bool = False, allow_deletes: bool = False, semantic: bool | None = None) -> IndexReport:
     max_bytes = int(max_mb * 1_000_000)
     if quiet or not err.is_terminal:
-        return engine.index(paths, full=full, max_bytes=max_bytes, allow_deletes=allow_deletes)
+        return engine.index(paths, full=full, max_bytes=max_bytes, allow_deletes=allow_deletes, semantic=semantic)
     # Imported here: a search that finds its index built never draws a bar, and start-up counts.
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=err, transient=True,
+        # A build with vectors is long: it says how long it has still to go.
+        TimeRemainingColumn(), TextColumn("{task.description}"), console=err, transient=True,
         # No refresh thread: a full build forks its writer processes, safely only
         # from a process with one thread.
         auto_refresh=False,
@@ -172,7 +180,8 @@ def _run_index(engine: SearchEngine, paths: list[str], full: bool, max_mb: float
             bar.update(task, completed=done, total=total, description=escape(_safe(what)))
             bar.refresh()
 
-        return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes, allow_deletes=allow_deletes)
+        return engine.index(paths, full=full, progress=progress, max_bytes=max_bytes, allow_deletes=allow_deletes,
+                            semantic=semantic)
 
 
 def _kept_out_line(s: SkippedInput) -> str:
@@ -336,16 +345,20 @@ def _index_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--quiet", is_flag=True, help="Print nothing but errors and the inputs kept out (on stderr)."),
         _max_size,
         _allow_deletes,
+        click.option("--semantic/--no-semantic", default=None,
+                     help="Keep (or not) every document's embedding for the semantic rerank (pip install "
+                          "'.[semantic]'; a long first build); turning it on or off takes --full. "
+                          "Default: as the index was built."),
     ]):
         fn = option(fn)
     return fn
 
 
 def _index_command(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
-                   max_mb: float, allow_deletes: bool) -> None:
+                   max_mb: float, allow_deletes: bool, semantic: bool | None = None) -> None:
     engine: SearchEngine = ctx.obj["engine"]
     try:
-        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet or as_json, allow_deletes)
+        report = _run_index(engine, [str(p) for p in paths], full, max_mb, quiet or as_json, allow_deletes, semantic)
     except Exception as e:  # noqa: BLE001 - any failure of a run is exit 2, one line
         click.echo(f"Error: {_error(e).message}", err=True)
         ctx.exit(2)
@@ -371,7 +384,7 @@ def _with_formats(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 @_fail_cleanly
 def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool, max_mb: float,
-          allow_deletes: bool) -> None:
+          allow_deletes: bool, semantic: bool | None) -> None:
     """Index files and folders (default: the corpus the index was built from, else ./corpus).
 
     Formats: {formats}. Folders are walked recursively. The same run as
@@ -385,7 +398,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
     engine: SearchEngine = ctx.obj["engine"]
     if not paths and not engine.remembered_roots() and not engine.exists():
         paths = (default_corpus(),)  # a new index of ./corpus, as documented
-    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes)
+    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes, semantic)
 
 
 @cli.command(epilog=_INDEX_EXIT)
@@ -393,7 +406,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool
 @click.pass_context
 @_fail_cleanly
 def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bool, quiet: bool,
-            max_mb: float, allow_deletes: bool) -> None:
+            max_mb: float, allow_deletes: bool, semantic: bool | None) -> None:
     """Bring the index in step with its corpus: the nightly job.
 
     With no PATH, the corpus roots the index remembers. New files are added,
@@ -407,7 +420,7 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: bo
       civicsearch --index /srv/civic-index reindex --quiet
       civicsearch reindex /data/crawl --json
     """
-    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes)
+    _index_command(ctx, paths, full, as_json, quiet, max_mb, allow_deletes, semantic)
 
 
 def _render_hits(res: SearchResults) -> None:
@@ -516,11 +529,12 @@ def _search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command(cls=_QueryCommand)
 @_search_options
+@click.option("--no-semantic", is_flag=True, help="Rank by words only, where the index keeps vectors.")
 @click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
 @click.pass_context
 @_fail_cleanly
 def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, page: int, no_collapse: bool,
-           no_synonyms: bool, as_json: bool, **filters: Any) -> None:
+           no_synonyms: bool, no_semantic: bool, as_json: bool, **filters: Any) -> None:
     """Search the index.
 
     \b
@@ -547,7 +561,7 @@ def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, pa
     if not engine.exists() and ctx.obj["default_index"]:
         _build_first_index(engine)
     res = engine.search(text, sort=sort, limit=limit, offset=(page - 1) * limit, collapse=not no_collapse,
-                        synonyms=not no_synonyms, **filters)
+                        synonyms=not no_synonyms, semantic=not no_semantic, **filters)
     if as_json:
         _dump(res.to_dict())
         return

@@ -79,6 +79,8 @@ class SearchResults:
     #: Did you mean: a query one character away that finds documents, when this one found
     #: none or had to relax (None otherwise).
     suggestion: str | None = None
+    #: True when the order of the top hits used the documents' meaning (the semantic rerank).
+    semantic: bool = False
 
     def __len__(self) -> int:
         """The hits on this page (``total`` counts every matching document)."""
@@ -102,6 +104,7 @@ class SearchResults:
             "collapsed": self.collapsed,
             "notes": self.notes,
             "suggestion": self.suggestion,
+            "semantic": self.semantic,
             "hits": [h.to_dict() for h in self.hits],
             "facets": {k: [asdict(v) for v in vs] for k, vs in self.facets.items()},
         }

@@ -163,6 +163,7 @@ class SearchEngine:
         max_bytes: int = DEFAULT_MAX_BYTES,
         procs: int | None = None,
         allow_deletes: bool = False,
+        semantic: bool | None = None,
     ) -> IndexReport:
         """Add, update and delete documents so the index matches ``paths``.
 
@@ -172,6 +173,9 @@ class SearchEngine:
         of input is built by ``procs`` worker processes (default: one per core).
         A run that would delete every document of a root, or most of many, is a
         :class:`~civicsearch.errors.MassDeletionError` unless ``allow_deletes``.
+        ``semantic=True`` keeps every document's embedding for the semantic rerank (the
+        semantic extra; a long first build); None keeps what the index was built with, and
+        turning it on or off takes ``full=True``.
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -183,6 +187,7 @@ class SearchEngine:
                 raise InvalidArgumentError(f"{os.fspath(p)!r} holds a NUL character", "paths")
         _check("full", full, bool)
         _check("allow_deletes", allow_deletes, bool)
+        _check("semantic", semantic, bool, optional=True)
         _check("max_bytes", max_bytes, int)
         _check("procs", procs, int, optional=True)
         if max_bytes <= 0 or (procs is not None and procs < 1):
@@ -196,7 +201,7 @@ class SearchEngine:
                     remedy="as in engine.index([PATH])",
                     cli_remedy=f"as in `civicsearch --index {self.index_dir} reindex PATH`")
         report = self.backend.index(paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
-                                    allow_deletes=allow_deletes)
+                                    allow_deletes=allow_deletes, semantic=semantic)
         # Saved searches are told of what this run added or changed.
         watches.record(self, report.changed_ids, store.now_iso())
         return report
@@ -221,6 +226,7 @@ class SearchEngine:
         offset: int = 0,
         collapse: bool = True,
         synonyms: bool = True,
+        semantic: bool = True,
         **filters: str | bool | None,
     ) -> SearchResults:
         """Run ``query``; every field's facets (place, year, topic, type, org, validity …) come back with the hits.
@@ -231,12 +237,14 @@ class SearchEngine:
         word; long natural ones (``RankParams.long_query`` words or more) rank every
         document that holds enough of them. ``collapse`` folds reposts of one
         article into one hit; ``synonyms`` widens words with civic synonyms and
-        abbreviations.
+        abbreviations. ``semantic`` reorders the top of a long question's ranking by meaning
+        where the index keeps vectors (``results.semantic`` says when it did).
         """
         _check("query", query, str)
         given = registry.check_filters(filters)
         for name, value, kind in (("sort", sort, str), ("limit", limit, int), ("offset", offset, int),
-                                  ("collapse", collapse, bool), ("synonyms", synonyms, bool)):
+                                  ("collapse", collapse, bool), ("synonyms", synonyms, bool),
+                                  ("semantic", semantic, bool)):
             _check(name, value, kind)
         if sort not in SORTS:
             raise InvalidArgumentError(f"must be one of {', '.join(SORTS)}, not {sort!r}", "sort")
@@ -244,7 +252,7 @@ class SearchEngine:
             raise InvalidArgumentError(f"must be between 1 and {MAX_LIMIT}, not {limit}", "limit")
         if not 0 <= offset <= MAX_OFFSET:
             raise InvalidArgumentError(f"must be between 0 and {MAX_OFFSET:,}, not {offset}", "offset")
-        page = Page(sort=sort, offset=offset, limit=limit, collapse=collapse, synonyms=synonyms)
+        page = Page(sort=sort, offset=offset, limit=limit, collapse=collapse, synonyms=synonyms, semantic=semantic)
         return self.backend.search(parse(query, synonyms=synonyms), given, page)
 
     @_serialized

@@ -32,6 +32,8 @@ class Page:
     collapse: bool = True
     #: The query was widened with synonyms (the results say what was also searched).
     synonyms: bool = True
+    #: Rerank the top by meaning where the index keeps vectors (civicsearch.search.semantic).
+    semantic: bool = True
 
 
 @runtime_checkable
@@ -54,8 +56,9 @@ class Backend(Protocol):
         """What the index holds and how it was last updated."""
 
     def index(self, paths: list[Path], *, full: bool, progress: Progress | None, max_bytes: int,
-              procs: int | None, allow_deletes: bool) -> IndexReport:
-        """Make the index match ``paths``: add, update and delete (``full``: rebuild)."""
+              procs: int | None, allow_deletes: bool, semantic: bool | None = None) -> IndexReport:
+        """Make the index match ``paths``: add, update and delete (``full``: rebuild; ``semantic``:
+        keep each document's embedding, None as the index was built)."""
 
     def remembered_roots(self) -> list[str]:
         """The corpus roots the index was built from."""

@@ -12,6 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from civicsearch.backends.base import Page, Progress
 from civicsearch.errors import AmbiguousIdError, CivicSearchError, DocumentNotFoundError
 from civicsearch.fields import registry
@@ -19,19 +21,23 @@ from civicsearch.fields.date import COLUMN as DATE_COLUMN
 from civicsearch.index import store
 from civicsearch.index.storage import Storage
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
-from civicsearch.search import snippets
+from civicsearch.search import semantic, snippets
 from civicsearch.search.collapse import collapse_similar
 from civicsearch.search.params import DEFAULT, RankParams
 from civicsearch.search.plan import Planned, is_long, rank_query
 from civicsearch.search.query import ParsedQuery, parse, synonym_clauses
 from civicsearch.search.rank import Ranker
 from civicsearch.search.snippets import Occurrences, make_snippet, match_spans
+from civicsearch.text import embed
+from civicsearch.text.embed import identity
 from civicsearch.text.words import get_segmenter
 
 #: Ranked documents looked through beyond the page for reposts of the hits shown.
 COLLAPSE_WINDOW = 100
 #: How many of the documents an ambiguous id prefix names are listed.
 AMBIGUOUS_LISTED = 5
+#: Query embeddings kept (a page asked again, the next page).
+QUERY_VECTORS = 64
 
 
 class LocalBackend:
@@ -45,6 +51,7 @@ class LocalBackend:
         self._storage: Storage | None = None
         self._ranker: Ranker = None  # type: ignore[assignment]
         self._vocabulary: Any = None  # did-you-mean's, built on the first miss
+        self._query_vectors: dict[str, np.ndarray] = {}
 
     def storage(self) -> Storage:
         """The open storage, reopened when the index changed since.
@@ -83,14 +90,15 @@ class LocalBackend:
     # -- writing -------------------------------------------------------------
 
     def index(self, paths: list[Path], *, full: bool = False, progress: Progress | None = None,
-              max_bytes: int, procs: int | None = None, allow_deletes: bool = False) -> IndexReport:
+              max_bytes: int, procs: int | None = None, allow_deletes: bool = False,
+              semantic: bool | None = None) -> IndexReport:
         # Imported here: searching needs none of the reading and extraction stack.
         from civicsearch.index.indexer import index_paths
 
         # The engine has closed this backend first (under its lock): a --full rebuild
         # replaces the files a searcher holds.
         return index_paths(self.index_dir, paths, full=full, progress=progress, max_bytes=max_bytes, procs=procs,
-                           allow_deletes=allow_deletes)
+                           allow_deletes=allow_deletes, semantic=semantic)
 
     def remembered_roots(self) -> list[str]:
         gen = store.current_generation(self.index_dir)
@@ -113,14 +121,21 @@ class LocalBackend:
         depth = wanted + COLLAPSE_WINDOW if page.collapse else wanted
         datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if page.sort == "date" else None
-        given, planned = self._plan(storage, query, filters, depth, sort_key)
-        ranking = planned.ranking
         # A long question is ranked, not required word by word: it asks for no correction.
         short = not is_long(query, self._ranker)
+        by_meaning = page.semantic and page.sort == "relevance" and (not short or self.params.semantic_short) \
+            and storage.vector_model() is not None
+        if by_meaning:
+            depth = max(depth, self.params.semantic_depth)  # the rerank's candidates
+        given, planned = self._plan(storage, query, filters, depth, sort_key)
+        ranking = planned.ranking
+        order, reranked = ranking.order, False
+        if by_meaning:
+            order, reranked = self._rerank(storage, query, ranking, planned.notes)
         suggestion = self._suggest(storage, query, given) if short and (planned.relaxed or not len(ranking.matched)) else None
         facets = registry.count_facets(columns, ranking.matched, given)
-        groups = collapse_similar(ranking.order, columns["sketch"], wanted) if page.collapse else [
-            (d, []) for d in ranking.order[:wanted]]
+        groups = collapse_similar(order, columns["sketch"], wanted) if page.collapse else [
+            (d, []) for d in order[:wanted]]
         clauses = query.positive_clauses() + synonym_clauses(query)
         shown = groups[page.offset:wanted]
         storage.prefetch_characters(snippets.FIELD, {t for c in clauses if snippets.FIELD in c.fields for t in c.terms},
@@ -134,7 +149,34 @@ class LocalBackend:
             hits.append(hit)
         return SearchResults(query.typed, len(ranking.matched), hits, facets, page.offset, page.limit, page.sort,
                              planned.relaxed, also_searched=query.also_searched() if page.synonyms else [],
-                             collapsed=page.collapse, notes=planned.notes, suggestion=suggestion)
+                             collapsed=page.collapse, notes=planned.notes, suggestion=suggestion, semantic=reranked)
+
+    def _rerank(self, storage: Storage, query: ParsedQuery, ranking: Any, notes: list[str]) -> tuple[list[int], bool]:
+        """The ranking's order with its top reordered by meaning, and whether it was (fewer than
+        two candidates keep their order; so does a machine without the model, and says so)."""
+        model = storage.vector_model()
+        top = ranking.order[: self.params.semantic_depth]
+        if len(top) < 2:
+            return ranking.order, False
+        try:
+            here = identity()
+        except CivicSearchError as e:
+            notes.append(f"ranked by words only: {e}")
+            return ranking.order, False
+        if here != model:
+            raise store.model_changed(self.index_dir, model, here)
+        cosines = embed.cosines(storage.vectors(top), self._query_vector(query.text))
+        return semantic.rerank(ranking.order, ranking.scores, cosines, self.params, ranking.coverage), True
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The query's embedding (one model call; the last few are kept: paging asks again)."""
+        found = self._query_vectors.get(text)
+        if found is None:
+            found = embed.get_embedder().query([text])[0]
+            self._query_vectors[text] = found
+            if len(self._query_vectors) > QUERY_VECTORS:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+        return found
 
     def _suggest(self, storage: Storage, parsed: ParsedQuery, given: dict[str, Any]) -> str | None:
         """Did you mean: the closest query that finds documents without relaxing (see :mod:`civicsearch.search.suggest`)."""

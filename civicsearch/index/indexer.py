@@ -24,11 +24,18 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from civicsearch.errors import DocumentReadError, IndexDamagedError, IndexWriteError, MassDeletionError
+from civicsearch.errors import (
+    DocumentReadError,
+    IndexDamagedError,
+    IndexWriteError,
+    InvalidArgumentError,
+    MassDeletionError,
+)
 from civicsearch.fields import registry
 from civicsearch.index import gcfreeze, grampool, parallel, store
 from civicsearch.index.budget import OverBudget, seconds_for, time_budget
-from civicsearch.index.internals import CivicWriter
+from civicsearch.index.embeddings import Embeddings
+from civicsearch.index.internals import VECTOR_FIELD, CivicWriter
 from civicsearch.ingest.documents import Document, build_document
 from civicsearch.ingest.fingerprint import sketch
 from civicsearch.ingest.places import gazetteer
@@ -45,6 +52,7 @@ from civicsearch.ingest.readers import (
     path_text,
 )
 from civicsearch.results import WRITING, IndexReport, SkippedInput
+from civicsearch.text.embed import identity
 from civicsearch.text.words import get_segmenter
 
 #: Called as progress(files_done, files_total, current_path); during a parallel build's
@@ -67,6 +75,8 @@ CRASH_ENV = "CIVICSEARCH_CRASH_AT"
 #: waits a minute: the signal tests stop real runs there.
 PAUSE_ENV = "CIVICSEARCH_PAUSE_AT"
 KEPT_OUT = store.KEPT_OUT
+#: The meta key of the model whose vectors the index keeps (absent or None: no vectors).
+SEMANTIC = "semantic"
 #: The characters of a document's text that are searched (about 3 MB of Han text).
 MAX_INDEXED_CHARS = 1_000_000
 
@@ -121,14 +131,32 @@ def prepare(rec: RawRecord) -> Prepared:
     return Prepared(to_fields(doc, rec.raw_hash), doc.uncleaned)
 
 
+#: The run's embeddings when it keeps vectors (set before a parallel build's workers fork).
+_EMBEDDINGS: Embeddings | None = None
+
+
+def _embed(prepared: Prepared) -> None:
+    """Add the document's vector (a model that fails on one leaves that one without)."""
+    if _EMBEDDINGS is None:
+        return
+    fields = prepared.fields
+    try:
+        fields[VECTOR_FIELD] = _EMBEDDINGS.vector(fields.get("title") or "", fields.get("body") or "")
+    except Exception:  # noqa: BLE001,S110 - the document goes in; it ranks by its words only
+        pass
+
+
 def index_record(rec: RawRecord) -> Prepared | Skipped:
     """:func:`prepare` behind the document boundary: whatever goes wrong with one
     record, foreseen or not, or a record that takes longer than its time budget,
-    becomes a :class:`Skipped` naming it, and the run goes on."""
+    becomes a :class:`Skipped` naming it, and the run goes on. Its vector, where the
+    run keeps vectors, is made outside the budget (the model's time is not the text's)."""
     budget = seconds_for(len(rec.text))
     try:
         with time_budget(budget):
-            return prepare(rec)
+            prepared = prepare(rec)
+        _embed(prepared)
+        return prepared
     except DocumentReadError as e:
         return Skipped(rec.path, e.reason, rec.line)
     except OverBudget:
@@ -446,8 +474,12 @@ def index_paths(
     max_bytes: int = DEFAULT_MAX_BYTES,
     procs: int | None = None,
     allow_deletes: bool = False,
+    semantic: bool | None = None,
 ) -> IndexReport:
     """Bring the index at ``index_dir`` in step with ``paths`` (see the module docstring).
+
+    ``semantic``: keep every document's embedding (:mod:`civicsearch.index.embeddings`);
+    None keeps what the index was built with. Turning it on or off takes a full build.
 
     All changes are one commit: a failure or a kill leaves the index as it was.
     Raises :class:`~civicsearch.errors.ReindexRunningError` when another process
@@ -462,18 +494,47 @@ def index_paths(
     roots = check_roots(paths)
     try:
         with store.WriterLock(index_dir) as lock:
-            return _index_locked(index_dir, roots, lock, full, progress, max_bytes, procs, started, allow_deletes)
+            return _index_locked(index_dir, roots, lock, full, progress, max_bytes, procs, started, allow_deletes,
+                                 semantic)
     except OSError as e:
         raise _write_error(e, index_dir) from None
 
 
+def _vectors_model(index_dir: Path, live: Path | None, fresh: bool, semantic: bool | None) -> str | None:
+    """The model a run embeds with (None: the index keeps no vectors): ``semantic`` for a
+    fresh build, else what the index was built with; turning vectors on or off, or another
+    model, takes a full build."""
+    remembered = None
+    if live is not None:
+        try:
+            remembered = store.read_meta(live).get(SEMANTIC)
+        except IndexDamagedError:
+            if not fresh:
+                raise
+    wanted = bool(remembered) if semantic is None else semantic
+    if not fresh and wanted != bool(remembered):
+        what = "keep" if wanted else "drop"
+        raise InvalidArgumentError(
+            f"the index at {index_dir} was built {'with' if remembered else 'without'} vectors: to {what} them, "
+            "rebuild it", remedy=f"SearchEngine(...).index(paths, full=True, semantic={wanted})",
+            cli_remedy=f"run `civicsearch --index {index_dir} index --full {'--semantic' if wanted else '--no-semantic'}`")
+    if not wanted:
+        return None
+    model = identity()
+    if not fresh and remembered != model:
+        raise store.model_changed(index_dir, remembered, model)
+    return model
+
+
 def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, full: bool,
                   progress: Progress | None, max_bytes: int, procs: int | None, started: float,
-                  allow_deletes: bool = False) -> IndexReport:
+                  allow_deletes: bool = False, semantic: bool | None = None) -> IndexReport:
+    global _EMBEDDINGS
     live = store.current_generation(index_dir, damaged_ok=full)
     if live is not None or not full:
         store.remove_other_generations(index_dir)  # debris of a crashed full rebuild
     fresh = full or live is None
+    model = _vectors_model(index_dir, live, fresh, semantic)
     if live is None:
         # Remembered before anything is built: a first build that dies must not
         # leave the nightly job without its roots.
@@ -493,9 +554,13 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
         except IndexDamagedError:
             previous = []  # the rebuild repairs it; what it kept out is read again
 
+    embeddings = _EMBEDDINGS = Embeddings(index_dir) if model is not None else None
     try:
-        return _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes,
-                    previous)
+        report = _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes,
+                      previous, model)
+        if embeddings is not None:
+            embeddings.clear()  # committed: the vectors are in the index
+        return report
     except BaseException:
         # Nothing a failed run wrote stays behind (on a full disk, least of all).
         if fresh and store.current_generation_name(index_dir) != gen.name:
@@ -506,6 +571,10 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
             except OSError:
                 pass
         raise
+    finally:
+        if embeddings is not None:
+            embeddings.close()
+        _EMBEDDINGS = None
 
 
 def kept_out(previous: list[dict[str, Any]], run_skipped: list[SkippedInput], roots: list[Path],
@@ -611,16 +680,22 @@ def sync(sink: Sink, existing: dict[str, tuple[str, str]], meta: dict[str, Any],
 
 def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.WriterLock, fresh: bool,
          progress: Progress | None, max_bytes: int, procs: int | None, started: float,
-         allow_deletes: bool = False, previous: list[dict[str, Any]] | None = None) -> IndexReport:
+         allow_deletes: bool = False, previous: list[dict[str, Any]] | None = None,
+         model: str | None = None) -> IndexReport:
     meta = store.read_meta(gen)  # a new generation starts with no roots and no manifest
+    if fresh:
+        meta[SEMANTIC] = model
     listed, files, size = _listing(roots)
     procs = procs if procs is not None else os.cpu_count() or 1
     if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
         procs = 1
     if procs > 1:
-        # Loaded once, before the worker processes fork, which then share them.
+        # Loaded once, before the worker processes fork, which then share them (each worker
+        # loads its own embedding model: its threads do not survive a fork).
         get_segmenter()
         gazetteer()
+        if _EMBEDDINGS is not None:
+            _EMBEDDINGS.load()
     run = _Run(ix, {} if fresh else _existing(ix), {} if fresh else meta.get("files", {}), procs, lock.fd)
     _read_all(run, listed, files, roots, progress, max_bytes, allow_deletes)
     with ix.reader() as r:

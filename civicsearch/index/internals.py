@@ -134,6 +134,43 @@ class TermPool(PostingPool):
         return super().items(maxsize)
 
 
+#: The field of a document's embedding, ``(model name, int8 row)``: kept in the posting arrays, not by Whoosh.
+VECTOR_FIELD = "vector"
+
+
+class VectorPool:
+    """The embeddings of one segment's documents (a row a document), and their model."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.docs: list[int] = []
+        self.rows: list[np.ndarray] = []
+
+    def add(self, docnum: int, model: str, row: np.ndarray) -> None:
+        if self.model is not None and model != self.model:
+            raise ValueError(f"vectors of two models in one segment: {self.model} and {model}")
+        self.model = model
+        self.docs.append(docnum)
+        self.rows.append(np.asarray(row, dtype=np.int8))
+
+    def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
+        """An old segment's vectors for a merge (``docmap``: each docnum's new one, -1 if deleted)."""
+        found = arrays.vectors
+        if found is None:
+            return
+        keep = np.flatnonzero(docmap[: len(found.rows)] >= 0)
+        for d, row in zip(docmap[keep].tolist(), found.rows[keep]):
+            self.add(d, found.model, row)
+
+    def matrix(self, doc_count: int) -> postarrays.Vectors | None:
+        """Every document's row (zero where it has none), or None when no document has one."""
+        if self.model is None:
+            return None
+        out = np.zeros((doc_count, len(self.rows[0])), dtype=np.int8)
+        out[np.asarray(self.docs, dtype=np.int64)] = np.stack(self.rows)
+        return postarrays.Vectors(self.model, out)
+
+
 class CivicWriter(SegmentWriter):
     """``SegmentWriter`` with the words and bigrams in posting arrays, a :class:`TermPool`
     and a block-at-a-time flush for the rest.
@@ -154,6 +191,7 @@ class CivicWriter(SegmentWriter):
         self.words = wordpool.WordPool(sorted(self.word_fields))
         self.columns = columns.ColumnPool(self.schema)
         self.grams = grampool.GramPool()
+        self.vectors = VectorPool()
         self.block_protocol = block_protocol
         self.min_compress = min_compress
         #: Leave the files the new table of contents no longer lists (the old one,
@@ -191,6 +229,7 @@ class CivicWriter(SegmentWriter):
         keyword field's postings pooled in one call (:meth:`TermPool.add_field`)
         instead of one a posting."""
         text = fields.pop(grampool.FIELD, None)  # the bigram field is not Whoosh's
+        vector = fields.pop(VECTOR_FIELD, None)  # nor the embedding
         self._check_state()
         perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
         docboost = self._doc_boost(fields)
@@ -224,6 +263,8 @@ class CivicWriter(SegmentWriter):
         perdocwriter.finish_doc()
         if isinstance(text, str):
             self.grams.add(docnum, text)
+        if vector is not None:
+            self.vectors.add(docnum, *vector)
         self._added = True
         self.docnum += 1
 
@@ -245,6 +286,7 @@ class CivicWriter(SegmentWriter):
         self.words.add_segment(arrays, new)
         self.columns.add_segment(arrays, new)
         self.grams.add_segment(arrays, new)
+        self.vectors.add_segment(arrays, new)
         self._added = True
 
     def _flush_segment(self) -> None:
@@ -261,7 +303,7 @@ class CivicWriter(SegmentWriter):
         out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
         try:
             postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths, **self.words.lengths(self.docnum)},
-                             columns=self.columns.coded(self.docnum))
+                             columns=self.columns.coded(self.docnum), vectors=self.vectors.matrix(self.docnum))
         finally:
             out.close()
 

@@ -39,7 +39,9 @@ each field whose lengths the file keeps, one byte a document (Whoosh's
 quantised length); then, for each column the file keeps (the values facets,
 dates and collapsing read for every document), a code a document (u2 where
 there are at most 65,536 distinct values, else u4) and the distinct values
-(int64, or where each starts and their bytes). A new layout takes a new magic: a file of another one is
+(int64, or where each starts and their bytes); then, in an index built with
+vectors, every document's embedding (int8, a row a document; the header names
+the model). A new layout takes a new magic: a file of another one is
 passed over like a damaged one (and, since the bigrams are kept here only, a
 new ``SCHEMA_VERSION``).
 """
@@ -187,12 +189,22 @@ class Coded:
         return cls(np.zeros(doc_count, dtype=np.uint8), [None])
 
 
+@dataclass
+class Vectors:
+    """Every document's embedding (int8 rows, a zero row where a document has none) and the
+    name of the model that made them."""
+
+    model: str
+    rows: np.ndarray
+
+
 def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
-          lengths: dict[str, np.ndarray] | None = None, columns: dict[str, Coded] | None = None) -> None:
+          lengths: dict[str, np.ndarray] | None = None, columns: dict[str, Coded] | None = None,
+          vectors: Vectors | None = None) -> None:
     """Write every term of ``fields`` (docnums below ``doc_count``) to ``out``, and
     for each field of ``lengths`` every document's length in it (read at open as one
-    array, where Whoosh's per-document lengths cost a call a document), and each of
-    ``columns`` coded (likewise for Whoosh's column values)."""
+    array, where Whoosh's per-document lengths cost a call a document), each of
+    ``columns`` coded (likewise for Whoosh's column values), and the documents' ``vectors``."""
     lengths = lengths or {}
     columns = columns or {}
     names = sorted(fields)
@@ -240,6 +252,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
         "documents": doc_count, "lengths": sorted(lengths),
         "columns": [_column_header(name, columns[name]) for name in sorted(columns)],
+        "vectors": None if vectors is None else {"model": vectors.model, "dim": int(vectors.rows.shape[1])},
     }
     # Frequencies a byte and start characters two, the few that do not fit kept apart.
     weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
@@ -259,7 +272,8 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
              chars_out.main, chars_out.at, chars_out.values,
              np.frombuffer(key_blob, dtype=np.uint8),
              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
-             *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count))]
+             *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
+             *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
     for part in parts:
         data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
         out.write(data)
@@ -285,6 +299,12 @@ def _column_parts(coded: Coded, header: dict, doc_count: int) -> list[np.ndarray
         return [codes, np.asarray(coded.distinct, dtype="<i8")]
     blob = b"".join(coded.distinct)  # type: ignore[arg-type]
     return [codes, _starts(array("Q", map(len, coded.distinct))).astype("<u8"), np.frombuffer(blob, dtype=np.uint8)]
+
+
+def _vector_rows(rows: np.ndarray, doc_count: int) -> np.ndarray:
+    out = np.zeros((doc_count, rows.shape[1]), dtype=np.int8)
+    out[: len(rows)] = rows[:doc_count]
+    return out
 
 
 def _length_bytes(lengths: np.ndarray, doc_count: int) -> np.ndarray:
@@ -371,6 +391,10 @@ class PostingArrays:
                 self._column_parts[column["name"]] = (column, parts)
             self._columns: dict[str, Coded] = {}
             self._documents = header["documents"]
+            found = header.get("vectors")
+            #: The documents' embeddings (int8 rows by docnum) and their model, where the index keeps them.
+            self.vectors: Vectors | None = None if not found else Vectors(
+                found["model"], take("i1", header["documents"] * found["dim"]).reshape(-1, found["dim"]))
         except ValueError as e:
             raise ValueError(f"{path}: shorter than its header says ({e})") from e
         if at != len(self._map):

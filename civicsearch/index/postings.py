@@ -214,3 +214,21 @@ def phrase_starts(positions: list[list[int]]) -> Iterator[int]:
     """Each position of the first word where all the words stand in order, one after another."""
     later = [set(p) for p in positions[1:]]
     return (start for start in positions[0] if all(start + i in s for i, s in enumerate(later, 1)))
+
+
+def vector_model(reader: IndexReader) -> str | None:
+    """The model whose vectors every segment keeps, or None (a segment without, or two models)."""
+    models = {getattr(postarrays.for_leaf(leaf).vectors, "model", None) for leaf, _ in reader.leaf_readers()}
+    return models.pop() if len(models) == 1 else None
+
+
+def read_vectors(reader: IndexReader, docs: list[int]) -> np.ndarray:
+    """The int8 embedding rows of ``docs`` (sorted global docnums; a zero row where a document has none)."""
+    rows: list[np.ndarray] = []
+    for leaf, offset, lo, hi in _segments(reader, docs):
+        found = postarrays.for_leaf(leaf).vectors
+        local = np.asarray(docs[lo:hi], dtype=np.int64) - offset
+        rows.append(found.rows[local] if found is not None else np.zeros((hi - lo, 0), dtype=np.int8))
+    dim = max((r.shape[1] for r in rows), default=0)
+    return np.concatenate([r if r.shape[1] == dim else np.zeros((len(r), dim), dtype=np.int8) for r in rows]) \
+        if rows else np.zeros((0, 0), dtype=np.int8)

@@ -32,12 +32,18 @@ from civicsearch.index.postings import (
     read_positions,
     read_postings,
     read_postings_many,
+    read_vectors,
+    vector_model,
     within,
 )
 
 #: Terms whose postings (docnums and frequencies) stay cached between queries, and
 #: phrase candidates likewise.
 CACHE_TERMS = 512
+
+
+#: A value not read yet (None is a value).
+_UNREAD = object()
 
 
 class Storage:
@@ -59,6 +65,7 @@ class Storage:
         #: The fields whose terms live in the posting arrays, not in Whoosh's term table.
         self._array_fields = wordpool.word_fields(self.reader.schema) | {grampool.FIELD}
         self._lexicons: dict[str, list[str]] = {}
+        self._vector_model: object = _UNREAD
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._forms: OrderedDict[tuple[str, str, bool], list[int]] = OrderedDict()
         # Postings read at once for a query of more terms than the LRU keeps (a pasted
@@ -150,6 +157,20 @@ class Storage:
     def phrase_docs(self, fieldname: str, words: tuple[str, ...], docs: list[int]) -> list[int]:
         """Those of ``docs`` (sorted) where ``words`` stand as a phrase."""
         return phrase_docs(self.reader, fieldname, words, docs)
+
+    def vector_model(self) -> str | None:
+        """The embedding model of the index's vectors (None: it keeps none)."""
+        if self._vector_model is _UNREAD:
+            self._vector_model = vector_model(self.reader)
+        return self._vector_model  # type: ignore[return-value]
+
+    def vectors(self, docs: list[int]) -> np.ndarray:
+        """The int8 embedding rows of ``docs`` (global docnums, in that order)."""
+        order = sorted(range(len(docs)), key=docs.__getitem__)
+        rows = read_vectors(self.reader, [docs[i] for i in order])
+        out = np.empty_like(rows)
+        out[order] = rows
+        return out
 
     def field_lengths(self, fieldname: str) -> np.ndarray:
         """Every document's (quantised) length of ``fieldname``, by docnum (int64), read

@@ -192,6 +192,14 @@ def write_meta(gen: Path, meta: dict[str, Any]) -> None:
     replace_file(gen / META_FILE, json.dumps(meta, ensure_ascii=False))
 
 
+def model_changed(index_dir: Path, built: object, now: str) -> IndexVersionError:
+    """The error for an index whose vectors another embedding model made."""
+    return IndexVersionError(
+        f"the index at {index_dir} keeps vectors of the model {built}; this civicsearch embeds with {now}",
+        remedy="rebuild it: SearchEngine(...).index(paths, full=True)",
+        cli_remedy=f"run `civicsearch --index {index_dir} index --full PATH` to rebuild it")
+
+
 def _version_error(index_dir: Path, found: object) -> IndexVersionError:
     return IndexVersionError(
         f"the index at {index_dir} was built by another version of civicsearch "

@@ -61,6 +61,16 @@ class RankParams:
     dense_share: int = 16
     #: Words that ask rather than tell (None: data/question_words.txt).
     question_words: frozenset[str] | None = None
+    # The semantic rerank (civicsearch.search.semantic), where the index keeps vectors.
+    semantic_depth: int = 30
+    semantic_weight: float = 2.0
+    semantic_spread_floor: float = 0.05
+    semantic_spread: float = 0.15
+    semantic_margin: float = 0.0
+    semantic_covered_from: float = 0.8
+    semantic_covered: float = 1.0
+    #: Short queries are reranked too (else only long natural questions).
+    semantic_short: bool = False
 
 
 DEFAULT = RankParams()

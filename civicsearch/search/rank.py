@@ -67,6 +67,8 @@ class Ranking:
     matched: np.ndarray
     scores: dict[int, float] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
+    #: For a long question, the share of its information each document of ``order`` holds.
+    coverage: dict[int, float] = field(default_factory=dict)
 
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
@@ -283,7 +285,8 @@ class Ranker:
             # the words of a short query are typed apart, and only the bonus sees their order.
             self._proximity(head, concepts, evidence, head_scores, scale)
         order = sorted(head, key=lambda d: -head_scores[d])[:depth]
-        return Ranking(docs, head_scores, order)
+        coverage = {d: float(held[d]) / total for d in order} if long else {}
+        return Ranking(docs, head_scores, order, coverage)
 
     def _holding(self, each: list[list[np.ndarray]]) -> np.ndarray:
         """A boolean mask of the documents found in at least one docnum list of every item of ``each``."""

@@ -76,7 +76,8 @@ class SearchParams:
 
     def __init__(self, q: str, place: str | None, since: str | None, until: str | None, topic: str | None,
                  type: str | None, org: str | None, in_force: bool, sort: str, limit: int, offset: int,
-                 collapse: bool = True, synonyms: bool = True, max_limit: int = MAX_LIMIT) -> None:
+                 collapse: bool = True, synonyms: bool = True, max_limit: int = MAX_LIMIT,
+                 semantic: bool = True) -> None:
         if len(q) > MAX_QUERY:
             raise InvalidArgumentError(f"is {len(q):,} characters long; at most {MAX_QUERY:,}", "q")
         if not 1 <= limit <= max_limit:
@@ -84,7 +85,7 @@ class SearchParams:
         if not 0 <= offset <= MAX_OFFSET:
             raise InvalidArgumentError(f"must be between 0 and {MAX_OFFSET:,}, not {offset}", "offset")
         self.q, self.sort, self.limit, self.offset = q, sort, limit, offset
-        self.collapse, self.synonyms = collapse, synonyms
+        self.collapse, self.synonyms, self.semantic = collapse, synonyms, semantic
         self.filters: dict[str, Any] = {k: v for k, v in dict(place=place, since=since, until=until, topic=topic,
                                                              type=type, org=org).items() if v}
         if in_force:
@@ -92,7 +93,7 @@ class SearchParams:
 
     def search(self, engine: SearchEngine, **overrides: Any) -> SearchResults:
         args = dict(sort=self.sort, limit=self.limit, offset=self.offset, collapse=self.collapse,
-                    synonyms=self.synonyms, **self.filters)
+                    synonyms=self.synonyms, semantic=self.semantic, **self.filters)
         args.update(overrides)
         return engine.search(self.q, **args)
 
@@ -111,8 +112,11 @@ def _search_params(
     offset: int = Query(0, description=f"Hits skipped, 0 to {MAX_OFFSET:,}."),
     collapse: bool = Query(True, description="Fold reposts of one article into one hit."),
     synonyms: bool = Query(True, description="Widen words with civic synonyms."),
+    semantic: bool = Query(True, description="Reorder a long question's top hits by meaning, where the index "
+                                             "keeps vectors."),
 ) -> SearchParams:
-    return SearchParams(q, place, since, until, topic, type, org, in_force, sort, limit, offset, collapse, synonyms)
+    return SearchParams(q, place, since, until, topic, type, org, in_force, sort, limit, offset, collapse, synonyms,
+                        semantic=semantic)
 
 
 def _export_params(

@@ -32,6 +32,7 @@ from civicsearch.errors import (
     DocumentNotFoundError,
     IndexNotFoundError,
     IndexVersionError,
+    InvalidArgumentError,
 )
 from civicsearch.fields import registry
 from civicsearch.index import store
@@ -260,7 +261,10 @@ class OpenSearchBackend:
         return out
 
     def index(self, paths: list[Path], *, full: bool = False, progress: Progress | None = None, max_bytes: int,
-              procs: int | None = None, allow_deletes: bool = False) -> IndexReport:
+              procs: int | None = None, allow_deletes: bool = False, semantic: bool | None = None) -> IndexReport:
+        if semantic:
+            raise InvalidArgumentError("the OpenSearch backend keeps no vectors: the semantic rerank is the local "
+                                       "index's", "semantic")
         started = time.perf_counter()
         roots = check_roots(paths)
         with store.WriterLock(self.index_dir) as lock:
