@@ -115,6 +115,18 @@ def test_a_nightly_run_embeds_only_what_it_adds_or_changes(fake: Path, tmp_path:
     assert engine.search(QUESTION).semantic and engine.search("丹顶鹤").total == 1
 
 
+def test_a_full_rebuild_reuses_the_vectors_it_can(fake: Path, tmp_path: Path, corpus_copy: Path) -> None:
+    engine = SearchEngine(tmp_path / "ix")
+    engine.index([corpus_copy], semantic=True)
+    first = sorted(corpus_copy.iterdir())[0]
+    first.write_text("标题：丹顶鹤保护\n\n" + first.read_text("utf-8"), "utf-8")
+    report = engine.index([corpus_copy], full=True)
+    assert report.added == len(SEEDS) and embedded(fake) == len(SEEDS) + 1  # only the changed one again
+    rows = vector_rows(tmp_path / "ix")
+    assert all(r is not None and (np.abs(r.rows).sum(axis=1) > 0).all() for r in rows)
+    assert engine.search(QUESTION).semantic
+
+
 def test_turning_vectors_on_or_off_takes_a_full_build(fake: Path, tmp_path: Path) -> None:
     engine = SearchEngine(tmp_path / "ix")
     engine.index([CORPUS])

@@ -554,7 +554,9 @@ def _index_locked(index_dir: Path, roots: list[Path], lock: store.WriterLock, fu
         except IndexDamagedError:
             previous = []  # the rebuild repairs it; what it kept out is read again
 
-    embeddings = _EMBEDDINGS = Embeddings(index_dir) if model is not None else None
+    # A full rebuild reuses the vectors of the index it replaces (the same model's).
+    embeddings = _EMBEDDINGS = Embeddings(index_dir, previous=live if fresh else None) \
+        if model is not None else None
     try:
         report = _run(index_dir, gen, ix, roots, lock, fresh, progress, max_bytes, procs, started, allow_deletes,
                       previous, model)
