@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, runtime_checkable
 
-from civicsearch.results import DocumentRecord, IndexReport, IndexStats, SearchResults
+from civicsearch.errors import AmbiguousIdError, DocumentNotFoundError
+from civicsearch.fields import registry
+from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
 
 if TYPE_CHECKING:
     from civicsearch.search.query import ParsedQuery
@@ -34,6 +36,38 @@ class Page:
     synonyms: bool = True
     #: Rerank the top by meaning where the index keeps vectors (civicsearch.search.semantic).
     semantic: bool = True
+
+
+#: How many of the documents an ambiguous id prefix names are listed.
+AMBIGUOUS_LISTED = 5
+
+
+def hit_of(stored: Mapping[str, Any], score: float, snippet: str, highlights: list[tuple[int, int]]) -> Hit:
+    """A hit from a document's stored values (``id``, ``title``, ``path``, the registry's ``info``)."""
+    info = stored.get(registry.STORED_FIELD)
+    return Hit(doc_id=stored["id"], title=stored.get("title", ""), path=stored.get("path", ""),
+               score=round(float(score), 4), snippet=snippet, highlights=highlights,
+               fields=registry.describe(info), summary=registry.summary(info))
+
+
+def record_of(stored: Mapping[str, Any]) -> DocumentRecord:
+    """``show``'s record of a document from its stored values."""
+    info = stored.get(registry.STORED_FIELD)
+    return DocumentRecord(doc_id=stored["id"], title=stored.get("title", ""), path=stored.get("path", ""),
+                          body=stored.get("body", ""), original=stored.get("original") or stored.get("body", ""),
+                          fields=registry.describe(info, record=True), rows=registry.rows(info))
+
+
+def by_prefix(doc_id: str, found: list[str]) -> None:
+    """Refuse an id prefix that names no document, or several (``found``: the ids that start with
+    it, :data:`AMBIGUOUS_LISTED` + 1 at most); one is the document asked for."""
+    if not found or not doc_id:
+        raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+    if len(found) > 1:
+        ids = sorted(found[:AMBIGUOUS_LISTED])
+        more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
+        raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
+                               "all start with it; give more of the id")
 
 
 @runtime_checkable

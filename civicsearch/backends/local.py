@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from civicsearch.backends.base import Page, Progress
-from civicsearch.errors import AmbiguousIdError, CivicSearchError, DocumentNotFoundError
+from civicsearch.backends.base import AMBIGUOUS_LISTED, Page, Progress, by_prefix, hit_of, record_of
+from civicsearch.errors import CivicSearchError
 from civicsearch.fields import registry
 from civicsearch.fields.date import COLUMN as DATE_COLUMN
 from civicsearch.index import store
@@ -34,8 +34,6 @@ from civicsearch.text.words import get_segmenter
 
 #: Ranked documents looked through beyond the page for reposts of the hits shown.
 COLLAPSE_WINDOW = 100
-#: How many of the documents an ambiguous id prefix names are listed.
-AMBIGUOUS_LISTED = 5
 #: Query embeddings kept (a page asked again, the next page).
 QUERY_VECTORS = 64
 
@@ -122,7 +120,7 @@ class LocalBackend:
         datekeys = columns[DATE_COLUMN]
         sort_key = (lambda d: datekeys[d] or 0) if page.sort == "date" else None
         # A long question is ranked, not required word by word: it asks for no correction.
-        short = not is_long(query, self._ranker)
+        short = not is_long(query, self.params)
         by_meaning = page.semantic and page.sort == "relevance" and (not short or self.params.semantic_short) \
             and storage.vector_model() is not None
         if by_meaning:
@@ -218,35 +216,17 @@ class LocalBackend:
         stored = storage.stored(docnum)
         spans = match_spans(docnum, clauses, occurrences)
         snippet, highlights = make_snippet(stored.get("body", ""), spans)
-        info = stored.get(registry.STORED_FIELD)
-        return Hit(doc_id=stored["id"], title=stored.get("title", ""), path=stored.get("path", ""),
-                   score=round(float(score), 4), snippet=snippet, highlights=highlights,
-                   fields=registry.describe(info), summary=registry.summary(info))
+        return hit_of(stored, score, snippet, highlights)
 
     def get(self, doc_id: str) -> DocumentRecord:
         storage = self.storage()
         docnum = storage.find("id", doc_id)
         if docnum is None:
             found = storage.with_prefix("id", doc_id, AMBIGUOUS_LISTED + 1) if doc_id else []
-            if not found:
-                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-            if len(found) > 1:
-                ids = sorted(storage.stored(d)["id"] for d in found[:AMBIGUOUS_LISTED])
-                more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
-                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
-                                       "all start with it; give more of the id")
+            if len(found) != 1:
+                by_prefix(doc_id, [storage.stored(d)["id"] for d in found])
             docnum = found[0]
-        stored = storage.stored(docnum)
-        info = stored.get(registry.STORED_FIELD)
-        return DocumentRecord(
-            doc_id=stored["id"],
-            title=stored.get("title", ""),
-            path=stored.get("path", ""),
-            body=stored.get("body", ""),
-            original=stored.get("original") or stored.get("body", ""),
-            fields=registry.describe(info, record=True),
-            rows=registry.rows(info),
-        )
+        return record_of(storage.stored(docnum))
 
     def stats(self) -> IndexStats:
         storage = self.storage()

@@ -22,6 +22,7 @@ import numpy as np
 from civicsearch.fields import registry
 from civicsearch.index.storage import Storage
 from civicsearch.search.query import Clause, ParsedQuery, docno_filter
+from civicsearch.search.params import RankParams
 from civicsearch.search.rank import Ranker, Ranking
 
 
@@ -34,9 +35,13 @@ class Planned:
     notes: list[str] = field(default_factory=list)
 
 
-def is_long(parsed: ParsedQuery, ranker: Ranker) -> bool:
+#: What a long question that no document answers with every quoted phrase is told.
+UNQUOTED_NOTE = "no document holds every quoted phrase: ranked without requiring them"
+
+
+def is_long(parsed: ParsedQuery, params: RankParams) -> bool:
     """Whether the query is a natural question ranked by coverage rather than required word by word."""
-    return parsed.is_natural() and len(parsed.concepts()) >= ranker.p.long_query
+    return parsed.is_natural() and len(parsed.concepts()) >= params.long_query
 
 
 def holding(storage: Storage, ranker: Ranker, clauses: list[Clause]) -> np.ndarray:
@@ -69,7 +74,7 @@ def rank_query(storage: Storage, ranker: Ranker, parsed: ParsedQuery, given: dic
     mask = allowed(storage, ranker, parsed, given)
     concepts, grams = parsed.concepts(), parsed.grams()
     notes = list(parsed.notes)
-    if is_long(parsed, ranker):
+    if is_long(parsed, ranker.p):
         ranked = dict(matched=None, allowed=mask, depth=depth, sort_key=sort_key, grams=grams)
         required = parsed.quoted()
         ranking = ranker.rank(concepts, required=required, **ranked)
@@ -77,7 +82,7 @@ def rank_query(storage: Storage, ranker: Ranker, parsed: ParsedQuery, given: dic
             return Planned(ranking, False, notes)
         # Quotes in a pasted title are often emphasis (收取“进站费”): rather than
         # nothing, the question ranked as if unquoted, and the user told.
-        notes.append("no document holds every quoted phrase: ranked without requiring them")
+        notes.append(UNQUOTED_NOTE)
         return Planned(ranker.rank(concepts, **ranked), True, notes)
     if concepts and parsed.is_conjunction():
         # Every clause is words or a phrase: the ranker's own postings say which

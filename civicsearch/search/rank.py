@@ -46,6 +46,31 @@ def question_words() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if (w := line.split("#")[0].strip()))
 
 
+def asking_words(params: RankParams) -> frozenset[str]:
+    """The words that ask, as ``params`` names them (default: data/question_words.txt)."""
+    return params.question_words if params.question_words is not None else question_words()
+
+
+def question_plan(concepts: list[Concept], asking: frozenset[str], subword_weight: float) -> list[tuple[Concept, float]]:
+    """What a long question is scored by, with each one's weight: its concepts (a word that
+    asks weighs nothing), then the dictionary words inside its long words (``subword_weight``,
+    each once, none that is already a concept)."""
+    def asks(c: Concept) -> bool:
+        return len(c.own) == 1 and c.own[0] in asking
+
+    plan = [(c, 0.0 if asks(c) else 1.0) for c in concepts]
+    seg = get_segmenter()
+    seen = {c.own for c in concepts}
+    for c in concepts:
+        if len(c.own) != 1 or len(c.own[0]) < 3 or asks(c):
+            continue
+        for gram, _ in seg.subwords(c.own[0]):
+            if (gram,) not in seen:
+                seen.add((gram,))
+                plan.append((Concept([(gram,)], c.fields), subword_weight))
+    return plan
+
+
 @dataclass
 class Scored:
     """A concept's evidence: the documents holding it (sorted docnums) with each
@@ -83,7 +108,7 @@ class Ranker:
         self.n_docs = storage.n_docs
         #: Docnums run up to here (deleted documents keep theirs until a merge).
         self.size = storage.size
-        self._asking = params.question_words if params.question_words is not None else question_words()
+        self._asking = asking_words(params)
         self._inverse: dict[str, np.ndarray] = {}
 
     def _asks(self, concept: Concept) -> bool:
@@ -160,17 +185,8 @@ class Ranker:
     def evidence(self, concepts: list[Concept], question: bool) -> list[Scored]:
         """Each concept's evidence, in order; for a long question (``question``) the
         asking words weigh nothing and long words also count by their parts."""
-        plan = [(c, 0.0 if question and self._asks(c) else 1.0) for c in concepts]
-        if question:
-            seg = get_segmenter()
-            seen = {c.own for c in concepts}
-            for c in concepts:
-                if len(c.own) != 1 or len(c.own[0]) < 3 or self._asks(c):
-                    continue
-                for gram, _ in seg.subwords(c.own[0]):
-                    if (gram,) not in seen:
-                        seen.add((gram,))
-                        plan.append((Concept([(gram,)], c.fields), self.p.subword_weight))
+        plan = question_plan(concepts, self._asking, self.p.subword_weight) if question else \
+            [(c, 1.0) for c in concepts]
         self.storage.prefetch([(f, t) for c, _ in plan for form in c.forms for f in c.fields for t in form])
         return [self.score_concept(c, weight) for c, weight in plan]
 

@@ -23,13 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from civicsearch.backends.base import Page, Progress
+from civicsearch.backends.base import AMBIGUOUS_LISTED, Page, Progress, by_prefix, hit_of, record_of
 from civicsearch.backends.opensearch import dsl, mapping
 from civicsearch.errors import (
-    AmbiguousIdError,
     BackendError,
     CivicSearchError,
-    DocumentNotFoundError,
     IndexNotFoundError,
     IndexVersionError,
     InvalidArgumentError,
@@ -41,6 +39,7 @@ from civicsearch.ingest.readers import DEFAULT_MAX_BYTES, check_roots
 from civicsearch.results import DocumentRecord, Hit, IndexReport, IndexStats, SearchResults
 from civicsearch.search.collapse import collapse_similar
 from civicsearch.search.params import DEFAULT, RankParams
+from civicsearch.search.plan import UNQUOTED_NOTE, is_long
 from civicsearch.search.query import ParsedQuery, synonym_clauses
 from civicsearch.search.snippets import make_snippet, match_spans
 from civicsearch.text.tokens import WORD_RE, iter_words
@@ -50,7 +49,6 @@ from civicsearch.text.words import get_segmenter
 STATE_FILE = "opensearch.json"
 #: Ranked documents looked through beyond the page for reposts (as the local backend).
 COLLAPSE_WINDOW = 100
-AMBIGUOUS_LISTED = 5
 #: Documents a ``_bulk`` request carries, and its largest size.
 BULK_DOCS = 500
 BULK_BYTES = 20 * 1024 * 1024
@@ -389,12 +387,12 @@ class OpenSearchBackend:
         wanted = page.offset + page.limit
         size = wanted + COLLAPSE_WINDOW if page.collapse else wanted
         notes = list(query.notes)
-        long = dsl.is_long(query, self.params)
+        long = is_long(query, self.params)
         relaxed = False
         got = self._search(dsl.search_body(query, given, size=size, sort=page.sort, params=self.params))
         total = got["hits"]["total"]["value"]
         if not total and long and query.quoted():
-            notes.append("no document holds every quoted phrase: ranked without requiring them")
+            notes.append(UNQUOTED_NOTE)
             relaxed = True
             got = self._search(dsl.search_body(query, given, size=size, sort=page.sort, params=self.params,
                                                unquoted=True))
@@ -437,10 +435,7 @@ class OpenSearchBackend:
         body = src.get("body", "")
         spans = match_spans(0, clauses, occurrences(body, {t for c in clauses for t in c.terms}))
         snippet, highlights = make_snippet(body, spans)
-        info = src.get(registry.STORED_FIELD)
-        return Hit(doc_id=src["id"], title=src.get("title", ""), path=src.get("path", ""),
-                   score=round(float(score), 4), snippet=snippet, highlights=highlights,
-                   fields=registry.describe(info), summary=registry.summary(info))
+        return hit_of(src, score, snippet, highlights)
 
     def matching(self, query: ParsedQuery, filters: dict[str, Any], ids: set[str]) -> list[str]:
         given = registry.canonical_filters(filters, self)
@@ -455,19 +450,9 @@ class OpenSearchBackend:
         found = [h["_source"] for h in got["hits"]["hits"]]
         exact = [s for s in found if s["id"] == doc_id]
         if not exact:
-            if not found or not doc_id:
-                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-            if len(found) > 1:
-                ids = sorted(s["id"] for s in found[:AMBIGUOUS_LISTED])
-                more = ", …" if len(found) > AMBIGUOUS_LISTED else ""
-                raise AmbiguousIdError(f"the id prefix {doc_id!r} is ambiguous: {', '.join(map(repr, ids))}{more} "
-                                       "all start with it; give more of the id")
+            by_prefix(doc_id, [s["id"] for s in found])
             exact = found
-        src = mapping.stored(exact[0])
-        info = src.get(registry.STORED_FIELD)
-        return DocumentRecord(doc_id=src["id"], title=src.get("title", ""), path=src.get("path", ""),
-                              body=src.get("body", ""), original=src.get("original") or src.get("body", ""),
-                              fields=registry.describe(info, record=True), rows=registry.rows(info))
+        return record_of(mapping.stored(exact[0]))
 
     def stats(self) -> IndexStats:
         targets = self._targets()

@@ -29,8 +29,8 @@ from civicsearch.fields.flags import AllOf, AnyOf, Column, Filter, Not, Prefix, 
 from civicsearch.results import FacetValue
 from civicsearch.search.params import DEFAULT, RankParams
 from civicsearch.search.query import Clause, Concept, ParsedQuery
-from civicsearch.search.rank import question_words
-from civicsearch.text.words import get_segmenter
+from civicsearch.search.plan import is_long
+from civicsearch.search.rank import asking_words, question_plan
 
 #: Distinct values a facet's aggregation returns (a facet with more is cut, and says so).
 FACET_BUCKETS = 10_000
@@ -116,32 +116,17 @@ def grams_query(grams: list[str], boost: float, share: float | None = None) -> d
     return {"match": {GRAMS_FIELD: body}}
 
 
-def is_long(parsed: ParsedQuery, params: RankParams = DEFAULT) -> bool:
-    """The planner's test: a natural question of ``long_query`` concepts or more."""
-    return parsed.is_natural() and len(parsed.concepts()) >= params.long_query
-
-
-def _asking(params: RankParams) -> frozenset[str]:
-    return params.question_words if params.question_words is not None else question_words()
-
-
 def _telling(parsed: ParsedQuery, params: RankParams) -> tuple[list[dict[str, Any]], list[str]]:
-    """A long question's concept queries (question words left out, long words also by their
-    sub-words) and the question words it asked with."""
-    asking = _asking(params)
-    seg = get_segmenter()
+    """A long question's clauses as the ranker plans them (:func:`civicsearch.search.rank.question_plan`:
+    its words that ask left out, its long words also by their sub-words) and the words that asked."""
     parts, asked = [], []
-    seen = {c.own for c in parsed.concepts()}
-    for c in parsed.concepts():
-        if len(c.own) == 1 and c.own[0] in asking:
+    for c, weight in question_plan(parsed.concepts(), asking_words(params), params.subword_weight):
+        if not weight:
             asked.append(c.own[0])
-            continue
-        parts.append(concept_query(c, params))
-        if len(c.own) == 1 and len(c.own[0]) >= 3:
-            for gram, _ in seg.subwords(c.own[0]):
-                if (gram,) not in seen:
-                    seen.add((gram,))
-                    parts.append(word_query(gram, c.fields, params.subword_weight, params))
+        elif weight == 1.0:
+            parts.append(concept_query(c, params))
+        else:
+            parts.append(word_query(c.own[0], c.fields, weight, params))
     return parts, asked
 
 
