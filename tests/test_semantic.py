@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,23 @@ def test_the_rerank_moves_only_its_candidates_and_follows_the_cosine() -> None:
     # The words' best document holds the whole question: meaning leaves the order alone.
     assert semantic.rerank(order, scores, cosines, p, {order[0]: 1.0}) == order
     assert semantic.rerank(order, scores, cosines, p, {order[0]: 0.5}) == out
+
+
+def test_candidates_holding_the_whole_question_stay_before_those_that_hold_less() -> None:
+    p = DEFAULT
+    order = list(range(40))
+    scores = {d: 40.0 - d for d in order}
+    cosines = np.linspace(0.0, 1.0, p.semantic_depth)  # meaning prefers the words' last candidates
+    coverage = {d: 0.5 for d in order} | {7: p.semantic_whole, 12: 1.0}
+    out = semantic.rerank(order, scores, cosines, p, coverage)
+    # Both whole candidates first, the one meaning prefers before the other; then the rest by
+    # fused score, which here puts the words' last candidates ahead of their first.
+    assert out[:2] == [12, 7]
+    assert out[2] == p.semantic_depth - 1 and out.index(0) > out.index(p.semantic_depth - 1)
+    assert out[p.semantic_depth:] == order[p.semantic_depth:]
+    # The rule is the parameter's: at 0 the whole candidates are ordered like the others.
+    free = semantic.rerank(order, scores, cosines, replace(p, semantic_whole=0.0), coverage)
+    assert free[:2] != [12, 7] and free == semantic.rerank(order, scores, cosines, p, {d: 0.5 for d in order})
 
 
 def test_a_nightly_run_embeds_only_what_it_adds_or_changes(fake: Path, tmp_path: Path, corpus_copy: Path) -> None:

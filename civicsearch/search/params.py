@@ -64,11 +64,14 @@ class RankParams:
     # The semantic rerank (civicsearch.search.semantic), where the index keeps vectors.
     semantic_depth: int = 30
     semantic_weight: float = 2.0
-    semantic_spread_floor: float = 0.05
-    semantic_spread: float = 0.15
+    semantic_spread_floor: float = 0.03
+    semantic_spread: float = 0.12
     semantic_margin: float = 0.0
     semantic_covered_from: float = 0.8
     semantic_covered: float = 1.0
+    #: Candidates holding at least this share of the question's information come before
+    #: those that hold less (meaning orders within each part; 0: no such rule).
+    semantic_whole: float = 0.9
     #: Short queries are reranked too (else only long natural questions).
     semantic_short: bool = False
 

@@ -10,8 +10,11 @@ candidates (from nothing at ``semantic_spread_floor`` to whole at ``semantic_spr
 best score stands clear of the second (``semantic_margin``: the lead at which it is gone),
 and as the words' best document holds more of the question's information (from whole at
 ``semantic_covered_from`` to nothing at ``semantic_covered``), so that meaning reorders only
-where the words do not already decide: a question whose notice the words find keeps it first. Matching, totals, facets and folding are the
-ranking's own; only the order of the candidates changes.
+where the words do not already decide. And a candidate that holds (nearly) the whole question
+(``semantic_whole`` of its information) stays before every candidate that holds less: a
+question quoted from a notice keeps that notice above the others on its subject that the
+meaning prefers. Matching, totals, facets and folding are the ranking's own; only the order of
+the candidates changes.
 """
 
 from __future__ import annotations
@@ -49,10 +52,13 @@ def fuse(scores: np.ndarray, cosines: np.ndarray, p: RankParams, covered: float 
 
 def rerank(order: list[int], scores: dict[int, float], cosines: np.ndarray, p: RankParams,
            coverage: dict[int, float] | None = None) -> list[int]:
-    """``order`` with its first ``len(cosines)`` documents reordered by :func:`fuse` (ties keep
-    their order; ``coverage``: the ranking's, by document)."""
+    """``order`` with its first ``len(cosines)`` documents reordered: those holding
+    ``semantic_whole`` of the question first, then by :func:`fuse` (ties keep their order;
+    ``coverage``: the ranking's share of the question each document holds)."""
+    coverage = coverage or {}
     top = order[: len(cosines)]
-    covered = (coverage or {}).get(top[0], 0.0) if top else 0.0
+    covered = coverage.get(top[0], 0.0) if top else 0.0
     fused = fuse(np.asarray([scores.get(d, 0.0) for d in top]), cosines, p, covered)
-    ranked = sorted(range(len(top)), key=lambda i: (-fused[i], i))
+    whole = [p.semantic_whole > 0 and coverage.get(d, 0.0) >= p.semantic_whole for d in top]
+    ranked = sorted(range(len(top)), key=lambda i: (not whole[i], -fused[i], i))
     return [top[i] for i in ranked] + order[len(top):]
