@@ -242,6 +242,13 @@ def test_the_coded_columns_read_as_whooshs_column_readers(tmp_path: Path) -> Non
             n = leaf.doc_count_all()
             col = leaf.column_reader(name) if leaf.has_column(name) else None
             expected.extend(col[i] if col is not None else None for i in range(n))
+        # One document at a time, each decoded alone (what collapsing reads)...
+        fresh = type(storage.columns)(reader)
+        view = fresh.view(name)
+        assert len(view) == len(expected) and [view[d] for d in range(len(expected))] == expected, name
+        with pytest.raises(IndexError):
+            view[len(expected)]
+        # ...and the whole column at once.
         assert storage.columns[name] == tuple(expected), name
         codes, distinct = storage.columns.codes(name)
         index: dict = {}

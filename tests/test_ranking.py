@@ -17,6 +17,7 @@ from civicsearch.cli import cli
 from civicsearch.ingest.fingerprint import similarity, sketch
 from civicsearch.search.params import DEFAULT, RankParams
 from civicsearch.text.synonyms import load_groups, synonym_table
+from civicsearch.text.tokens import query_terms
 
 # Ordinary civic prose: enough of it that the test documents have realistic lengths
 # and that words such as 工作 and 开展 are common in the little corpus.
@@ -172,6 +173,35 @@ def test_the_synonym_data_is_large_and_well_formed():
     assert len(members) == len(set(members)), "a member appears in two groups"
     table = synonym_table()
     assert ("放管服",) in table and any(f == ("加装电梯",) for f in table[("加梯",)])
+
+
+def test_synonyms_looked_up_among_the_querys_groups_are_the_whole_tables():
+    from civicsearch.text import synonyms
+
+    table = synonym_table()
+    longest = max(len(f) for f in table)
+
+    def whole(terms: list[str]) -> list:  # the look-up over the whole table
+        found, i = [], 0
+        while i < len(terms):
+            for size in range(min(longest, len(terms) - i), 0, -1):
+                if table.get(tuple(terms[i:i + size])):
+                    found.append((i, i + size, table[tuple(terms[i:i + size])]))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+    groups = [members for members, _ in synonyms._groups()]
+    queries = [f"推进{a}和{b}工作" for a, b in zip([m for g in groups for m in g], [g[-1] for g in groups] * 9)]
+    queries += ["加装电梯", "老旧小区加梯改造", "放管服改革一网通办", "ＡＢＣ 第3条 放管服", "没有同义词的一句话"]
+    hits = 0
+    for q in queries:
+        terms = query_terms(q)
+        assert synonyms.find_synonyms(terms) == whole(terms), q
+        hits += bool(whole(terms))
+    assert hits > len(groups)
 
 
 # -- reposts --------------------------------------------------------------------

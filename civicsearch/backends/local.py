@@ -117,8 +117,10 @@ class LocalBackend:
         columns = storage.columns
         wanted = page.offset + page.limit
         depth = wanted + COLLAPSE_WINDOW if page.collapse else wanted
-        datekeys = columns[DATE_COLUMN]
-        sort_key = (lambda d: datekeys[d] or 0) if page.sort == "date" else None
+        sort_key = None
+        if page.sort == "date":
+            datekeys = columns[DATE_COLUMN]
+            sort_key = lambda d: datekeys[d] or 0  # noqa: E731
         # A long question is ranked, not required word by word: it asks for no correction.
         short = not is_long(query, self.params)
         by_meaning = page.semantic and page.sort == "relevance" and (not short or self.params.semantic_short) \
@@ -132,7 +134,7 @@ class LocalBackend:
             order, reranked = self._rerank(storage, query, ranking, planned.notes)
         suggestion = self._suggest(storage, query, given) if short and (planned.relaxed or not len(ranking.matched)) else None
         facets = registry.count_facets(columns, ranking.matched, given)
-        groups = collapse_similar(order, columns["sketch"], wanted) if page.collapse else [
+        groups = collapse_similar(order, columns.view("sketch"), wanted) if page.collapse else [
             (d, []) for d in order[:wanted]]
         clauses = query.positive_clauses() + synonym_clauses(query)
         shown = groups[page.offset:wanted]
@@ -200,7 +202,7 @@ class LocalBackend:
 
     def warm(self) -> None:
         self._words(self.storage())
-        get_segmenter()
+        get_segmenter().load()
 
     def matching(self, query: ParsedQuery, filters: dict[str, Any], ids: set[str]) -> list[str]:
         storage = self.storage()

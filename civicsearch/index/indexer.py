@@ -688,13 +688,13 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
     if fresh:
         meta[SEMANTIC] = model
     listed, files, size = _listing(roots)
+    get_segmenter().load()  # a build cuts millions of characters: rjieba's own dictionary
     procs = procs if procs is not None else os.cpu_count() or 1
     if not (fresh and size >= PARALLEL_MIN_BYTES and parallel.available()):
         procs = 1
     if procs > 1:
         # Loaded once, before the worker processes fork, which then share them (each worker
         # loads its own embedding model: its threads do not survive a fork).
-        get_segmenter()
         gazetteer()
         if _EMBEDDINGS is not None:
             _EMBEDDINGS.load()

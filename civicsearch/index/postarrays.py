@@ -57,7 +57,7 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -419,6 +419,22 @@ class PostingArrays:
                 starts, blob = parts[1].tolist(), parts[2].tobytes()
                 self._columns[fieldname] = Coded(parts[0], [blob[a:b] for a, b in zip(starts, starts[1:])])
         return self._columns.get(fieldname)
+
+    def cell(self, fieldname: str, local: int) -> Any:
+        """One document's value of a column, as :meth:`column` would give it, without decoding
+        the column's other values (None where the file keeps no such column)."""
+        if fieldname in self._columns:
+            coded = self._columns[fieldname]
+            return coded.distinct[int(coded.codes[local])]
+        if fieldname not in self._column_parts:
+            return None
+        column, parts = self._column_parts[fieldname]
+        if not column["held"]:
+            return None
+        code = int(parts[0][local])
+        if column["ints"]:
+            return int(parts[1][code])
+        return parts[2][int(parts[1][code]): int(parts[1][code + 1])].tobytes()
 
     def _field_indexes(self, fieldname: str) -> np.ndarray:
         """The table indexes of every term of ``fieldname`` (in hash order)."""

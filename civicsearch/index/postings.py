@@ -184,7 +184,10 @@ def phrase_docs(reader: IndexReader, fieldname: str, terms: tuple[str, ...], doc
             if not len(common):
                 break
         if common is not None and len(common):
-            out.extend((np.unique(common >> 32) + offset).tolist())
+            # Sorted, so each docnum's occurrences are adjacent (np.unique would import numpy.ma:
+            # 9 ms of a terminal search).
+            held = common >> 32
+            out.extend((held[np.flatnonzero(np.diff(held, prepend=held[0] - 1))] + offset).tolist())
     return out
 
 

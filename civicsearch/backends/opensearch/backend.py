@@ -473,7 +473,7 @@ class OpenSearchBackend:
                           kept_out=list(state.get(store.KEPT_OUT, [])))
 
     def warm(self) -> None:
-        get_segmenter()
+        get_segmenter().load()
 
     def close(self) -> None:
         self._lexicons.clear()
