@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from array import array
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,11 @@ def test_the_coded_columns_read_as_whooshs_column_readers(tmp_path: Path) -> Non
             view[len(expected)]
         # ...and the whole column at once.
         assert storage.columns[name] == tuple(expected), name
+        # Counted a segment at a time (a field's first count), then over the index's numbering.
+        docs = np.arange(0, len(expected), 2, dtype=np.int64)
+        wanted = Counter(expected[d] for d in docs.tolist() if expected[d] not in (None, b"", 0))
+        assert fresh.counts(name, docs) == wanted and name not in fresh._codes, name
+        assert fresh.counts(name, docs) == wanted and name in fresh._codes, name
         codes, distinct = storage.columns.codes(name)
         index: dict = {}
         assert codes.tolist() == [index.setdefault(v, len(index)) for v in expected]

@@ -27,8 +27,9 @@ MAX_WORD = 12
 MIN_PARENT = 3
 _SUBWORD_CACHE = 200_000
 #: Characters a process cuts with the memory-mapped dictionary before building rjieba's
-#: (a search's query and its did-you-mean are a few dozen; an index build is millions).
-LIGHT_CHARACTERS = 20_000
+#: (a search, with its synonyms and did-you-mean, cuts a few hundred to 1,500; a long-lived
+#: process soon passes it and builds rjieba's once; an index build cuts millions).
+LIGHT_CHARACTERS = 5_000
 
 
 def lexicon() -> list[tuple[str, int]]:
