@@ -60,7 +60,10 @@ def test_the_light_lookup_is_rjiebas(light: lightseg.Dictionary, rjieba: tuple) 
     assert light.freq("") is None
 
 
-def test_a_terminal_search_never_builds_rjiebas_dictionary(seed_index: SearchEngine) -> None:
+def test_a_terminal_search_never_builds_rjiebas_dictionary(seed_index: SearchEngine,
+                                                            light: lightseg.Dictionary) -> None:
+    # (``light``: the dictionary is built, as after a process's first use; building it checks
+    # it against rjieba, which loads rjieba that once.)
     query = "嘉定镇街道 加装电梯 工作计划"
     script = ("import json, sys\nfrom civicsearch import SearchEngine\n"
               f"r = SearchEngine({str(seed_index.index_dir)!r}).search({query!r})\n"
