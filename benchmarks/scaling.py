@@ -10,7 +10,8 @@ analyzer, precise mode), then both answer the same queries one after the other
 in this run: the 60 short queries (all words), every 4th dev title and the 200
 dev titles with the most words (any word, by bm25). civicsearch answers with
 facets and snippets on; FTS5 gives ten ids and nothing else. Prints a table and
-the growth factors from one size to the next; writes
+the growth factors from one size to the next, and whole-process searches (``civicsearch search``
+for 加装电梯 and a long dev title, against the ``sqlite3`` command over the FTS5 table); writes
 benchmarks/results/scaling.json (or ``--results``). Skips (exit 0) when the bench corpus is absent.
 """
 
@@ -31,7 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
-from _corpus import dev_queries, percentiles, records, short_queries, size_on_disk, text_bytes  # noqa: E402
+from _corpus import (dev_queries, percentiles, records, short_queries, size_on_disk, text_bytes,  # noqa: E402
+                     whole_process_search)
 
 
 def _tokens(batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -130,6 +132,25 @@ print(json.dumps(out))
     return json.loads(done.stdout)
 
 
+def whole_process_fts(db: Path, text: str, every: bool, runs: int = 7) -> dict | None:
+    """The anchor for a whole-process search: the ``sqlite3`` command over the FTS5 table, ten
+    ids by bm25 (start-up included; None where the command is absent)."""
+    from civicsearch.text.tokens import query_terms
+
+    sqlite = shutil.which("sqlite3")
+    if sqlite is None:
+        return None
+    match = fts_query(query_terms(text), every).replace("'", "''")
+    command = [sqlite, str(db), f"SELECT id FROM docs WHERE docs MATCH '{match}' ORDER BY bm25(docs) LIMIT 10;"]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        seconds.append(time.perf_counter() - started)
+    return {"median_s": round(sorted(seconds)[len(seconds) // 2], 3), "max_s": round(max(seconds), 3)}
+
+
 def build_ours(index: Path, corpus: Path) -> dict:
     done = subprocess.run([sys.executable, str(HERE / "_measure.py"), str(index), "--full", str(corpus)],
                           capture_output=True, text=True, check=True)
@@ -170,7 +191,10 @@ def main() -> int:
             row = {"size": size, "docs": len(chosen), "mb": round(mb, 1), "build_s": built["seconds"],
                    "build_mb_per_s": round(mb / built["seconds"], 2), "segments": segments,
                    "index_mb": round(size_on_disk(folder / "index") / 1e6, 1), "fts_build_s": round(fts_seconds, 1),
-                   "ours": run_ours(folder / "index", queries), "fts5": run_fts(folder / "fts.db", queries)}
+                   "ours": run_ours(folder / "index", queries), "fts5": run_fts(folder / "fts.db", queries),
+                   "whole_process": {name: {"ours": whole_process_search(folder / "index", text),
+                                            "fts5": whole_process_fts(folder / "fts.db", text, name == "short")}
+                                     for name, text in (("short", "加装电梯"), ("long", dev[1]))}}
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
             shutil.rmtree(folder)
@@ -187,6 +211,10 @@ def table(rows: list[dict], names: list[str]) -> None:
         cells = [f"{r['ours'][n]['p95_ms']:>13} / {r['fts5'][n]['p95_ms']:<14}" for n in names]
         print(f"{r['size']:>5g} {r['docs']:>7} {r['mb']:>6} {r['build_s']:>8} {r['build_mb_per_s']:>5} "
               f"{r['segments']:>4} " + " ".join(f"{c:>30}" for c in cells))
+    print("whole process, median s (ours / sqlite3 over FTS5): "
+          + "; ".join(f"{r['size']:g}: " + ", ".join(
+              f"{n} {w['ours']['median_s']} / {w['fts5']['median_s'] if w['fts5'] else 'n/a'}"
+              for n, w in r["whole_process"].items()) for r in rows))
     print("growth from one size to the next (p95 latency; build time per MB):")
     for a, b in zip(rows, rows[1:]):
         grow = ", ".join(f"{n} ours ×{_ratio(b['ours'][n]['p95_ms'], a['ours'][n]['p95_ms'])} "

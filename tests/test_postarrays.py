@@ -144,7 +144,8 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
         weights = [float(1 + k % 4) for k in ids]
         positions = np.asarray([(7 * k + j, 40 * k + 3 * j)
                                 for k, w in zip(ids, weights) for j in range(int(w))], dtype=np.int64)
-        return f"词{i}".encode(), ids, weights, positions
+        # Short terms are kept by code, longer ones by hash: both kinds here.
+        return (f"词{i}" if i % 2 else f"很长的一个词语{i}").encode(), ids, weights, positions
 
     body = [term(i) for i in range(1, 60)]
     fractional = [(b"t", [0, 70_000], [0.5, 2.0], None)]
@@ -161,10 +162,22 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
         assert arrays.has_positions("body") and not arrays.has_positions("title")
         assert "title" in arrays.fields and GRAMS not in arrays.fields
         assert arrays.lengths(GRAMS).tolist() == [byte_to_length(length_to_byte(n)) for n in lengths.tolist()]
-        for view in (arrays.hashes, arrays.starts, arrays.key_starts, arrays.pos_starts, arrays.docnums,
-                     arrays.weights.main, arrays.weights.at, arrays.positions, arrays.startchars.main,
-                     arrays.startchars.at, arrays.startchars.values):
+        tables = [t for field in arrays._tables.values() for t in field]
+        assert {t.coded for t in arrays._tables["body"] if len(t.lookup)} == {True, False}
+        for view in (*(a for t in tables for a in (t.lookup, t.starts, t.pos_starts, t.key_starts) if a is not None),
+                     arrays.docnums, arrays.weights.main, arrays.weights.at, arrays.positions,
+                     arrays.startchars.main, arrays.startchars.at, arrays.startchars.values):
             assert view.flags.aligned  # a misaligned table is copied on every search
+        assert sorted(arrays.terms("body")) == sorted(t for t, *_ in body)
+        # Many keys at once (each table searched once) as one at a time, missing ones too.
+        keys = [postarrays.key_of(f, t) for f, terms in (("body", body), ("title", title)) for t, *_ in terms]
+        keys += [postarrays.key_of("body", "词0".encode()), postarrays.key_of("nofield", b"x"),
+                 postarrays.key_of("body", "不在这里的长词语".encode())]
+        many = arrays.get_many(keys, postarrays.key_hashes(keys))
+        one = [arrays.get(k) for k in keys]
+        assert [None if m is None else (m[0].tolist(), m[1].tolist()) for m in many] == \
+            [None if o is None else (o[0].tolist(), o[1].tolist()) for o in one]
+        assert many[-3:] == [None, None, None] and None not in many[:-3]
         for fieldname, terms in (("body", body), ("title", title)):
             assert sorted((t, ids.tolist(), w.tolist()) for t, ids, w in arrays.field_terms(fieldname)) == \
                 sorted((t, ids, w) for t, ids, w, _ in terms)
@@ -183,6 +196,15 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
     assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
+
+
+def test_short_terms_are_coded_one_to_one() -> None:
+    terms = ["加", "加装", "加装电", "a", "ab", "abc", "𠀀", "𠀀𠀁𠀂", "\U0010ffff" * 3]
+    codes = [postarrays.term_code(t.encode()) for t in terms]
+    assert None not in codes and len(set(codes)) == len(codes)
+    assert [postarrays._code_term(c) for c in codes] == [t.encode() for t in terms]
+    assert all(c < 2**63 for c in codes)
+    assert postarrays.term_code("加装电梯".encode()) is None and postarrays.term_code(b"") is None
 
 
 def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:

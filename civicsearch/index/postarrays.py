@@ -22,21 +22,22 @@ file, and deletes it with its segment (the name matches Whoosh's segment file
 pattern).
 
 Layout (each part padded to a multiple of 8 bytes): the magic; a little-endian
-u32 length and a JSON header (counts, the fields covered, the array types);
-each term's 32-bit key hash, sorted; where each term's postings start (one more
-entry than terms); where each term's key starts (likewise); where each term's
-positions start (likewise); the docnums (segment-local; u2 where the segment has
-at most 65,536 documents); the frequencies (u1 where all are whole numbers, with
-those of 255 and more kept apart: their indexes and u4 values; else f4); the word
-positions, posting after posting, as many for a posting as its frequency (u2 where
-all are below 65,536, else u4); each occurrence's start character (u2, those of
-65,535 and more kept apart likewise: 0.3% of the bench's), in the same order (its
-end is the start plus the term's length in characters: the words are slices of the
-folded text); the keys
-(field name, NUL, term bytes), which a look-up compares, so that a hash
-collision can only cost a second compare, never a wrong answer; then, for
-each field whose lengths the file keeps, one byte a document (Whoosh's
-quantised length); then, for each column the file keeps (the values facets,
+u32 length and a JSON header (counts, the fields covered, the array types); for each
+field, two tables of terms: its terms of one to three characters (most of a segment's:
+the bigrams, two- and three-character words) by code (u8: their code points, 21 bits
+each, sorted; a look-up is exact), then the others by the 32-bit hash of their key
+(field name, NUL, term bytes), sorted, beside where each term's bytes start and the bytes
+(without the field's name), which a look-up compares, so that a hash collision can only
+cost a second compare, never a wrong answer; each table with where each term's postings
+start (one more entry than terms) and, for a positioned field, where its positions start.
+Then the docnums (segment-local; u2 where the segment has at most 65,536 documents); the
+frequencies (u1 where all are whole numbers, with those of 255 and more kept apart: their
+indexes and u4 values; else f4); the word positions, posting after posting, as many for a
+posting as its frequency (u2 where all are below 65,536, else u4); each occurrence's start
+character (u2, those of 65,535 and more kept apart likewise: 0.3% of the bench's), in the
+same order (its end is the start plus the term's length in characters: the words are
+slices of the folded text); then, for each field whose lengths the file keeps, one byte a
+document (Whoosh's quantised length); then, for each column the file keeps (the values facets,
 dates and collapsing read for every document), a code a document (u2 where
 there are at most 65,536 distinct values, else u4) and the distinct values
 (int64, or where each starts and their bytes); then, in an index built with
@@ -56,6 +57,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 from weakref import WeakKeyDictionary
@@ -64,7 +66,7 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 EXTENSION = ".csa"
-MAGIC = b"CSARR08\n"
+MAGIC = b"CSARR09\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -76,6 +78,40 @@ def key_of(fieldname: str, tbytes: bytes) -> bytes:
 def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
     """The table's hash of each key, as the array :meth:`PostingArrays.get_many` takes."""
     return np.fromiter(map(_hash, keys), dtype=np.uint32, count=len(keys))
+
+
+#: Terms of up to this many characters are kept by code, not by hash and bytes.
+CODED_CHARS = 3
+_CODE_BITS = 21  # every code point is below 2 ** 21
+
+
+def term_code(tbytes: bytes) -> int | None:
+    """A short term's code: its code points, 21 bits each (a term of one to three characters,
+    most of a segment's terms: the bigrams, and two- and three-character words), or None."""
+    if len(tbytes) > 4 * CODED_CHARS:
+        return None
+    text = tbytes.decode("utf-8")
+    if not 0 < len(text) <= CODED_CHARS:
+        return None
+    code = 0
+    for char in text:  # no code point is 0, so no two lengths share a code
+        code = code << _CODE_BITS | ord(char)
+    return code
+
+
+@lru_cache(maxsize=2**16)
+def _split(key: bytes) -> tuple[str, bytes, int | None]:
+    """A key's field, term and the term's code (a query asks every segment for the same keys)."""
+    field, _, tbytes = key.partition(b"\0")
+    return field.decode("utf-8"), tbytes, term_code(tbytes)
+
+
+def _code_term(code: int) -> bytes:
+    chars = []
+    while code:
+        chars.append(chr(code & (1 << _CODE_BITS) - 1))
+        code >>= _CODE_BITS
+    return "".join(reversed(chars)).encode("utf-8")
 
 
 def _hash(key: bytes) -> int:
@@ -208,10 +244,9 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     lengths = lengths or {}
     columns = columns or {}
     names = sorted(fields)
-    keys = [key_of(name, tbytes) for name in names for tbytes in fields[name].terms]
-    hashes = key_hashes(keys)
-    order = np.argsort(hashes, kind="stable")
-    # The fields' postings end to end, each field's starts moved past the ones before.
+    # Every term of every field, end to end; then each field's two tables (its short terms
+    # by code, the others by hash), each a run of that order.
+    terms = [(name, tbytes) for name in names for tbytes in fields[name].terms]
     starts, pos_counts, pos_parts, posting_base = [np.zeros(1, dtype=np.int64)], [], [], 0
     for name in names:
         block = fields[name]
@@ -226,30 +261,50 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
             pos_counts.append(np.diff(term_ends, prepend=0))
             pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 2))
     all_starts = np.concatenate(starts)
-    pos_starts = np.zeros(len(keys) + 1, dtype=np.int64)
-    if keys:
+    pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
+    if terms:
         np.cumsum(np.concatenate(pos_counts), out=pos_starts[1:])
+    sections, order_parts, first = [], [], 0
+    for name in names:
+        count = len(fields[name].terms)
+        field_terms = [tbytes for _, tbytes in terms[first: first + count]]
+        codes = [term_code(t) for t in field_terms]
+        short = np.flatnonzero(np.fromiter((c is not None for c in codes), dtype=bool, count=count))
+        long = np.flatnonzero(np.fromiter((c is None for c in codes), dtype=bool, count=count))
+        coded = np.asarray([codes[i] for i in short.tolist()], dtype=np.uint64)
+        hashed = key_hashes([key_of(name, field_terms[i]) for i in long.tolist()])
+        by_code, by_hash = np.argsort(coded, kind="stable"), np.argsort(hashed, kind="stable")
+        positioned = fields[name].positions is not None
+        sections.append({"field": name, "coded": True, "terms": len(short), "positioned": positioned,
+                         "lookup": coded[by_code]})
+        sections.append({"field": name, "coded": False, "terms": len(long), "positioned": positioned,
+                         "lookup": hashed[by_hash], "keys": [field_terms[i] for i in long[by_hash].tolist()]})
+        order_parts += [first + short[by_code], first + long[by_hash]]
+        first += count
+    order = np.concatenate(order_parts) if order_parts else np.zeros(0, dtype=np.int64)
     docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
     weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
         else np.zeros(0)
-    # Terms in hash order, each one's postings and positions with it (the positions
-    # a column at a time: they are most of a segment's memory).
+    # Terms in table order, each one's postings and positions with it (the positions a
+    # column at a time: they are most of a segment's memory).
     take, starts_out = _gather(all_starts, order)
     take_pos, pos_starts_out = _gather(pos_starts, order)
     docnums, weights = docnums[take], weights[take]
     words, starts_at = (
         np.concatenate([part[:, j] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
         for j in range(2))
-    keys = [keys[i] for i in order.tolist()]
-    key_blob = b"".join(keys)
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
-    size = max(len(docnums), len(key_blob), len(words))
+    key_bytes = sum(len(k) for section in sections for k in section.get("keys", ()))
+    size = max(len(docnums), key_bytes, len(words))
     header = {
-        "terms": len(keys), "postings": len(docnums), "key_bytes": len(key_blob), "fields": names,
+        "postings": len(docnums), "fields": names,
         "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(words),
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u1" if whole else "<f4",
         "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
+        "sections": [{"field": sec["field"], "coded": sec["coded"], "terms": sec["terms"],
+                      "positioned": sec["positioned"], "key_bytes": sum(map(len, sec.get("keys", ())))}
+                     for sec in sections],
         "documents": doc_count, "lengths": sorted(lengths),
         "columns": [_column_header(name, columns[name]) for name in sorted(columns)],
         "vectors": None if vectors is None else {"model": vectors.model, "dim": int(vectors.rows.shape[1])},
@@ -260,20 +315,26 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
     header["char_exceptions"] = len(chars_out.at)
     encoded = json.dumps(header).encode("utf-8")
-    parts = [MAGIC + _LENGTH.pack(len(encoded)) + encoded,
-             hashes[order].astype("<u4"),
-             starts_out.astype(header["tables"]),
-             _starts(array("Q", map(len, keys))).astype(header["tables"]),
-             pos_starts_out.astype(header["tables"]),
-             docnums.astype(header["docnums"]),
-             *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
-               else (weights.astype(header["weights"]),)),
-             words.astype(header["word_positions"]),
-             chars_out.main, chars_out.at, chars_out.values,
-             np.frombuffer(key_blob, dtype=np.uint8),
-             *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
-             *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
-             *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
+    parts: list[Any] = [MAGIC + _LENGTH.pack(len(encoded)) + encoded]
+    at = 0
+    for sec in sections:
+        n = sec["terms"]
+        parts += [sec["lookup"].astype("<u8" if sec["coded"] else "<u4"),
+                  starts_out[at: at + n + 1].astype(header["tables"])]
+        if sec["positioned"]:
+            parts.append(pos_starts_out[at: at + n + 1].astype(header["tables"]))
+        if not sec["coded"]:
+            parts += [_starts(array("Q", map(len, sec["keys"]))).astype(header["tables"]),
+                      np.frombuffer(b"".join(sec["keys"]), dtype=np.uint8)]
+        at += n
+    parts += [docnums.astype(header["docnums"]),
+              *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
+                else (weights.astype(header["weights"]),)),
+              words.astype(header["word_positions"]),
+              chars_out.main, chars_out.at, chars_out.values,
+              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
+              *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
+              *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
     for part in parts:
         data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
         out.write(data)
@@ -362,12 +423,18 @@ class PostingArrays:
             at += view.nbytes + _padding(view.nbytes)
             return view
 
-        terms, tables = header["terms"], header["tables"]
+        tables = header["tables"]
         try:
-            self.hashes = take("<u4", terms)
-            self.starts = take(tables, terms + 1)
-            self.key_starts = take(tables, terms + 1)
-            self.pos_starts = take(tables, terms + 1)
+            #: Each field's tables: its short terms by code, the others by hash.
+            self._tables: dict[str, list[_Table]] = {}
+            for sec in header["sections"]:
+                n = sec["terms"]
+                lookup = take("<u8" if sec["coded"] else "<u4", n)
+                starts = take(tables, n + 1)
+                pos_starts = take(tables, n + 1) if sec["positioned"] else None
+                key_starts, keys = (None, None) if sec["coded"] else (take(tables, n + 1), take("u1", sec["key_bytes"]))
+                self._tables.setdefault(sec["field"], []).append(
+                    _Table(sec["coded"], lookup, starts, pos_starts, key_starts, keys))
             self.docnums = take(header["docnums"], header["postings"])
             main = take(header["weights"], header["postings"])
             self.weights = Escaped(main, take(tables, header["weight_exceptions"]),
@@ -376,7 +443,6 @@ class PostingArrays:
             self.positions = take(header["word_positions"], header["positions"])
             self.startchars = Escaped(take("<u2", header["positions"]), take(tables, header["char_exceptions"]),
                                       take("<u4", header["char_exceptions"]))
-            self.keys = take("u1", header["key_bytes"])
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
             # Each column's arrays, as views; their values are decoded when first asked for.
             self._column_parts: dict[str, tuple[dict, list[np.ndarray]]] = {}
@@ -436,88 +502,93 @@ class PostingArrays:
             return int(parts[1][code])
         return parts[2][int(parts[1][code]): int(parts[1][code + 1])].tobytes()
 
-    def _field_indexes(self, fieldname: str) -> np.ndarray:
-        """The table indexes of every term of ``fieldname`` (in hash order)."""
-        prefix = key_of(fieldname, b"")
-        starts = self.key_starts[:-1].astype(np.int64)
-        ends = self.key_starts[1:].astype(np.int64)
-        hit = ends - starts > len(prefix)
-        for j, byte in enumerate(prefix):
-            hit &= self.keys[np.minimum(starts + j, max(len(self.keys) - 1, 0))] == byte
-        return np.flatnonzero(hit)
-
-    def _term_at(self, i: int, skip: int) -> bytes:
-        return self.keys[int(self.key_starts[i]) + skip: int(self.key_starts[i + 1])].tobytes()
+    def _table(self, key: bytes, h: int | None = None) -> tuple["_Table", int] | None:
+        """The table of ``key``'s term and its row there, or None: no document holds it
+        (``h``: the key's hash, where the caller has it)."""
+        field, tbytes, code = _split(key)
+        tables = self._tables.get(field)
+        if not tables:
+            return None
+        table = tables[0] if code is not None else tables[1]
+        i = table.find(code) if code is not None else table.match(_hash(key) if h is None else h, tbytes)
+        return None if i is None else (table, i)
 
     def terms(self, fieldname: str) -> list[bytes]:
         """Every term of ``fieldname`` in the file (in no useful order)."""
-        skip = len(key_of(fieldname, b""))
-        return [self._term_at(i, skip) for i in self._field_indexes(fieldname).tolist()]
+        return [t for table in self._tables.get(fieldname, ()) for t in table.terms()]
 
     def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
         """How many of the segment's documents (deleted ones too) hold each key's term."""
-        found = (self._find(key) for key in keys)
-        return [0 if i is None else int(self.starts[i + 1] - self.starts[i]) for i in found]
+        found = (self._table(key) for key in keys)
+        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in found]
 
     def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
-        skip = len(key_of(fieldname, b""))
-        for i in self._field_indexes(fieldname).tolist():
-            yield (self._term_at(i, skip), *self._postings_at(i))
+        for table in self._tables.get(fieldname, ()):
+            for i, term in enumerate(table.terms()):
+                yield (term, *self._postings_at(table, i))
 
     def field_postings(self, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray, np.ndarray,
                                                       np.ndarray | None, np.ndarray | None]:
         """Every posting of ``fieldname`` at once (for a merge): the terms; each posting's
-        term (an index into them), docnum and frequency; and for a positioned field
+        term (an index into them), docnums and frequency; and for a positioned field
         every occurrence's word position and start character, posting after posting."""
-        index = self._field_indexes(fieldname)
-        skip = len(key_of(fieldname, b""))
-        terms = [self._term_at(i, skip) for i in index.tolist()]
-        starts = self.starts.astype(np.int64)
-        take, new_starts = _gather(starts, index)
-        term_of = np.repeat(np.arange(len(index), dtype=np.int64), np.diff(new_starts))
-        docnums, weights = self.docnums[take], self.weights.whole()[take]
-        if fieldname not in self.positioned:
+        tables = self._tables.get(fieldname, [])
+        terms = [t for table in tables for t in table.terms()]
+        # A field's tables are consecutive runs of the file's postings (and occurrences).
+        lo = int(tables[0].starts[0]) if tables else 0
+        hi = int(tables[-1].starts[-1]) if tables else 0
+        counts = np.concatenate([np.diff(t.starts.astype(np.int64)) for t in tables]) if tables \
+            else np.zeros(0, dtype=np.int64)
+        term_of = np.repeat(np.arange(len(terms), dtype=np.int64), counts)
+        docnums, weights = self.docnums[lo:hi], self.weights.slice(lo, hi).astype(np.int64)
+        if fieldname not in self.positioned or not tables:
             return terms, term_of, docnums, weights, None, None
-        take_pos, _ = _gather(self.pos_starts.astype(np.int64), index)
-        return terms, term_of, docnums, weights, self.positions[take_pos], self.startchars.whole()[take_pos]
+        a, b = int(tables[0].pos_starts[0]), int(tables[-1].pos_starts[-1])  # type: ignore[index]
+        return terms, term_of, docnums, weights, self.positions[a:b], self.startchars.slice(a, b).astype(np.int64)
 
     def has_positions(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` has its word positions in the file."""
         return fieldname in self.positioned
 
-    def _find(self, key: bytes) -> int | None:
-        h = _hash(key)
-        # As a numpy scalar of the table's type: numpy would convert the whole table to another.
-        return self._match(int(self.hashes.searchsorted(np.uint32(h))), h, key)
-
-    def _match(self, i: int, h: int, key: bytes) -> int | None:
-        """The term of ``key`` (hash ``h``) among the terms from the ``i``-th of the sorted
-        hashes on that share its hash (a collision costs a second compare), or None."""
-        n = len(self.hashes)
-        while i < n and int(self.hashes[i]) == h:
-            a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])
-            if self.keys[a:b].tobytes() == key:
-                return i
-            i += 1
-        return None
-
-    def _postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+    def _postings_at(self, table: "_Table", i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(table.starts[i]), int(table.starts[i + 1])
         return self.docnums[lo:hi], self.weights.slice(lo, hi)
 
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`), the hash
-        table searched once for all: a query's terms in one call a segment, not one a term."""
-        at = np.searchsorted(self.hashes, hashes).tolist()
-        found = (self._match(i, h, key) for i, h, key in zip(at, hashes.tolist(), keys))
-        return [None if i is None else self._postings_at(i) for i in found]
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, kept for
+        callers that have them; each table is searched by its own key)."""
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(keys)
+        # Each table searched once for all of its keys.
+        groups: dict[tuple[str, bool], list[int]] = {}
+        split = [_split(key) for key in keys]
+        for k, (field, _, code) in enumerate(split):
+            groups.setdefault((field, code is not None), []).append(k)
+        hash_list = hashes.tolist()
+        for (field, coded), members in groups.items():
+            tables = self._tables.get(field)
+            if not tables:
+                continue
+            table = tables[0] if coded else tables[1]
+            if coded:
+                wanted = np.asarray([split[k][2] for k in members], dtype=np.uint64)
+                rows = table.lookup.searchsorted(wanted).tolist()
+                for k, i, code in zip(members, rows, wanted.tolist()):
+                    if i < len(table.lookup) and int(table.lookup[i]) == code:
+                        out[k] = self._postings_at(table, i)
+            else:
+                rows = table.lookup.searchsorted(np.asarray([hash_list[k] for k in members], dtype=np.uint32)).tolist()
+                for k, i in zip(members, rows):
+                    found = table.match(hash_list[k], split[k][1], i)
+                    if found is not None:
+                        out[k] = self._postings_at(table, found)
+        return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document
         of the segment holds the term."""
-        i = self._find(key)
-        return None if i is None else self._postings_at(i)
+        found = self._table(key)
+        return None if found is None else self._postings_at(*found)
 
     def get_positions(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(docnums, where each posting's positions start and the last ends, positions)
@@ -537,14 +608,58 @@ class PostingArrays:
         return docnums, bounds, positions, self.startchars.window(p, p + len(positions)), length
 
     def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
-        i = self._find(key)
-        if i is None:
+        found = self._table(key)
+        if found is None or found[0].pos_starts is None:
             return None
-        docnums, weights = self._postings_at(i)
+        table, i = found
+        docnums, weights = self._postings_at(table, i)
         bounds = np.zeros(len(docnums) + 1, dtype=np.int64)
         np.cumsum(weights, out=bounds[1:])  # a posting has as many positions as its frequency
-        p = int(self.pos_starts[i])
+        p = int(table.pos_starts[i])  # type: ignore[index]
         return docnums, bounds, self.positions[p: p + int(bounds[-1])], p
+
+
+@dataclass
+class _Table:
+    """One field's terms of one kind, sorted by ``lookup``: short terms by code (u8), the
+    others by the 32-bit hash of their key with the term's bytes beside it (``keys``, each
+    from ``key_starts``); where each term's postings start (``starts``, into the file's
+    arrays, one more than terms) and, for a positioned field, its occurrences."""
+
+    coded: bool
+    lookup: np.ndarray
+    starts: np.ndarray
+    pos_starts: np.ndarray | None
+    key_starts: np.ndarray | None
+    keys: np.ndarray | None
+
+    def find(self, code: int) -> int | None:
+        i = int(self.lookup.searchsorted(np.uint64(code)))
+        return i if i < len(self.lookup) and int(self.lookup[i]) == code else None
+
+    def match(self, h: int, tbytes: bytes, i: int | None = None) -> int | None:
+        """The row of the term ``tbytes`` (its key's hash ``h``; ``i``: the hash's place in the
+        table, where the caller has searched for it), or None; a hash collision costs a second
+        compare, never a wrong answer."""
+        if i is None:
+            # As a numpy scalar of the table's type: numpy would convert the whole table to another.
+            i = int(self.lookup.searchsorted(np.uint32(h)))
+        n = len(self.lookup)
+        while i < n and int(self.lookup[i]) == h:
+            a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])  # type: ignore[index]
+            if self.keys[a:b].tobytes() == tbytes:  # type: ignore[index]
+                return i
+            i += 1
+        return None
+
+    def terms(self) -> list[bytes]:
+        if self.coded:  # each code's three code points (0 where the term is shorter), at once
+            mask = np.uint64((1 << _CODE_BITS) - 1)
+            points = np.stack([(self.lookup >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1)
+            text = points.astype("<u4").tobytes().decode("utf-32-le")
+            return [text[i: i + 3].replace("\0", "").encode("utf-8") for i in range(0, len(text), 3)]
+        starts, keys = self.key_starts.tolist(), self.keys.tobytes()  # type: ignore[union-attr]
+        return [keys[a:b] for a, b in zip(starts, starts[1:])]
 
 
 _BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)

@@ -19,8 +19,9 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: moved from a Whoosh field to the posting arrays, civicsearch.index.postarrays; 8: invisible
 #: format characters dropped and full-width digits read as ASCII before analysis; 9: the words' postings in the
 #: posting arrays only, with no character lengths; 10: frequencies a byte, start characters two bytes, key hashes
-#: 32 bits, the values that do not fit kept apart.)
-SCHEMA_VERSION = 10
+#: 32 bits, the values that do not fit kept apart; 11: each field's terms in two tables, those of up to three
+#: characters by code, the others by hash with their bytes but not their field's name.)
+SCHEMA_VERSION = 11
 META_FILE = "civicsearch.json"
 
 

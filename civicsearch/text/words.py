@@ -102,6 +102,8 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         """jieba's precise cut (with its HMM) of a Chinese run."""
+        if not text:
+            return []
         if self._cut is None and len(text) <= self._light_left and lightseg.cuttable(text):
             self._light_left -= len(text)
             return self._light.cut(text)  # type: ignore[union-attr]
