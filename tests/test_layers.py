@@ -73,3 +73,24 @@ def test_no_module_but_the_internals_touches_a_private_whoosh_name():
 def test_internals_says_which_whoosh_it_was_written_against():
     pinned = re.search(r'"whoosh-reloaded==([\d.]+)"', (REPO / "pyproject.toml").read_text("utf-8"))
     assert pinned and f"whoosh-reloaded {pinned.group(1)}" in INTERNALS.read_text("utf-8")
+
+
+def test_whoosh_is_imported_without_what_civicsearch_never_runs() -> None:
+    code = ("import sys, civicsearch.index, whoosh.compat, whoosh.query.terms, whoosh.reading\n"
+            "heavy = [m for m in ('urllib.request', 'asyncio', 'whoosh.lang.morph_en') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert whoosh.query.terms.variations('running') and 'whoosh.lang.morph_en' in sys.modules\n"
+            "assert whoosh.compat.urlretrieve.__name__ == 'urlretrieve'\n"
+            "import urllib.request, cached_property\n"
+            "assert urllib.request.urlopen and cached_property.cached_property\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_lazy_patterns_compile_on_first_use() -> None:
+    from civicsearch.text import lazyre
+
+    lazy = lazyre.compile(r"(?P<year>\d{4})年", re.ASCII)
+    assert "search" not in vars(lazy)
+    assert lazy.search("二〇二三 2023年").group("year") == "2023"
+    assert "search" in vars(lazy) and lazy.pattern == r"(?P<year>\d{4})年" and lazy.flags & re.ASCII
+    assert [m.group() for m in lazy.finditer("2023年和2024年")] == ["2023年", "2024年"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from civicsearch.text import lazyre
 from civicsearch.fields.flags import AllOf, AnyOf, Column, ColumnData, Date, Keywords, Not, Range, Term
 from civicsearch.fields.lists import ranked
 from civicsearch.fields.registry import MetaField, Option, register
@@ -35,18 +36,18 @@ COLUMN = "validity_facet"
 _HEADER_KEYS = ("时效性", "有效性", "效力状态", "时效状态")
 _STATUS_WORDS = ((("部分失效", "部分废止"), IN_FORCE), (("废止",), REPEALED), (("失效", "无效", "过期"), EXPIRED), (("尚未生效", "未生效"), PENDING),
                  (("修改", "修正", "修订"), AMENDED), (("有效", "现行"), IN_FORCE))
-_TITLE_MARK = re.compile(r"[（(【\[]\s*(已?废止|已?失效)\s*[)）】\]]")
+_TITLE_MARK = lazyre.compile(r"[（(【\[]\s*(已?废止|已?失效)\s*[)）】\]]")
 _DAY = r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
 _SELF = r"本(?:法|条例|规定|办法|细则|决定|解释|规则|意见|通知|通告|公告|措施|方案|安排|政策)"
-_EFFECTIVE = re.compile(_SELF + r"[^。；]{0,20}?(?:自|从|于)\s*" + _DAY + r"\s*(?:零时)?起?\s*(?:施行|实施|执行|生效)")
-_EXPIRES = re.compile(_SELF + r"[^。；]{0,40}?(?:有效期(?:至|到|截至)|执行至|实施至|截止(?:日期|时间)?(?:为|至)?)\s*" + _DAY)
+_EFFECTIVE = lazyre.compile(_SELF + r"[^。；]{0,20}?(?:自|从|于)\s*" + _DAY + r"\s*(?:零时)?起?\s*(?:施行|实施|执行|生效)")
+_EXPIRES = lazyre.compile(_SELF + r"[^。；]{0,40}?(?:有效期(?:至|到|截至)|执行至|实施至|截止(?:日期|时间)?(?:为|至)?)\s*" + _DAY)
 #: A validity period after the day a text takes effect (…起施行，有效期至2025年12月31日); a licence's is not its own.
-_CLOSING_EXPIRES = re.compile(r"(?:施行|实施|执行|生效)[^。；]{0,12}?[，,]\s*有效期(?:至|到|截至)\s*" + _DAY)
-_PERIOD = re.compile(_SELF + r"[^。；]{0,30}?(?:自|从|于)\s*" + _DAY + r"[^。；]{0,20}?有效期(?:为|暂定为)?\s*"
+_CLOSING_EXPIRES = lazyre.compile(r"(?:施行|实施|执行|生效)[^。；]{0,12}?[，,]\s*有效期(?:至|到|截至)\s*" + _DAY)
+_PERIOD = lazyre.compile(_SELF + r"[^。；]{0,30}?(?:自|从|于)\s*" + _DAY + r"[^。；]{0,20}?有效期(?:为|暂定为)?\s*"
                      r"(?P<n>[一二三四五六七八九十两\d]{1,2})\s*年")
 _NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
 #: A line of the text's own legislative history; a history cited (…修正的《…》) is another text's.
-_HISTORY = re.compile(
+_HISTORY = lazyre.compile(
     r"(?P<y>(?:19|20)\d{2})\s*年(?:\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日)?"
     r"(?P<via>(?:(?!通过|批准|\d{4}\s*年)[^。；《》]){0,60}?(?:会议|决定)(?:《[^《》。]{1,80}》)?|《[^《》。]{1,80}》|)"
     r"\s*(?:第[一二三四五六七八九十]+次)?(?:修正|修订)(?![案的])")
@@ -54,7 +55,7 @@ _HISTORY = re.compile(
 
 #: A repeal in the text's own history, in the parentheses under its title
 #: (``（2001年3月1日…通过　根据2015年修正　2022年6月1日废止）``).
-_REPEALED_ON = re.compile(r"(?:^|(?<=[（(、，,\s]))" + _DAY + r"[^（）()《》。；\n]{0,40}?(?:予以)?废止"
+_REPEALED_ON = lazyre.compile(r"(?:^|(?<=[（(、，,\s]))" + _DAY + r"[^（）()《》。；\n]{0,40}?(?:予以)?废止"
                           r"(?=\s*[）)、，,；;]|\s*$)")
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-_DOCNO = re.compile(
+from civicsearch.text import lazyre
+
+_DOCNO = lazyre.compile(
     r"(?P<prefix>[\u4e00-\u9fff]{1,15}?(?:发|函|字|令|办|规|电|通|复|呈|报|备|告|综|案)?)"
     r"\s*[〔\[［(（【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]］)）】]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号"
 )
-_TRIM = re.compile(r"^(?:根据|按照|依据|印发|关于|转发|及|和|与|的|《|》|、)+")
+_TRIM = lazyre.compile(r"^(?:根据|按照|依据|印发|关于|转发|及|和|与|的|《|》|、)+")
 
 
 def normalize(prefix: str, year: str, num: str) -> str:

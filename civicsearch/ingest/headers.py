@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from civicsearch.text import lazyre
 from civicsearch.text.normalize import unformat
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -23,7 +24,7 @@ HEADER_LABELS = (
     "公开范围", "有效性", "生效日期", "标题", "名称", "所属机构", "组配分类", "制定机关", "发布单位",
     "时效性", "效力级别", "施行日期", "失效日期", "废止日期",
 )
-_LABEL_RE = re.compile(r"(?:^|(?<=[\s【\[]))(" + "|".join(HEADER_LABELS) + r")\s*[:：]")
+_LABEL_RE = lazyre.compile(r"(?:^|(?<=[\s【\[]))(" + "|".join(HEADER_LABELS) + r")\s*[:：]")
 _HEADER_SCAN_LINES = 15
 #: A header value is a name, a number or a date; a longer last value on a line is
 #: a header flattened onto one line with the body (common in crawls).
@@ -67,7 +68,7 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
     return fields, "\n".join(keep)
 
 
-_SENTENCE = re.compile(r"[，。；！？]")
+_SENTENCE = lazyre.compile(r"[，。；！？]")
 
 
 def _cut_value(label: str, value: str) -> tuple[str, str]:
@@ -108,7 +109,7 @@ def _cn_number(s: str) -> int | None:
 
 
 _NUM = r"[0-9〇零○一二三四五六七八九十]"
-_YMD = re.compile(
+_YMD = lazyre.compile(
     rf"(?P<y>{_NUM}{{4}})\s*(?:年|[-/.])\s*(?:(?P<m>{_NUM}{{1,3}})\s*(?:月|[-/.])?\s*(?:(?P<d>{_NUM}{{1,3}})\s*(?:日|号)?)?)?"
     r"(?:\s*[T ]?\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
 )

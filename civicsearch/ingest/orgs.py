@@ -28,22 +28,23 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from civicsearch.text import lazyre
 from civicsearch.ingest.places import gazetteer
 from civicsearch.text.normalize import fold, strip_controls
 
 #: Endings that make a name an organ (longest first is not needed: each is tried on the end).
-_ORGAN_END = re.compile(
+_ORGAN_END = lazyre.compile(
     r"(?:国务院|人民政府|政府|人民代表大会|常务委员会|委员会|人民法院|人民检察院|办公厅|办公室|办事处|"
     r"领导小组|指挥部|联防联控机制|总局|总署|审计署|中共中央|中央|人民银行|部|厅|局|委|"
     r"(?:管理|服务|控制|指挥|监测)中心)$")
 #: A parent organ ends here, with a sub-organ after it (上海市人民政府 | 办公厅).
-_PARENT_END = re.compile(r"(?:国务院|人民政府|人民代表大会|人民法院|人民检察院|委员会|领导小组|总局|部|厅|局)$")
+_PARENT_END = lazyre.compile(r"(?:国务院|人民政府|人民代表大会|人民法院|人民检察院|委员会|领导小组|总局|部|厅|局)$")
 _NUMERAL = "一二三四五六七八九十百千零〇两\\d"
-_SESSION = re.compile(rf"第[{_NUMERAL}]+届|第[{_NUMERAL}]+次(?:全体|常务)?会议(?:审议)?|(?<=委员会)审判委员会")
+_SESSION = lazyre.compile(rf"第[{_NUMERAL}]+届|第[{_NUMERAL}]+次(?:全体|常务)?会议(?:审议)?|(?<=委员会)审判委员会")
 _PRC = "中华人民共和国"
-_BAD = re.compile(r"[，。；：:、《》“”\"（）()？！?!\s\d]")
+_BAD = lazyre.compile(r"[，。；：:、《》“”\"（）()？！?!\s\d]")
 #: Media and other sources that name no organ (a 来源 line often names them).
-_MEDIA = re.compile(r"(?:新闻|日报|晚报|报社|电视台|广播|网站|新华社|人民网|客户端|融媒体|杂志|通讯社|记者|编辑)")
+_MEDIA = lazyre.compile(r"(?:新闻|日报|晚报|报社|电视台|广播|网站|新华社|人民网|客户端|融媒体|杂志|通讯社|记者|编辑)")
 MAX_NAME = 40
 
 
@@ -78,8 +79,8 @@ _ABBREVIATIONS = (
     ("人民代表大会常委会", "人民代表大会常务委员会"),
     ("人大", "人民代表大会"),
 )
-_SUB_ORGAN = re.compile(r"办公厅|办公室|[\u4e00-\u9fff]{1,10}?(?:司|局|处|组|中心)")
-_GOVERNMENT = re.compile(r"(?<=[省市县区旗州])政府")
+_SUB_ORGAN = lazyre.compile(r"办公厅|办公室|[\u4e00-\u9fff]{1,10}?(?:司|局|处|组|中心)")
+_GOVERNMENT = lazyre.compile(r"(?<=[省市县区旗州])政府")
 
 
 def normalize(name: str) -> str:
@@ -170,18 +171,18 @@ def _organs(text: str, trailing: bool = False) -> list[str]:
 
 _EXPLICIT_HEADERS = ("发文机关", "制定机关", "发布机构", "发布单位", "所属机构")
 _SOFT_HEADERS = ("信息来源", "来源")
-_TITLE_ABOUT = re.compile(r"^(?P<orgs>[^《“\"]{3,120}?)\s*关于")
-_WORK_REPORT = re.compile(r"^(?:[\d〇一二三四五六七八九十]{4}年(?:度)?)?\s*(?P<org>[^\s关的]{2,30}?)(?:人民)?政府工作报告\s*(?:[（(].*)?$")
+_TITLE_ABOUT = lazyre.compile(r"^(?P<orgs>[^《“\"]{3,120}?)\s*关于")
+_WORK_REPORT = lazyre.compile(r"^(?:[\d〇一二三四五六七八九十]{4}年(?:度)?)?\s*(?P<org>[^\s关的]{2,30}?)(?:人民)?政府工作报告\s*(?:[（(].*)?$")
 #: Names on their own before a 关于 title in the opening lines (a notice's header block).
-_HEAD_ABOUT = re.compile(r"(?:^|\n|\s{1,8})(?P<orgs>[^\s，。；：:《》“”]{3,40}(?:[ \t　、]+[^\s，。；：:《》“”]{3,40}){0,5})\s*\n?\s*关于")
-_DATE_LINE = re.compile(
+_HEAD_ABOUT = lazyre.compile(r"(?:^|\n|\s{1,8})(?P<orgs>[^\s，。；：:《》“”]{3,40}(?:[ \t　、]+[^\s，。；：:《》“”]{3,40}){0,5})\s*\n?\s*关于")
+_DATE_LINE = lazyre.compile(
     rf"(?:(?:19|20)\d{{2}}|[〇零一二三四五六七八九]{{4}})\s*年\s*[{_NUMERAL}]{{1,3}}\s*月\s*[{_NUMERAL}]{{1,3}}\s*日")
-_ENACTED = re.compile(
+_ENACTED = lazyre.compile(
     rf"(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?:第[{_NUMERAL}]+届)?(?P<body>全国人民代表大会常务委员会|全国人民代表大会|"
     rf"人民代表大会常务委员会|人民代表大会|国务院|最高人民法院审判委员会|最高人民检察院检察委员会)"
     rf"第[{_NUMERAL}]+次(?:全体|常务)?会议(?:审议)?通过(?!的)")
-_DECREE = re.compile(r"(?P<org>中华人民共和国国务院|国务院|[\u4e00-\u9fff]{2,12}人民政府)令(?:第\s*\d+\s*号|〔)")
-_OWN_DOCNO = re.compile(r"(?:^|(?<=\s))(?P<series>[\u4e00-\u9fff]{1,8})\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*"
+_DECREE = lazyre.compile(r"(?P<org>中华人民共和国国务院|国务院|[\u4e00-\u9fff]{2,12}人民政府)令(?:第\s*\d+\s*号|〔)")
+_OWN_DOCNO = lazyre.compile(r"(?:^|(?<=\s))(?P<series>[\u4e00-\u9fff]{1,8})\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*"
                         r"(?:第\s*)?\d{1,5}\s*号(?=\s|$)")
 _SERIES_END = ("发", "函", "办", "字", "规", "电", "令", "明电", "通")
 
