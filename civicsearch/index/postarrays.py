@@ -90,7 +90,10 @@ def term_code(tbytes: bytes) -> int | None:
     most of a segment's terms: the bigrams, and two- and three-character words), or None."""
     if len(tbytes) > 4 * CODED_CHARS:
         return None
-    text = tbytes.decode("utf-8")
+    try:
+        text = tbytes.decode("utf-8")
+    except UnicodeDecodeError:  # not a term the analysis makes: kept by hash, like a long one
+        return None
     if not 0 < len(text) <= CODED_CHARS:
         return None
     code = 0
@@ -556,10 +559,10 @@ class PostingArrays:
         return self.docnums[lo:hi], self.weights.slice(lo, hi)
 
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, kept for
-        callers that have them; each table is searched by its own key)."""
+        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, which the terms
+        kept by hash are found by), each table searched once for all of its keys: a query's
+        terms in one call a segment, not one a term."""
         out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(keys)
-        # Each table searched once for all of its keys.
         groups: dict[tuple[str, bool], list[int]] = {}
         split = [_split(key) for key in keys]
         for k, (field, _, code) in enumerate(split):
