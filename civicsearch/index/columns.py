@@ -59,19 +59,19 @@ class Columns:
     def cell(self, fieldname: str, docnum: int) -> Any:
         """One document's value: read through the column, not from its stored fields
         (which decompress the whole body) nor by loading the column for every document."""
-        if fieldname in self._loaded:
-            return self._loaded[fieldname][docnum]
-        if fieldname not in self._cells:
-            self._cells[fieldname] = self.reader.column_reader(fieldname)
-        return self._cells[fieldname][docnum]
+        return self.view(fieldname)[docnum]
 
     def view(self, fieldname: str) -> Sequence[Any]:
         """Each document's value, looked up when asked: for a caller that reads a few dozen
-        documents (collapsing reads the ranked window's sketches), where decoding a coded
-        column for every document costs more than the search (20 ms for the bench's sketches)."""
-        if fieldname in self._loaded or fieldname not in self._coded:
-            return self[fieldname]
-        return _Cells(self.reader, fieldname)
+        documents (collapsing reads the ranked window's sketches), where decoding a column for
+        every document costs more than the search (20 ms for the bench's sketches). A coded
+        column is read from the posting arrays, another through Whoosh's column reader."""
+        if fieldname in self._loaded:
+            return self._loaded[fieldname]
+        if fieldname not in self._cells:
+            self._cells[fieldname] = _Cells(self.reader, fieldname) if fieldname in self._coded \
+                else self.reader.column_reader(fieldname)
+        return self._cells[fieldname]
 
     def codes(self, fieldname: str) -> tuple[np.ndarray, tuple[Any, ...]]:
         """(code of each document's value, the distinct values by code): facets count codes with

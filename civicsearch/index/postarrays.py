@@ -505,16 +505,29 @@ class PostingArrays:
             return int(parts[1][code])
         return parts[2][int(parts[1][code]): int(parts[1][code + 1])].tobytes()
 
-    def _table(self, key: bytes, h: int | None = None) -> tuple["_Table", int] | None:
-        """The table of ``key``'s term and its row there, or None: no document holds it
-        (``h``: the key's hash, where the caller has it)."""
-        field, tbytes, code = _split(key)
-        tables = self._tables.get(field)
-        if not tables:
-            return None
-        table = tables[0] if code is not None else tables[1]
-        i = table.find(code) if code is not None else table.match(_hash(key) if h is None else h, tbytes)
-        return None if i is None else (table, i)
+    def _table(self, key: bytes) -> tuple["_Table", int] | None:
+        """The table of ``key``'s term and its row there, or None: no document holds it."""
+        return self._locate([key])[0]
+
+    def _locate(self, keys: Sequence[bytes], hashes: Sequence[int] | None = None
+                ) -> list[tuple["_Table", int] | None]:
+        """:meth:`_table` of each of ``keys`` (``hashes``: their :func:`key_hashes`, where the
+        caller has them), each table searched once for all of its keys."""
+        out: list[tuple[_Table, int] | None] = [None] * len(keys)
+        groups: dict[tuple[str, bool], list[int]] = {}
+        split = [_split(key) for key in keys]
+        for k, (field, _, code) in enumerate(split):
+            groups.setdefault((field, code is not None), []).append(k)
+        for (field, coded), members in groups.items():
+            tables = self._tables.get(field)
+            if not tables:
+                continue
+            table = tables[0] if coded else tables[1]
+            lookups = [split[k][2] if coded else (_hash(keys[k]) if hashes is None else hashes[k]) for k in members]
+            for k, row in zip(members, table.rows(lookups, [split[k][1] for k in members])):
+                if row is not None:
+                    out[k] = (table, row)
+        return out
 
     def terms(self, fieldname: str) -> list[bytes]:
         """Every term of ``fieldname`` in the file (in no useful order)."""
@@ -522,8 +535,7 @@ class PostingArrays:
 
     def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
         """How many of the segment's documents (deleted ones too) hold each key's term."""
-        found = (self._table(key) for key in keys)
-        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in found]
+        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in self._locate(keys)]
 
     def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
@@ -562,30 +574,8 @@ class PostingArrays:
         """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, which the terms
         kept by hash are found by), each table searched once for all of its keys: a query's
         terms in one call a segment, not one a term."""
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(keys)
-        groups: dict[tuple[str, bool], list[int]] = {}
-        split = [_split(key) for key in keys]
-        for k, (field, _, code) in enumerate(split):
-            groups.setdefault((field, code is not None), []).append(k)
-        hash_list = hashes.tolist()
-        for (field, coded), members in groups.items():
-            tables = self._tables.get(field)
-            if not tables:
-                continue
-            table = tables[0] if coded else tables[1]
-            if coded:
-                wanted = np.asarray([split[k][2] for k in members], dtype=np.uint64)
-                rows = table.lookup.searchsorted(wanted).tolist()
-                for k, i, code in zip(members, rows, wanted.tolist()):
-                    if i < len(table.lookup) and int(table.lookup[i]) == code:
-                        out[k] = self._postings_at(table, i)
-            else:
-                rows = table.lookup.searchsorted(np.asarray([hash_list[k] for k in members], dtype=np.uint32)).tolist()
-                for k, i in zip(members, rows):
-                    found = table.match(hash_list[k], split[k][1], i)
-                    if found is not None:
-                        out[k] = self._postings_at(table, found)
-        return out
+        found = self._locate(keys, hashes.tolist())
+        return [None if f is None else self._postings_at(*f) for f in found]
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document
@@ -636,17 +626,19 @@ class _Table:
     key_starts: np.ndarray | None
     keys: np.ndarray | None
 
-    def find(self, code: int) -> int | None:
-        i = int(self.lookup.searchsorted(np.uint64(code)))
-        return i if i < len(self.lookup) and int(self.lookup[i]) == code else None
+    def rows(self, lookups: list[int], terms: list[bytes]) -> list[int | None]:
+        """The row of each term (``lookups``: its code, or its key's hash, as the table is kept;
+        ``terms``: its bytes), or None; the table is searched once for all of them."""
+        # As the table's own type: numpy would convert the whole table to another.
+        at = self.lookup.searchsorted(np.asarray(lookups, dtype=self.lookup.dtype)).tolist()
+        if self.coded:
+            n = len(self.lookup)
+            return [i if i < n and int(self.lookup[i]) == c else None for i, c in zip(at, lookups)]
+        return [self._match(i, h, t) for i, h, t in zip(at, lookups, terms)]
 
-    def match(self, h: int, tbytes: bytes, i: int | None = None) -> int | None:
-        """The row of the term ``tbytes`` (its key's hash ``h``; ``i``: the hash's place in the
-        table, where the caller has searched for it), or None; a hash collision costs a second
-        compare, never a wrong answer."""
-        if i is None:
-            # As a numpy scalar of the table's type: numpy would convert the whole table to another.
-            i = int(self.lookup.searchsorted(np.uint32(h)))
+    def _match(self, i: int, h: int, tbytes: bytes) -> int | None:
+        """The row of the term ``tbytes`` among those from row ``i`` on that share its key's hash
+        ``h``; a hash collision costs a second compare, never a wrong answer."""
         n = len(self.lookup)
         while i < n and int(self.lookup[i]) == h:
             a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])  # type: ignore[index]

