@@ -506,8 +506,15 @@ class PostingArrays:
         return parts[2][int(parts[1][code]): int(parts[1][code + 1])].tobytes()
 
     def _table(self, key: bytes) -> tuple["_Table", int] | None:
-        """The table of ``key``'s term and its row there, or None: no document holds it."""
-        return self._locate([key])[0]
+        """The table of ``key``'s term and its row there, or None: no document holds it
+        (one key: what the positions ask for, a term and a segment at a time)."""
+        field, tbytes, code = _split(key)
+        tables = self._tables.get(field)
+        if not tables:
+            return None
+        table = tables[0] if code is not None else tables[1]
+        row = table.row(code if code is not None else _hash(key), tbytes)
+        return None if row is None else (table, row)
 
     def _locate(self, keys: Sequence[bytes], hashes: Sequence[int] | None = None
                 ) -> list[tuple["_Table", int] | None]:
@@ -535,7 +542,8 @@ class PostingArrays:
 
     def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
         """How many of the segment's documents (deleted ones too) hold each key's term."""
-        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in self._locate(keys)]
+        found = (self._table(key) for key in keys)  # one at a time: the callers ask for one
+        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in found]
 
     def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
@@ -631,16 +639,20 @@ class _Table:
         ``terms``: its bytes), or None; the table is searched once for all of them."""
         # As the table's own type: numpy would convert the whole table to another.
         at = self.lookup.searchsorted(np.asarray(lookups, dtype=self.lookup.dtype)).tolist()
-        if self.coded:
-            n = len(self.lookup)
-            return [i if i < n and int(self.lookup[i]) == c else None for i, c in zip(at, lookups)]
-        return [self._match(i, h, t) for i, h, t in zip(at, lookups, terms)]
+        return [self._check(i, lookup, t) for i, lookup, t in zip(at, lookups, terms)]
 
-    def _match(self, i: int, h: int, tbytes: bytes) -> int | None:
-        """The row of the term ``tbytes`` among those from row ``i`` on that share its key's hash
-        ``h``; a hash collision costs a second compare, never a wrong answer."""
+    def row(self, lookup: int, tbytes: bytes) -> int | None:
+        """:meth:`rows` of one term."""
+        return self._check(int(self.lookup.searchsorted(self.lookup.dtype.type(lookup))), lookup, tbytes)
+
+    def _check(self, i: int, lookup: int, tbytes: bytes) -> int | None:
+        """The term's row from where its ``lookup`` would sit, ``i``: a code is the term itself;
+        among the rows that share a key's hash, the one whose bytes are the term's (a hash
+        collision costs a second compare, never a wrong answer)."""
         n = len(self.lookup)
-        while i < n and int(self.lookup[i]) == h:
+        if self.coded:
+            return i if i < n and int(self.lookup[i]) == lookup else None
+        while i < n and int(self.lookup[i]) == lookup:
             a, b = int(self.key_starts[i]), int(self.key_starts[i + 1])  # type: ignore[index]
             if self.keys[a:b].tobytes() == tbytes:  # type: ignore[index]
                 return i
