@@ -18,6 +18,8 @@ from civicsearch import IndexDamagedError, SearchEngine
 from civicsearch.index import postarrays
 from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
+from civicsearch.index.indexer import prepare
+from civicsearch.ingest.readers import read_path
 from civicsearch.text.bigrams import count_grams
 from civicsearch.text.tokens import iter_words
 
@@ -73,12 +75,15 @@ def test_arrays_hold_the_words_and_bigrams_of_every_segment_through_updates_and_
                 for term, pos, start, end in iter_words(leaf.stored_fields(d).get(fieldname) or "", subwords=True):
                     expected.setdefault(term.encode(), []).append((d, pos, start))
             assert sorted(arrays.terms(fieldname)) == sorted(expected)
+            texts = {d: leaf.stored_fields(d).get(fieldname) or "" for d in range(leaf.doc_count_all())}
             for tbytes, occurrences in expected.items():
-                docnums, bounds, flat, starts, length = arrays.get_characters(postarrays.key_of(fieldname, tbytes))
-                counts = np.diff(bounds).tolist()
-                docs = [d for d, n in zip(docnums.tolist(), counts) for _ in range(n)]
-                assert list(zip(docs, flat.tolist(), starts[:].tolist())) == occurrences
-                assert length == len(tbytes.decode())
+                docnums, bounds, flat = arrays.get_positions(postarrays.key_of(fieldname, tbytes))
+                got = []
+                for i, d in enumerate(docnums.tolist()):
+                    at = flat[bounds[i]: bounds[i + 1]].tolist()
+                    starts = postarrays.occurrence_starts(arrays.starts(fieldname, d), at, tbytes.decode(), texts[d])
+                    got += [(d, p, s) for p, s in zip(at, starts)]
+                assert got == occurrences
                 checked[fieldname] += 1
         # The bigrams are in the arrays only: they must be what each stored body
         # (deleted documents' too, until a merge drops them) counts to.
@@ -138,6 +143,13 @@ def _postings(terms: list[tuple[bytes, list[int], list[float], np.ndarray | None
     return block
 
 
+def _position_starts(arrays: postarrays.PostingArrays, fieldname: str, docnums: np.ndarray, bounds: np.ndarray,
+                     flat: np.ndarray) -> list[int]:
+    """Where each occurrence's position starts, posting after posting."""
+    return [int(arrays.starts(fieldname, d)[p]) for i, d in enumerate(docnums.tolist())
+            for p in flat[bounds[i]: bounds[i + 1]].tolist()]
+
+
 def test_the_file_round_trips(tmp_path: Path) -> None:
     def term(i: int) -> tuple[bytes, list[int], list[float], np.ndarray]:
         ids = list(range(i, 3 * i + 1, 2))
@@ -166,7 +178,8 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
         assert {t.coded for t in arrays._tables["body"] if len(t.lookup)} == {True, False}
         for view in (*(a for t in tables for a in (t.lookup, t.starts, t.pos_starts, t.key_starts) if a is not None),
                      arrays.docnums, arrays.weights.main, arrays.weights.at, arrays.positions,
-                     arrays.startchars.main, arrays.startchars.at, arrays.startchars.values):
+                     *(a for starts in arrays.word_starts.values() for a in (starts.runs, starts.packed, starts.at,
+                                                                              starts.values))):
             assert view.flags.aligned  # a misaligned table is copied on every search
         assert sorted(arrays.terms("body")) == sorted(t for t, *_ in body)
         # Many keys at once (each table searched once) as one at a time, missing ones too.
@@ -190,9 +203,7 @@ def test_the_file_round_trips(tmp_path: Path) -> None:
                     docnums, bounds, flat = arrays.get_positions(key)
                     assert docnums.tolist() == ids and np.array_equal(flat, positions[:, 0])
                     assert np.diff(bounds).tolist() == weights
-                    *_, starts, length = arrays.get_characters(key)
-                    assert np.array_equal(np.column_stack((flat, starts[:])), positions)
-                    assert length == len(tbytes.decode())
+                    assert _position_starts(arrays, fieldname, docnums, bounds, flat) == positions[:, 1].tolist()
     assert arrays.get(postarrays.key_of("title", "词1".encode())) is None
     assert arrays.get(postarrays.key_of("body", "词0".encode())) is None
     assert arrays.get_positions(postarrays.key_of("body", "词0".encode())) is None
@@ -213,14 +224,16 @@ def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings([(b"x", [4], [3.0], positions)], True)}, 10)
     arrays = postarrays.PostingArrays(str(path))
-    _, _, words, starts, _ = arrays.get_characters(postarrays.key_of("body", b"x"))
-    assert np.array_equal(np.column_stack((words, starts[:])), positions)
-    assert starts[1:2].tolist() == [4_000_000] and starts[:1].tolist() == [10]
+    docnums, bounds, words = arrays.get_positions(postarrays.key_of("body", b"x"))
+    assert words.tolist() == positions[:, 0].tolist() and words.dtype.itemsize == 4
+    assert _position_starts(arrays, "body", docnums, bounds, words) == [10, 4_000_000, 4_200_000]
+    starts = arrays.starts("body", 4)  # the positions before and between stand where the one before does
+    assert len(starts) == 5_000_001 and starts[:4].tolist() == [0, 0, 0, 10] and starts[69_999] == 10
 
 
 def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: Path) -> None:
-    # A byte a frequency and two bytes a start character: what does not fit is kept apart
-    # (a word said 255 times or more, a character past 65,534), and read back whole.
+    # A byte a frequency and four bits a word start's gap: what does not fit is kept apart
+    # (a word said 255 times or more, a gap of 15 characters or more), and read back whole.
     path = tmp_path / ("apart" + postarrays.EXTENSION)
     weights = [1.0, 254.0, 255.0, 300.0, 2.0]
     n = int(sum(weights))
@@ -229,14 +242,14 @@ def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: P
     with open(path, "wb") as f:
         postarrays.write(f, {"body": _postings(terms[:1], True), "title": _postings(terms[1:], False)}, 10)
     arrays = postarrays.PostingArrays(str(path))
-    assert arrays.weights.main.dtype.itemsize == 1 and arrays.startchars.main.dtype.itemsize == 2
-    assert len(arrays.weights.at) == 3 and len(arrays.startchars.at) == int((positions[:, 1] >= 65535).sum())
+    assert arrays.weights.main.dtype.itemsize == 1 and arrays.word_starts["body"].packed.dtype.itemsize == 1
+    assert len(arrays.weights.at) == 3 and len(arrays.word_starts["body"].at) == n - 1  # every gap but the first
     ids, got = arrays.get(postarrays.key_of("body", b"a"))
     assert ids.tolist() == [0, 1, 2, 5, 9] and got.tolist() == weights
     assert arrays.get(postarrays.key_of("title", b"b"))[1].tolist() == [256, 1]
-    docnums, bounds, flat, starts, _ = arrays.get_characters(postarrays.key_of("body", b"a"))
-    assert np.diff(bounds).tolist() == weights and starts[:].tolist() == positions[:, 1].tolist()
-    assert starts[300:302].tolist() == [90_000, 90_300]  # a slice across the kept-apart values
+    docnums, bounds, flat = arrays.get_positions(postarrays.key_of("body", b"a"))
+    assert np.diff(bounds).tolist() == weights
+    assert _position_starts(arrays, "body", docnums, bounds, flat) == positions[:, 1].tolist()
     merged = arrays.field_postings("body")
     assert merged[3].tolist() == weights and merged[5].tolist() == positions[:, 1].tolist()
 
@@ -251,7 +264,33 @@ def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
         postarrays.PostingArrays(str(path))
 
 
-def test_the_coded_columns_read_as_whooshs_column_readers(tmp_path: Path) -> None:
+def _given_columns(folder: Path, reader: object, names: frozenset[str]) -> dict[str, list]:
+    """Each column's value of every document as the indexer hands it over (from the corpus:
+    a deleted document's is :data:`GONE`), the column's default where a document gives none,
+    None for every document of a segment where none gives one."""
+    records = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for rec in read_path(path, folder):
+            fields = prepare(rec).fields
+            records[fields["id"]] = fields
+    out: dict[str, list] = {name: [] for name in names}
+    for leaf, _ in reader.leaf_readers():  # type: ignore[attr-defined]
+        given = [None if leaf.is_deleted(d) else records[leaf.stored_fields(d)["id"]]
+                 for d in range(leaf.doc_count_all())]
+        for name in names:
+            field = reader.schema[name]  # type: ignore[attr-defined]
+            values = [GONE if g is None else g.get(name) for g in given]
+            held = any(v is not None and v is not GONE for v in values)
+            default = field.column_type.default_value()
+            out[name] += [v if v is GONE else None if not held else default if v is None
+                          else field.to_column_value(v) for v in values]
+    return out
+
+
+GONE = object()
+
+
+def test_the_coded_columns_read_as_the_values_given(tmp_path: Path) -> None:
     engine = _updated(_corpus(tmp_path / "corpus"), tmp_path)
     (tmp_path / "corpus" / "bare.txt").write_text("没有日期也没有地点的一段话。", encoding="utf-8")
     engine.index([tmp_path / "corpus"])  # a segment without some columns' values
@@ -259,28 +298,30 @@ def test_the_coded_columns_read_as_whooshs_column_readers(tmp_path: Path) -> Non
     reader = storage.reader
     names = coded_fields(reader.schema)
     assert {"datekey", "sketch", "place_facet", "topic_facet"} <= names
+    given = _given_columns(tmp_path / "corpus", reader, names)
     for name in sorted(names):
-        expected: list = []
-        for leaf, _ in reader.leaf_readers():
-            n = leaf.doc_count_all()
-            col = leaf.column_reader(name) if leaf.has_column(name) else None
-            expected.extend(col[i] if col is not None else None for i in range(n))
+        # Kept in the posting arrays only: Whoosh's files hold no such column.
+        assert not any(leaf.has_column(name) for leaf, _ in reader.leaf_readers()), name
+        expected = given[name]
+        live = [d for d, v in enumerate(expected) if v is not GONE]
+        assert len(live) > 150
         # One document at a time, each decoded alone (what collapsing reads)...
         fresh = type(storage.columns)(reader)
         view = fresh.view(name)
-        assert len(view) == len(expected) and [view[d] for d in range(len(expected))] == expected, name
+        assert len(view) == len(expected) and [view[d] for d in live] == [expected[d] for d in live], name
         with pytest.raises(IndexError):
             view[len(expected)]
         # ...and the whole column at once.
-        assert storage.columns[name] == tuple(expected), name
+        whole = storage.columns[name]
+        assert len(whole) == len(expected) and [whole[d] for d in live] == [expected[d] for d in live], name
         # Counted a segment at a time (a field's first count), then over the index's numbering.
-        docs = np.arange(0, len(expected), 2, dtype=np.int64)
+        docs = np.asarray(live[::2], dtype=np.int64)
         wanted = Counter(expected[d] for d in docs.tolist() if expected[d] not in (None, b"", 0))
         assert fresh.counts(name, docs) == wanted and name not in fresh._codes, name
         assert fresh.counts(name, docs) == wanted and name in fresh._codes, name
         codes, distinct = storage.columns.codes(name)
-        index: dict = {}
-        assert codes.tolist() == [index.setdefault(v, len(index)) for v in expected]
-        assert distinct == tuple(index)
+        assert [distinct[c] for c in codes[live].tolist()] == [expected[d] for d in live]
+        assert len(set(distinct)) == len(distinct)
+    assert None in given["datekey"] and b"" in given["place_facet"]  # no value, and the default
     assert len(set(storage.columns["datekey"])) > 1 and len(set(storage.columns["sketch"])) > 100
     engine.close()

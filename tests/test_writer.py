@@ -1,6 +1,6 @@
 """CivicWriter writes what Whoosh's own SegmentWriter writes: the same bytes for
 everything Whoosh keeps, and in the posting arrays the same word postings Whoosh
-would have kept in its blocks."""
+would have kept in its blocks (and the pure columns, which Whoosh's files no longer hold)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from civicsearch.index import postarrays
+from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
 from civicsearch.index.indexer import prepare
 from civicsearch.index.internals import CivicWriter, TermPool
@@ -95,10 +96,15 @@ def _same_words(ours: Any, whoosh: Any) -> int:
                     weights.append(m.weight())
                     occurrences.extend(fmt.decode_characters(m.value()))
                     m.next()
-                docnums, bounds, flat, starts, length = arrays.get_characters(postarrays.key_of(fieldname, tbytes))
+                docnums, bounds, flat = arrays.get_positions(postarrays.key_of(fieldname, tbytes))
                 assert docnums.tolist() == ids and np.diff(bounds).tolist() == weights
-                starts = starts[:]
-                assert list(zip(flat.tolist(), starts.tolist(), (starts + length).tolist())) == occurrences
+                term, got = tbytes.decode(), []
+                for i, d in enumerate(ids):
+                    at = flat[bounds[i]: bounds[i + 1]].tolist()
+                    text = mine.stored_fields(d).get(fieldname) or ""
+                    starts = postarrays.occurrence_starts(arrays.starts(fieldname, d), at, term, text)
+                    got += [(p, s, s + len(term)) for p, s in zip(at, starts)]
+                assert got == occurrences
                 compared += 1
         for fieldname in WORDS:  # the lengths Whoosh keeps (for BM25) are the same
             assert [mine.doc_field_length(d, fieldname) for d in range(mine.doc_count_all())] == \
@@ -131,7 +137,10 @@ def test_with_whooshs_pickle_protocol_the_files_are_whooshs(tmp_path: Path, case
     arrays = tmp_path / "arrays.csa"
     arrays.write_bytes(ours.pop(".csa"))
     assert postarrays.PostingArrays(str(arrays)).fields == {GRAMS, "title", "body"}
-    assert sorted(ours) == sorted(whoosh) and ".pst" in ours and ".trm" in ours
+    # The pure columns are the posting arrays' only (test_postarrays reads them back).
+    columns = {f".{name}.col" for name in coded_fields(ours_ix.schema)} & whoosh.keys()
+    assert {".sketch.col", ".datekey.col", ".place_facet.col"} <= columns and not columns & ours.keys()
+    assert sorted(ours) == sorted(whoosh.keys() - columns) and ".pst" in ours and ".trm" in ours
     for ext in ours.keys() - {".pst", ".trm"}:  # the term table and blocks lack the words
         assert ours[ext] == whoosh[ext], ext
     assert len(ours[".pst"]) < 0.2 * len(whoosh[".pst"])

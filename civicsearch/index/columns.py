@@ -3,9 +3,10 @@ count and look up plain lists, never per-hit objects (each field's facets: :mod:
 
 Whoosh's column readers answer a document at a time (a call and a file read each:
 seven columns of the bench's 35,000 documents cost 150 ms at every open), so a
-segment writer also keeps the pure column fields coded in the segment's posting
-arrays (:class:`ColumnPool`): a code a document and the distinct values, read at
-open as one array a segment.
+segment writer keeps the pure column fields coded in the segment's posting arrays
+instead (:class:`ColumnPool`): a code a document and the distinct values, read at
+open as one array a segment. Whoosh's column files keep the other columns (id, path,
+hash: what the nightly run compares).
 """
 
 from __future__ import annotations

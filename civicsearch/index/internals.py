@@ -5,14 +5,17 @@ A segment writer whose word and bigram postings never reach Whoosh: it hands the
 word fields' text (title, body) to a :class:`~civicsearch.index.wordpool.WordPool`
 and the bigram field's to a :class:`~civicsearch.index.grampool.GramPool`, and
 writes both into the segment's posting arrays (:mod:`civicsearch.index.postarrays`),
-their only home; Whoosh still gets each word field's stored value and length. The
+their only home; Whoosh still gets each word field's stored value and length. The pure
+column fields (facets, dates, sketches) are kept coded in the posting arrays only
+(:class:`~civicsearch.index.columns.ColumnPool`), not in Whoosh's column files. The
 keyword fields' postings are Whoosh's, and its own writer keeps every posting as a
 tuple in a sorting pool, sorts them, and hands them to the codec one call at a
 time; this pool keeps one ``(docnums, weights, values)`` triple per term, already
 in order, and the flush writes each term's blocks at once. Any Whoosh reader reads
 the files, and nothing of this module is pickled into an index: with Whoosh's
 pickle protocol Whoosh's files are byte for byte what Whoosh writes for the same
-schema without the word fields' postings (``tests/test_writer.py`` compares them).
+schema without the word fields' postings and the pure columns (``tests/test_writer.py``
+compares them).
 A pool that outgrows its memory limit sorts itself out to Whoosh's run files and
 the flush falls back to Whoosh's own path.
 """
@@ -255,8 +258,10 @@ class CivicWriter(SegmentWriter):
                 column = field.column_type
                 if column and customval is not None:
                     cell = field.to_column_value(customval)
-                    perdocwriter.add_column_value(fieldname, column, cell)
-                    self.columns.add(fieldname, docnum, cell)
+                    if fieldname in self.columns.index:  # a pure column: the posting arrays' only
+                        self.columns.add(fieldname, docnum, cell)
+                    else:
+                        perdocwriter.add_column_value(fieldname, column, cell)
         except Exception:
             perdocwriter.cancel_doc()
             raise

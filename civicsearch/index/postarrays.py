@@ -33,10 +33,15 @@ start (one more entry than terms) and, for a positioned field, where its positio
 Then the docnums (segment-local; u2 where the segment has at most 65,536 documents); the
 frequencies (u1 where all are whole numbers, with those of 255 and more kept apart: their
 indexes and u4 values; else f4); the word positions, posting after posting, as many for a
-posting as its frequency (u2 where all are below 65,536, else u4); each occurrence's start
-character (u2, those of 65,535 and more kept apart likewise: 0.3% of the bench's), in the
-same order (its end is the start plus the term's length in characters: the words are
-slices of the folded text); then, for each field whose lengths the file keeps, one byte a
+posting as its frequency (u2 where all are below 65,536, else u4); then, for each positioned
+field, where each of its word positions starts in the document, a document at a time: where
+each document's run starts (one more than documents), and the gaps between consecutive
+starts (the first from 0) four bits each, two a byte, those of 15 and more kept apart (their
+indexes and u4 values; a gap is a word's length and the punctuation after it). An
+occurrence's start character is its position's start, or for a sub-word (which stands at its
+parent word's position) where the sub-word is found inside the parent in the document's
+text (:func:`occurrence_starts`); its end is the start plus the term's length in characters
+(the words are slices of the folded text). Then, for each field whose lengths the file keeps, one byte a
 document (Whoosh's quantised length); then, for each column the file keeps (the values facets,
 dates and collapsing read for every document), a code a document (u2 where
 there are at most 65,536 distinct values, else u4) and the distinct values
@@ -57,6 +62,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
+from dataclasses import field as _field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
@@ -65,8 +71,10 @@ from weakref import WeakKeyDictionary
 import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from civicsearch.text.normalize import fold
+
 EXTENSION = ".csa"
-MAGIC = b"CSARR09\n"
+MAGIC = b"CSARR10\n"
 _LENGTH = struct.Struct("<I")
 ALIGN = 8
 
@@ -159,11 +167,6 @@ class Escaped:
         out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
         return out
 
-    def window(self, lo: int, hi: int) -> "Window":
-        """Values ``lo:hi`` to be sliced again (a common word's occurrences: only a few
-        documents' are read, so none is widened before it is asked for)."""
-        return Window(self, lo, hi)
-
     def whole(self) -> np.ndarray:
         """Every value (int64), for a merge."""
         out = self.main.astype(np.int64)
@@ -172,19 +175,115 @@ class Escaped:
 
 
 @dataclass
-class Window:
-    """Values ``lo:hi`` of an :class:`Escaped`, sliced relative to ``lo``."""
+class WordStarts:
+    """Where each word position of one positioned field starts in its document, for every
+    document of a segment: document ``d``'s positions are entries ``runs[d]:runs[d + 1]``,
+    kept as the gaps between consecutive starts (the first from 0), four bits each, two a
+    byte (``packed``), those of ``TOP`` and more kept apart (index in ``at``, value in
+    ``values``: a few hundred of the bench's 16 million)."""
 
-    of: Escaped
-    lo: int
-    hi: int
+    runs: np.ndarray
+    packed: np.ndarray
+    at: np.ndarray
+    values: np.ndarray
+    entries: int
+    _kept: list[int] | None = None
+    _recent: dict[int, np.ndarray] = _field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return self.hi - self.lo
+    TOP = 15
 
-    def __getitem__(self, s: slice) -> np.ndarray:
-        start, stop, _ = s.indices(len(self))
-        return self.of.slice(self.lo + start, self.lo + stop)
+    @classmethod
+    def of(cls, postings: "Postings", doc_count: int) -> "WordStarts":
+        """From a positioned field's postings (each occurrence's position and start character):
+        a position's start is the least of its occurrences' (its word's; the sub-words standing
+        at it start there or after), and a position none stands at starts where the one before
+        it does."""
+        freqs = np.asarray(postings.weights, dtype=np.int64)
+        docs = np.repeat(np.asarray(postings.docnums, dtype=np.int64), freqs)
+        rows = np.asarray(postings.positions, dtype=np.int64).reshape(-1, 2)
+        counts = np.zeros(doc_count, dtype=np.int64)
+        np.maximum.at(counts, docs, rows[:, 0] + 1)
+        runs = np.zeros(doc_count + 1, dtype=np.int64)
+        np.cumsum(counts, out=runs[1:])
+        unset = np.iinfo(np.int64).max
+        starts = np.full(int(runs[-1]), unset, dtype=np.int64)
+        np.minimum.at(starts, runs[docs] + rows[:, 0], rows[:, 1])
+        owner = np.repeat(np.arange(doc_count, dtype=np.int64), counts)
+        hole = starts == unset
+        if hole.any():  # the start before it: a running maximum that a document's own key resets
+            filled = np.maximum.accumulate(owner << 32 | np.where(hole, 0, starts))
+            starts = filled & 0xFFFFFFFF
+        gaps = np.diff(starts, prepend=0)
+        first = runs[:-1][counts > 0]
+        gaps[first] = starts[first]
+        big = np.flatnonzero(gaps >= cls.TOP)
+        low = np.minimum(gaps, cls.TOP).astype(np.uint8)
+        if len(low) % 2:
+            low = np.append(low, np.uint8(0))
+        return cls(runs, low[0::2] | low[1::2] << 4, big, gaps[big], len(gaps))
+
+    def parts(self, index_dtype: str) -> list[np.ndarray]:
+        """The arrays as the file keeps them."""
+        return [self.runs.astype(index_dtype), np.asarray(self.packed, dtype=np.uint8),
+                self.at.astype(index_dtype), self.values.astype("<u4")]
+
+    def _gaps(self, lo: int, hi: int) -> np.ndarray:
+        """Entries ``lo:hi``'s gaps (int64)."""
+        out = _NIBBLES[self.packed[lo // 2: (hi + 1) // 2]].reshape(-1)[lo % 2: lo % 2 + hi - lo]
+        if len(self.at):
+            if self._kept is None:
+                self._kept = self.at.tolist()  # few: bisected in Python, cheaper than a numpy call
+            a, b = bisect_left(self._kept, lo), bisect_left(self._kept, hi)
+            if a < b:
+                out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
+        return out
+
+    def document(self, local: int) -> np.ndarray:
+        """Where each of document ``local``'s positions starts (int64; the last few documents
+        asked for are kept: a page's snippets ask for each of its documents once a word)."""
+        found = self._recent.get(local)
+        if found is None:
+            if len(self._recent) >= RECENT_DOCUMENTS:
+                del self._recent[next(iter(self._recent))]
+            found = self._recent[local] = np.cumsum(self._gaps(int(self.runs[local]), int(self.runs[local + 1])))
+        return found
+
+    def every(self) -> np.ndarray:
+        """Every entry's start (int64), documents end to end (for a merge)."""
+        sums = np.cumsum(self._gaps(0, self.entries))
+        runs = np.asarray(self.runs, dtype=np.int64)
+        before = np.concatenate([np.zeros(1, dtype=np.int64), sums])[runs[:-1]]
+        return sums - np.repeat(before, np.diff(runs))
+
+
+def occurrence_starts(starts: np.ndarray, positions: Sequence[int], term: str, text: str) -> list[int]:
+    """The start character of each occurrence of ``term`` at ``positions`` (one document's,
+    in the postings' order) in ``text`` (the document's field as stored), from where each of
+    its positions starts (``starts``: :meth:`PostingArrays.starts`).
+
+    An occurrence starts where its position does, except a sub-word's
+    (:func:`civicsearch.text.tokens.iter_words`): it stands at its parent word's position,
+    and starts where it is found inside the parent (the folded text from the position's start
+    to the next one's: only punctuation follows the word), the ``k``-th occurrence of a term
+    at one position at the ``k``-th place it is found (the tokenizer emits a sub-word at each
+    place, in order; overlapping places count)."""
+    found = starts[np.asarray(positions, dtype=np.int64)].tolist() if len(positions) else []
+    out, last, before, repeat = [], len(starts) - 1, -1, 0
+    size = len(term)
+    for p, s in zip(positions, found):
+        repeat = repeat + 1 if p == before else 0
+        before = p
+        if not repeat and (text.startswith(term, s) or fold(text[s: s + size]) == term):
+            out.append(s)
+            continue
+        region = fold(text[s: int(starts[p + 1]) if p < last else len(text)])
+        i = -1
+        for _ in range(repeat + 1):
+            i = region.find(term, i + 1)
+            if i < 0:
+                break
+        out.append(s + max(i, 0))
+    return out
 
 
 @dataclass
@@ -293,9 +392,8 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     take, starts_out = _gather(all_starts, order)
     take_pos, pos_starts_out = _gather(pos_starts, order)
     docnums, weights = docnums[take], weights[take]
-    words, starts_at = (
-        np.concatenate([part[:, j] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
-        for j in range(2))
+    words = np.concatenate([part[:, 0] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
+    starts_of = {n: WordStarts.of(fields[n], doc_count) for n in names if fields[n].positions is not None}
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
     key_bytes = sum(len(k) for section in sections for k in section.get("keys", ()))
     size = max(len(docnums), key_bytes, len(words))
@@ -311,12 +409,12 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "documents": doc_count, "lengths": sorted(lengths),
         "columns": [_column_header(name, columns[name]) for name in sorted(columns)],
         "vectors": None if vectors is None else {"model": vectors.model, "dim": int(vectors.rows.shape[1])},
+        "word_starts": [{"field": n, "entries": starts_of[n].entries, "exceptions": len(starts_of[n].at)}
+                        for n in sorted(starts_of)],
     }
-    # Frequencies a byte and start characters two, the few that do not fit kept apart.
+    # Frequencies a byte, the few that do not fit kept apart.
     weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
-    chars_out = Escaped.split(starts_at, "<u2", header["tables"])
     header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
-    header["char_exceptions"] = len(chars_out.at)
     encoded = json.dumps(header).encode("utf-8")
     parts: list[Any] = [MAGIC + _LENGTH.pack(len(encoded)) + encoded]
     at = 0
@@ -334,7 +432,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
               *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
                 else (weights.astype(header["weights"]),)),
               words.astype(header["word_positions"]),
-              chars_out.main, chars_out.at, chars_out.values,
+              *(part for n in sorted(starts_of) for part in starts_of[n].parts(header["tables"])),
               *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
               *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
               *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
@@ -444,8 +542,11 @@ class PostingArrays:
                                    take("<u4", header["weight_exceptions"])) if header["weights"] == "<u1" \
                 else Escaped(main, main[:0].astype(tables), main[:0].astype("<u4"))
             self.positions = take(header["word_positions"], header["positions"])
-            self.startchars = Escaped(take("<u2", header["positions"]), take(tables, header["char_exceptions"]),
-                                      take("<u4", header["char_exceptions"]))
+            #: Each positioned field's word starts.
+            self.word_starts = {entry["field"]: WordStarts(
+                take(tables, header["documents"] + 1), take("u1", (entry["entries"] + 1) // 2),
+                take(tables, entry["exceptions"]), take("<u4", entry["exceptions"]), entry["entries"])
+                for entry in header["word_starts"]}
             self._lengths = {name: take("u1", header["documents"]) for name in header["lengths"]}
             # Each column's arrays, as views; their values are decoded when first asked for.
             self._column_parts: dict[str, tuple[dict, list[np.ndarray]]] = {}
@@ -555,7 +656,9 @@ class PostingArrays:
                                                       np.ndarray | None, np.ndarray | None]:
         """Every posting of ``fieldname`` at once (for a merge): the terms; each posting's
         term (an index into them), docnums and frequency; and for a positioned field
-        every occurrence's word position and start character, posting after posting."""
+        every occurrence's word position and its position's start character (a sub-word's
+        parent word's: a new file takes the least start of a position as its start), posting
+        after posting."""
         tables = self._tables.get(fieldname, [])
         terms = [t for table in tables for t in table.terms()]
         # A field's tables are consecutive runs of the file's postings (and occurrences).
@@ -568,7 +671,10 @@ class PostingArrays:
         if fieldname not in self.positioned or not tables:
             return terms, term_of, docnums, weights, None, None
         a, b = int(tables[0].pos_starts[0]), int(tables[-1].pos_starts[-1])  # type: ignore[index]
-        return terms, term_of, docnums, weights, self.positions[a:b], self.startchars.slice(a, b).astype(np.int64)
+        positions = self.positions[a:b].astype(np.int64)
+        occurring = np.repeat(docnums.astype(np.int64), weights)  # a posting has as many as its frequency
+        starts = self.word_starts[fieldname]
+        return terms, term_of, docnums, weights, positions, starts.every()[starts.runs[occurring] + positions]
 
     def has_positions(self, fieldname: str) -> bool:
         """Whether every term of ``fieldname`` has its word positions in the file."""
@@ -594,21 +700,6 @@ class PostingArrays:
     def get_positions(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(docnums, where each posting's positions start and the last ends, positions)
         of a term of a positioned field, or None when no document of the segment holds it."""
-        found = self._occurrences(key)
-        return None if found is None else found[:3]
-
-    def get_characters(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, Window, int] | None:
-        """:meth:`get_positions`, each occurrence's start character (a :class:`Window` on the
-        file: a caller after a few documents' slices theirs only, since a common word occurs a
-        million times) and the term's length in characters."""
-        found = self._occurrences(key)
-        if found is None:
-            return None
-        docnums, bounds, positions, p = found
-        length = len(key[key.index(b"\0") + 1:].decode("utf-8"))
-        return docnums, bounds, positions, self.startchars.window(p, p + len(positions)), length
-
-    def _occurrences(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         found = self._table(key)
         if found is None or found[0].pos_starts is None:
             return None
@@ -617,7 +708,12 @@ class PostingArrays:
         bounds = np.zeros(len(docnums) + 1, dtype=np.int64)
         np.cumsum(weights, out=bounds[1:])  # a posting has as many positions as its frequency
         p = int(table.pos_starts[i])  # type: ignore[index]
-        return docnums, bounds, self.positions[p: p + int(bounds[-1])], p
+        return docnums, bounds, self.positions[p: p + int(bounds[-1])]
+
+    def starts(self, fieldname: str, local: int) -> np.ndarray:
+        """Where each word position of a positioned field starts in document ``local``
+        (int64, one a position; decoded on each call: a page asks for a few documents')."""
+        return self.word_starts[fieldname].document(local)
 
 
 @dataclass
@@ -669,6 +765,10 @@ class _Table:
         return [keys[a:b] for a, b in zip(starts, starts[1:])]
 
 
+#: Each byte's two four-bit gaps, low half first.
+_NIBBLES = np.stack([np.arange(256) & 15, np.arange(256) >> 4], axis=1).astype(np.int64)
+#: Documents whose word starts a field keeps decoded.
+RECENT_DOCUMENTS = 64
 _BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)
 _OPEN: WeakKeyDictionary = WeakKeyDictionary()
 

@@ -12,7 +12,7 @@ with array operations, and :func:`phrase_starts` where in one document.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -111,28 +111,31 @@ def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
 
 
 def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],
-                   chars: bool = False, limit: int | None = None) -> dict[int, list]:
+                   texts: Callable[[int], str] | None = None, limit: int | None = None) -> dict[int, list]:
     """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
-    with ``chars``, (position, startchar, endchar) of each occurrence instead; with
-    ``limit``, only a document's first ``limit`` occurrences."""
+    with ``texts`` (a docnum's text of the field, as stored), (position, startchar, endchar)
+    of each occurrence instead; with ``limit``, only a document's first ``limit`` occurrences."""
     out: dict[int, list] = {}
     key = postarrays.key_of(fieldname, term.encode("utf-8"))
+    size = len(term)
     for leaf, offset, lo, hi in _segments(reader, docs):
         arrays = postarrays.for_leaf(leaf)
-        found = arrays.get_characters(key) if chars else arrays.get_positions(key)
+        found = arrays.get_positions(key)
         if found is None:
             continue
-        docnums, bounds, positions = found[0], found[1], found[2]
+        docnums, bounds, positions = found
         for k, i in where_found(docnums, [d - offset for d in docs[lo:hi]]):
             a, b = int(bounds[i]), int(bounds[i + 1])
             if limit is not None:
                 b = min(b, a + limit)
-            if chars:
-                starts = found[3][a:b].astype(np.int64)
-                out[docs[lo + k]] = list(zip(positions[a:b].tolist(), starts.tolist(),
-                                             (starts + found[4]).tolist()))
+            at = positions[a:b].tolist()
+            if texts is not None:
+                doc = docs[lo + k]
+                starts = postarrays.occurrence_starts(arrays.starts(fieldname, docs[lo + k] - offset), at, term,
+                                                      texts(doc))
+                out[doc] = [(p, s, s + size) for p, s in zip(at, starts)]
             else:
-                out[docs[lo + k]] = positions[a:b].tolist()
+                out[docs[lo + k]] = at
     return out
 
 

@@ -20,8 +20,9 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: format characters dropped and full-width digits read as ASCII before analysis; 9: the words' postings in the
 #: posting arrays only, with no character lengths; 10: frequencies a byte, start characters two bytes, key hashes
 #: 32 bits, the values that do not fit kept apart; 11: each field's terms in two tables, those of up to three
-#: characters by code, the others by hash with their bytes but not their field's name.)
-SCHEMA_VERSION = 11
+#: characters by code, the others by hash with their bytes but not their field's name; 12: a document's word
+#: starts four bits a position instead of two bytes an occurrence, the pure columns in the posting arrays only.)
+SCHEMA_VERSION = 12
 META_FILE = "civicsearch.json"
 
 

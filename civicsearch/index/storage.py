@@ -42,6 +42,9 @@ from civicsearch.index.postings import (
 CACHE_TERMS = 512
 
 
+#: Stored documents kept for the page under way (a page shows up to this many).
+PAGE_DOCUMENTS = 100
+
 #: A value not read yet (None is a value).
 _UNREAD = object()
 
@@ -71,8 +74,10 @@ class Storage:
         # Postings read at once for a query of more terms than the LRU keeps (a pasted
         # page), for the ranking under way only.
         self._fetched: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        # Where the words stand in the hits of the page under way (for snippets).
+        # Where the words stand in the hits of the page under way (for snippets), and those
+        # hits' stored fields (their text finds a sub-word's place; the page shows them).
         self._chars: dict[tuple[str, str], tuple[set[int], dict[int, list]]] = {}
+        self._page: dict[int, dict[str, Any]] = {}
 
     def close(self) -> None:
         self.searcher.close()
@@ -85,6 +90,7 @@ class Storage:
         """Drop what the last ranking and page kept (a batch of postings, where words stand)."""
         self._fetched.clear()
         self._chars.clear()
+        self._page.clear()
 
     # -- postings --------------------------------------------------------------
 
@@ -121,7 +127,8 @@ class Storage:
         """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
         ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
         a document's first ``limit`` only."""
-        return read_positions(self.reader, fieldname, term, docs, chars, limit)
+        texts = (lambda docnum: self.stored(docnum).get(fieldname) or "") if chars else None
+        return read_positions(self.reader, fieldname, term, docs, texts, limit)
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
         """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
@@ -233,8 +240,13 @@ class Storage:
         return self.searcher.doc_count()
 
     def stored(self, docnum: int) -> dict[str, Any]:
-        """A document's stored fields."""
-        return self.searcher.stored_fields(docnum)
+        """A document's stored fields (read once for a hit of the page under way; not to be changed)."""
+        found = self._page.get(docnum)
+        if found is None:
+            found = self.searcher.stored_fields(docnum)
+            if len(self._page) < PAGE_DOCUMENTS:
+                self._page[docnum] = found
+        return found
 
     def find(self, fieldname: str, value: str) -> int | None:
         """The docnum of the live document whose unique field ``fieldname`` is ``value``."""
