@@ -198,21 +198,24 @@ class WordStarts:
         a position's start is the least of its occurrences' (its word's; the sub-words standing
         at it start there or after), and a position none stands at starts where the one before
         it does."""
-        freqs = np.asarray(postings.weights, dtype=np.int64)
-        docs = np.repeat(np.asarray(postings.docnums, dtype=np.int64), freqs)
-        rows = np.asarray(postings.positions, dtype=np.int64).reshape(-1, 2)
+        # A segment's flush holds every occurrence: the temporaries here are freed as soon as
+        # they are used, and the writer calls this before it gathers the rest.
+        rows = np.asarray(postings.positions).reshape(-1, 2)  # as the pool gives them (u4): no copy
+        at = np.repeat(np.asarray(postings.docnums, dtype=np.int64), np.asarray(postings.weights, dtype=np.int64))
         counts = np.zeros(doc_count, dtype=np.int64)
-        np.maximum.at(counts, docs, rows[:, 0] + 1)
+        np.maximum.at(counts, at, rows[:, 0] + 1)
         runs = np.zeros(doc_count + 1, dtype=np.int64)
         np.cumsum(counts, out=runs[1:])
+        at = runs[at]
+        at += rows[:, 0]  # each occurrence's entry
         unset = np.iinfo(np.int64).max
         starts = np.full(int(runs[-1]), unset, dtype=np.int64)
-        np.minimum.at(starts, runs[docs] + rows[:, 0], rows[:, 1])
-        owner = np.repeat(np.arange(doc_count, dtype=np.int64), counts)
+        np.minimum.at(starts, at, rows[:, 1])
+        del at
         hole = starts == unset
         if hole.any():  # the start before it: a running maximum that a document's own key resets
-            filled = np.maximum.accumulate(owner << 32 | np.where(hole, 0, starts))
-            starts = filled & 0xFFFFFFFF
+            owner = np.repeat(np.arange(doc_count, dtype=np.int64), counts)
+            starts = np.maximum.accumulate(owner << 32 | np.where(hole, 0, starts)) & 0xFFFFFFFF
         gaps = np.diff(starts, prepend=0)
         first = runs[:-1][counts > 0]
         gaps[first] = starts[first]
@@ -346,6 +349,8 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     lengths = lengths or {}
     columns = columns or {}
     names = sorted(fields)
+    # First, while the flush holds least besides.
+    starts_of = {n: WordStarts.of(fields[n], doc_count) for n in names if fields[n].positions is not None}
     # Every term of every field, end to end; then each field's two tables (its short terms
     # by code, the others by hash), each a run of that order.
     terms = [(name, tbytes) for name in names for tbytes in fields[name].terms]
@@ -361,7 +366,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
             ends = np.cumsum(np.asarray(block.weights, dtype=np.int64))
             term_ends = ends[np.asarray(block.starts[1:], dtype=np.int64) - 1] if len(ends) else ends
             pos_counts.append(np.diff(term_ends, prepend=0))
-            pos_parts.append(np.asarray(block.positions, dtype=np.int64).reshape(-1, 2))
+            pos_parts.append(np.asarray(block.positions).reshape(-1, 2))
     all_starts = np.concatenate(starts)
     pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
     if terms:
@@ -389,11 +394,15 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         else np.zeros(0)
     # Terms in table order, each one's postings and positions with it (the positions a
     # column at a time: they are most of a segment's memory).
+    # (Each gathered in turn, what it was gathered from dropped: a flush holds a segment's postings.)
     take, starts_out = _gather(all_starts, order)
-    take_pos, pos_starts_out = _gather(pos_starts, order)
     docnums, weights = docnums[take], weights[take]
-    words = np.concatenate([part[:, 0] for part in pos_parts])[take_pos] if pos_parts else np.zeros(0, dtype=np.int64)
-    starts_of = {n: WordStarts.of(fields[n], doc_count) for n in names if fields[n].positions is not None}
+    del take
+    take, pos_starts_out = _gather(pos_starts, order)
+    words = np.concatenate([part[:, 0] for part in pos_parts]) if pos_parts else np.zeros(0, dtype=np.int64)
+    del pos_parts
+    words = words[take]
+    del take
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
     key_bytes = sum(len(k) for section in sections for k in section.get("keys", ()))
     size = max(len(docnums), key_bytes, len(words))
@@ -483,7 +492,8 @@ def _gather(starts: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarr
     counts = np.diff(starts)[order]
     new_starts = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_starts[1:])
-    take = np.arange(int(new_starts[-1]), dtype=np.int64) - np.repeat(new_starts[:-1] - starts[:-1][order], counts)
+    take = np.repeat(starts[:-1][order] - new_starts[:-1], counts)
+    take += np.arange(int(new_starts[-1]), dtype=np.int64)  # in place: a segment's occurrences are many
     return take, new_starts
 
 

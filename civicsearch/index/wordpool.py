@@ -58,24 +58,32 @@ class _Field:
 
     def postings(self) -> postarrays.Postings:
         """The pooled occurrences as posting lists: terms in code order, each one's
-        postings by docnum, each posting's occurrences in the order they came."""
-        codes = np.frombuffer(self.codes, dtype=np.uint32).astype(np.int64)
-        docs = np.frombuffer(self.docs, dtype=np.uint32).astype(np.int64)
-        order = np.argsort(codes << 32 | docs, kind="stable")
-        codes, docs = codes[order], docs[order]
-        first = np.ones(len(codes), dtype=bool)  # the first occurrence of each posting
-        first[1:] = (codes[1:] != codes[:-1]) | (docs[1:] != docs[:-1])
+        postings by docnum, each posting's occurrences in the order they came. It empties
+        the pool (a segment's flush: every occurrence is held once, as posting lists)."""
+        key = np.frombuffer(self.codes, dtype=np.uint32).astype(np.int64)
+        key <<= 32
+        key |= np.frombuffer(self.docs, dtype=np.uint32)  # term code, then docnum
+        self.codes, self.docs = array("I"), array("I")
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.ones(len(key), dtype=bool)  # the first occurrence of each posting
+        np.not_equal(key[1:], key[:-1], out=first[1:])
         at = np.flatnonzero(first)
-        freqs = np.diff(np.append(at, len(codes)))
-        counts = np.bincount(codes[at], minlength=len(self.ids))
+        del first
+        key = key[at]  # each posting's
+        freqs = np.diff(np.append(at, len(order)))
+        counts = np.bincount(key >> 32, minlength=len(self.ids))
         held = counts > 0  # a term whose every document a merge dropped holds none
         starts = np.zeros(int(held.sum()) + 1, dtype=np.int64)
         np.cumsum(counts[held], out=starts[1:])
         names = [t.encode("utf-8") for t, keep in zip(self.ids, held.tolist()) if keep]
-        positions = np.empty((len(order), 2), dtype=np.int64)
+        positions = np.empty((len(order), 2), dtype=np.uint32)
         positions[:, 0] = np.frombuffer(self.positions, dtype=np.uint32)[order]
+        self.positions = array("I")
         positions[:, 1] = np.frombuffer(self.starts, dtype=np.uint32)[order]
-        return postarrays.Postings(names, starts, docs[at].astype(np.uint32), freqs.astype(np.float64), positions)
+        self.starts = array("I")
+        return postarrays.Postings(names, starts, (key & 0xFFFFFFFF).astype(np.uint32), freqs.astype(np.float64),
+                                   positions)
 
 
 class WordPool:

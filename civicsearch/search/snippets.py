@@ -1,7 +1,7 @@
 """Snippets: the best window of a document's body with the matched words marked.
 
-Offsets come from the postings (the body is indexed with character offsets), so
-no document is segmented a second time.
+Offsets come from the index (where each word position starts, and a sub-word's place
+inside its word found in the stored text), so no document is segmented a second time.
 """
 
 from __future__ import annotations
