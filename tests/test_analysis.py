@@ -5,7 +5,7 @@ from conftest import SEEDS
 
 from civicsearch.index.analyzers import CivicAnalyzer
 from civicsearch.text.normalize import fold
-from civicsearch.text.tokens import iter_words, query_terms
+from civicsearch.text.tokens import iter_words, query_terms, word_rows
 from civicsearch.text.words import Segmenter, lexicon
 
 
@@ -57,6 +57,16 @@ def test_subwords_share_their_parent_position_at_index_time_only():
     parent = next(p for w, p, _, _ in indexed if w == "党群服务中心")
     assert ("服务中心", parent) in [(w, p) for w, p, _, _ in indexed]
     assert "服务中心" not in query_terms("社区党群服务中心")
+
+
+def test_word_rows_are_iter_words_with_subwords_as_lists():
+    texts = [p.read_text("utf-8") for p in SEEDS] + [
+        "社区党群服务中心ＡＢＣ2024年1.5亿元，國辦發〔2024〕1号", "", "。。。", "abc_def 3.14.15 团头村发吉市发吉",
+        "看一看人民人民共和国共和国" * 3]
+    for text in texts:
+        rows = [(t, p, s) for t, p, s, _ in iter_words(text, subwords=True)]
+        assert list(zip(*word_rows(text))) == rows
+    assert len(list(zip(*word_rows(texts[0])))) > 100
 
 
 def test_traditional_and_full_width_text_folds_to_the_simplified_terms():

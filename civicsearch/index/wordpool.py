@@ -23,7 +23,7 @@ import numpy as np
 
 from civicsearch.index import postarrays
 from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
-from civicsearch.text.tokens import iter_words
+from civicsearch.text.tokens import word_rows
 
 #: Bytes an occurrence costs in the pool (four u4 slots), and while the flush sorts
 #: and gathers them (a sort key, its order, gathered copies, the file's columns).
@@ -39,11 +39,19 @@ def word_fields(schema: Any) -> frozenset[str]:
                      if isinstance(f.format, CivicCharacters) and type(f.analyzer) is CivicTokenizer)
 
 
+class _Codes(dict):
+    """Each term's code, numbered in the order terms first come (a new term takes the next)."""
+
+    def __missing__(self, term: str) -> int:
+        code = self[term] = len(self)
+        return code
+
+
 class _Field:
     """One field's pooled occurrences."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = _Codes()
         self.codes, self.docs, self.positions, self.starts = array("I"), array("I"), array("I"), array("I")
         self.lengths: dict[int, int] = {}  # docnum → its number of words (sub-words too)
 
@@ -103,14 +111,11 @@ class WordPool:
         (sub-words included: the field's length, as Whoosh counts it)."""
         if not isinstance(text, str):
             raise ValueError(f"{text!r} is not unicode or sequence")  # Whoosh's own words for it
-        occurrences = list(iter_words(text, subwords=True))
-        if not occurrences:
+        terms, positions, starts = word_rows(text)
+        if not terms:
             return 0
         field = self.fields[fieldname]
-        ids = field.ids
-        setdefault = ids.setdefault
-        terms, positions, starts, _ = zip(*occurrences)
-        field.extend([setdefault(t, len(ids)) for t in terms], repeat(docnum, len(terms)), positions, starts)
+        field.extend(map(field.ids.__getitem__, terms), repeat(docnum, len(terms)), positions, starts)
         field.lengths[docnum] = len(terms)
         return len(terms)
 
@@ -130,9 +135,7 @@ class WordPool:
             counts = weights.astype(np.int64)  # a posting has as many occurrences as its frequency
             new = np.repeat(docmap[docnums.astype(np.int64)], counts)
             live = new >= 0
-            ids = field.ids
-            setdefault = ids.setdefault
-            codes = np.array([setdefault(t.decode("utf-8"), len(ids)) for t in terms], dtype=np.int64)
+            codes = np.array([field.ids[t.decode("utf-8")] for t in terms], dtype=np.int64)
             field.extend(np.repeat(codes[term_of], counts)[live], new[live], positions[live].astype(np.int64),
                          starts[live].astype(np.int64))
 

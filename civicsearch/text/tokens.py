@@ -62,6 +62,40 @@ def iter_words(text: str, subwords: bool = False,
             pos += 1
 
 
+def word_rows(text: str) -> tuple[list[str], list[int], list[int]]:
+    """:func:`iter_words` with sub-words as three lists, terms, positions and start
+    characters (what a segment writer pools: no tuple an occurrence)."""
+    terms: list[str] = []
+    positions: list[int] = []
+    starts: list[int] = []
+    term, position, start = terms.append, positions.append, starts.append
+    seg = get_segmenter()
+    cut, subwords = seg.cut, seg.subwords
+    pos = 0
+    for m in TOKEN_RE.finditer(fold(text)):
+        run = m.group("han")
+        if run is None:
+            term(m.group())
+            position(pos)
+            start(m.start())
+            pos += 1
+            continue
+        offset = m.start()
+        for word in cut(run):
+            size = len(word)
+            if size >= MIN_PARENT:  # shorter words have no sub-words: spare the call
+                for gram, i in subwords(word):
+                    term(gram)
+                    position(pos)
+                    start(offset + i)
+            term(word)
+            position(pos)
+            start(offset)
+            offset += size
+            pos += 1
+    return terms, positions, starts
+
+
 def query_terms(text: str) -> list[str]:
     """The terms a query string analyzes to (precise mode, no sub-words)."""
     return [w for w, _, _, _ in iter_words(text)]
