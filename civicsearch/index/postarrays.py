@@ -202,15 +202,16 @@ class WordStarts:
         # they are used, and the writer calls this before it gathers the rest.
         rows = np.asarray(postings.positions).reshape(-1, 2)  # as the pool gives them (u4): no copy
         at = np.repeat(np.asarray(postings.docnums, dtype=np.int64), np.asarray(postings.weights, dtype=np.int64))
+        # (ufunc.at's fast path wants every operand of one type: int64 throughout.)
         counts = np.zeros(doc_count, dtype=np.int64)
-        np.maximum.at(counts, at, rows[:, 0] + 1)
+        np.maximum.at(counts, at, rows[:, 0].astype(np.int64) + 1)
         runs = np.zeros(doc_count + 1, dtype=np.int64)
         np.cumsum(counts, out=runs[1:])
         at = runs[at]
         at += rows[:, 0]  # each occurrence's entry
         unset = np.iinfo(np.int64).max
         starts = np.full(int(runs[-1]), unset, dtype=np.int64)
-        np.minimum.at(starts, at, rows[:, 1])
+        np.minimum.at(starts, at, rows[:, 1].astype(np.int64))
         del at
         hole = starts == unset
         if hole.any():  # the start before it: a running maximum that a document's own key resets
