@@ -628,26 +628,6 @@ class PostingArrays:
         row = table.row(code if code is not None else _hash(key), tbytes)
         return None if row is None else (table, row)
 
-    def _locate(self, keys: Sequence[bytes], hashes: Sequence[int] | None = None
-                ) -> list[tuple["_Table", int] | None]:
-        """:meth:`_table` of each of ``keys`` (``hashes``: their :func:`key_hashes`, where the
-        caller has them), each table searched once for all of its keys."""
-        out: list[tuple[_Table, int] | None] = [None] * len(keys)
-        groups: dict[tuple[str, bool], list[int]] = {}
-        split = [_split(key) for key in keys]
-        for k, (field, _, code) in enumerate(split):
-            groups.setdefault((field, code is not None), []).append(k)
-        for (field, coded), members in groups.items():
-            tables = self._tables.get(field)
-            if not tables:
-                continue
-            table = tables[0] if coded else tables[1]
-            lookups = [split[k][2] if coded else (_hash(keys[k]) if hashes is None else hashes[k]) for k in members]
-            for k, row in zip(members, table.rows(lookups, [split[k][1] for k in members])):
-                if row is not None:
-                    out[k] = (table, row)
-        return out
-
     def terms(self, fieldname: str) -> list[bytes]:
         """Every term of ``fieldname`` in the file (in no useful order)."""
         return [t for table in self._tables.get(fieldname, ()) for t in table.terms()]
@@ -697,10 +677,22 @@ class PostingArrays:
 
     def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, which the terms
-        kept by hash are found by), each table searched once for all of its keys: a query's
-        terms in one call a segment, not one a term."""
-        found = self._locate(keys, hashes.tolist())
-        return [None if f is None else self._postings_at(*f) for f in found]
+        kept by hash are found by)."""
+        return self.find(KeySet(keys, hashes))
+
+    def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """:meth:`get` of each of ``keys``, each table searched once for all of its keys: a
+        query's terms in one call a segment (and worked out once for all segments)."""
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * keys.count
+        for field, coded, members, lookups, terms in keys.groups:
+            tables = self._tables.get(field)
+            if not tables:
+                continue
+            table = tables[0] if coded else tables[1]
+            for k, row in zip(members, table.rows(lookups, terms)):
+                if row is not None:
+                    out[k] = self._postings_at(table, row)
+        return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document
@@ -727,6 +719,26 @@ class PostingArrays:
         return self.word_starts[fieldname].document(local)
 
 
+class KeySet:
+    """A query's keys as each segment's tables are searched for them: grouped by field and
+    kind (coded, or by hash), each group's codes or hashes in one array, worked out once for
+    every segment."""
+
+    def __init__(self, keys: Sequence[bytes], hashes: np.ndarray | None = None) -> None:
+        self.count = len(keys)
+        found: dict[tuple[str, bool], tuple[list[int], list[int], list[bytes]]] = {}
+        given = None if hashes is None else hashes.tolist()
+        for k, key in enumerate(keys):
+            field, tbytes, code = _split(key)
+            members, lookups, terms = found.setdefault((field, code is not None), ([], [], []))
+            members.append(k)
+            lookups.append(code if code is not None else _hash(key) if given is None else given[k])
+            terms.append(tbytes)
+        #: (field, coded, the keys' indexes, their codes (u8) or hashes (u4), their term bytes)
+        self.groups = [(field, coded, members, np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)
+                       for (field, coded), (members, lookups, terms) in found.items()]
+
+
 @dataclass
 class _Table:
     """One field's terms of one kind, sorted by ``lookup``: short terms by code (u8), the
@@ -741,12 +753,16 @@ class _Table:
     key_starts: np.ndarray | None
     keys: np.ndarray | None
 
-    def rows(self, lookups: list[int], terms: list[bytes]) -> list[int | None]:
-        """The row of each term (``lookups``: its code, or its key's hash, as the table is kept;
-        ``terms``: its bytes), or None; the table is searched once for all of them."""
-        # As the table's own type: numpy would convert the whole table to another.
-        at = self.lookup.searchsorted(np.asarray(lookups, dtype=self.lookup.dtype)).tolist()
-        return [self._check(i, lookup, t) for i, lookup, t in zip(at, lookups, terms)]
+    def rows(self, lookups: np.ndarray, terms: list[bytes]) -> list[int | None]:
+        """The row of each term (``lookups``: its code, or its key's hash, as the table is kept,
+        in the table's own type: numpy would convert the whole table to another; ``terms``: its
+        bytes), or None; the table is searched once for all of them."""
+        at = self.lookup.searchsorted(lookups)
+        if not self.coded:
+            return [self._check(i, lookup, t) for i, lookup, t in zip(at.tolist(), lookups.tolist(), terms)]
+        held = at < len(self.lookup)  # a code is the term itself: one compare each, at once
+        held[held] = self.lookup[at[held]] == lookups[held]
+        return [i if h else None for i, h in zip(at.tolist(), held.tolist())]
 
     def row(self, lookup: int, tbytes: bytes) -> int | None:
         """:meth:`rows` of one term."""

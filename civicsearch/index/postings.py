@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from typing import Callable, Iterator
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -30,11 +31,10 @@ def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[np.nd
 def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`read_postings` of each ``(field, term)``, every segment's hash table asked
     once for all of them."""
-    keys = [postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted]
-    hashes = postarrays.key_hashes(keys)
+    keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
     parts: list[tuple[list, list, list]] = [([], [], []) for _ in wanted]
     for leaf, offset in reader.leaf_readers():
-        for j, found in enumerate(postarrays.for_leaf(leaf).get_many(keys, hashes)):
+        for j, found in enumerate(postarrays.for_leaf(leaf).find(keys)):
             if found is None:
                 continue
             ids, weights = found
@@ -63,9 +63,22 @@ def doc_frequency(reader: IndexReader, fieldname: str, term: str) -> int:
 
 
 def _deleted(leaf: object) -> np.ndarray | None:
-    """A segment's deleted docnums, or None when it has none."""
+    """A segment's deleted docnums, or None when it has none (kept per segment reader,
+    whose deletions never change: every term of every query asks)."""
+    try:
+        return _DELETED[leaf]
+    except (KeyError, TypeError):
+        pass
     deleted = getattr(leaf, "deleted_docs_set", None)  # cached by the reader
-    return np.fromiter(deleted, dtype=np.int64, count=len(deleted)) if deleted else None
+    found = np.fromiter(deleted, dtype=np.int64, count=len(deleted)) if deleted else None
+    try:
+        _DELETED[leaf] = found
+    except TypeError:  # not a reader that can be weakly referenced: not kept
+        pass
+    return found
+
+
+_DELETED: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def live_docs(reader: IndexReader, size: int) -> np.ndarray:
