@@ -19,7 +19,7 @@ from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
 from civicsearch.index.indexer import prepare
 from civicsearch.index.internals import CivicWriter, TermPool
-from civicsearch.index.schema import make_schema
+from civicsearch.index.schema import make_schema, unkept
 from civicsearch.ingest.readers import read_path
 
 
@@ -45,7 +45,8 @@ def _build(folder: Path, writer_class: type, batches: list[list[dict[str, Any]]]
         writer = writer_class(ix, compound=False, codec=codec, **kwargs)
         for fields in batch:
             if not isinstance(writer, CivicWriter):
-                fields = {k: v for k, v in fields.items() if k != GRAMS}  # CivicWriter's own, not Whoosh's
+                # The bigrams are CivicWriter's own, and the dates Whoosh keeps nothing of.
+                fields = {k: v for k, v in fields.items() if k != GRAMS and k not in unkept()}
             writer.add_document(**fields)
         writer.commit(optimize=n == len(batches) > 1)
     return ix

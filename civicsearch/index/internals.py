@@ -35,6 +35,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
 from civicsearch.index import columns, durable, grampool, postarrays, wordpool
+from civicsearch.index.schema import unkept
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
 #: posting's value bytes as a latin-1 text string. Protocol 4 makes a block of
@@ -193,6 +194,8 @@ class CivicWriter(SegmentWriter):
         self.word_fields = wordpool.word_fields(self.schema)
         self.words = wordpool.WordPool(sorted(self.word_fields))
         self.columns = columns.ColumnPool(self.schema)
+        #: Index fields of the metadata Whoosh keeps nothing of (schema.unkept).
+        self.unkept = unkept() - set(self.schema.names())
         self.grams = grampool.GramPool()
         self.vectors = VectorPool()
         self.block_protocol = block_protocol
@@ -233,6 +236,8 @@ class CivicWriter(SegmentWriter):
         instead of one a posting."""
         text = fields.pop(grampool.FIELD, None)  # the bigram field is not Whoosh's
         vector = fields.pop(VECTOR_FIELD, None)  # nor the embedding
+        for name in self.unkept:  # nor a date (its column is)
+            fields.pop(name, None)
         self._check_state()
         perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
         docboost = self._doc_boost(fields)

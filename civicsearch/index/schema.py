@@ -21,7 +21,8 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: posting arrays only, with no character lengths; 10: frequencies a byte, start characters two bytes, key hashes
 #: 32 bits, the values that do not fit kept apart; 11: each field's terms in two tables, those of up to three
 #: characters by code, the others by hash with their bytes but not their field's name; 12: a document's word
-#: starts four bits a position instead of two bytes an occurrence, the pure columns in the posting arrays only.)
+#: starts four bits a position instead of two bytes an occurrence, the pure columns in the posting arrays only,
+#: no terms for the dates.)
 SCHEMA_VERSION = 12
 META_FILE = "civicsearch.json"
 
@@ -33,14 +34,16 @@ def _text(analyzer: CivicTokenizer) -> fields.TEXT:
     return field
 
 
-def whoosh_field(flag: Flag) -> fields.FieldType:
-    """The Whoosh field that keeps what a metadata field's flag declares."""
+def whoosh_field(flag: Flag) -> fields.FieldType | None:
+    """The Whoosh field that keeps what a metadata field's flag declares, or None: a date's
+    range is filtered here by the field's column (a mask), and its terms would be read by
+    nothing (a cluster filters by range: :mod:`civicsearch.backends.opensearch`)."""
     if isinstance(flag, Keywords):
         if flag.separator is None:
             return fields.ID()
         return fields.KEYWORD(commas=flag.separator == ",", scorable=False)
     if isinstance(flag, Date):
-        return fields.DATETIME()
+        return None
     if isinstance(flag, Column):
         if flag.kind == "int64":
             return fields.COLUMN(NumericColumn("q", default=flag.default))
@@ -65,5 +68,10 @@ def make_schema() -> fields.Schema:
         hash=fields.ID(stored=True, sortable=True),
         # Every metadata field's stored value, and its own Whoosh fields (civicsearch.fields.registry).
         **{registry.STORED_FIELD: fields.STORED()},
-        **{name: whoosh_field(flag) for name, flag in registry.index_fields().items()},
+        **{name: found for name, flag in registry.index_fields().items() if (found := whoosh_field(flag)) is not None},
     )
+
+
+def unkept() -> frozenset[str]:
+    """The metadata fields' index fields Whoosh keeps nothing of (a writer drops their values)."""
+    return frozenset(name for name, flag in registry.index_fields().items() if whoosh_field(flag) is None)
