@@ -1,4 +1,5 @@
-"""The document's date: a DATETIME for ``--since``/``--until``, a sortable key for the year and month facets."""
+"""The document's date: a sortable key (``datekey``) that ``--since``/``--until`` mask by, date sorting
+orders by and the year and month facets count, and a moment a backend without the columns filters by range."""
 
 from __future__ import annotations
 
