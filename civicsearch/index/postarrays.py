@@ -715,7 +715,7 @@ class PostingArrays:
 
     def starts(self, fieldname: str, local: int) -> np.ndarray:
         """Where each word position of a positioned field starts in document ``local``
-        (int64, one a position; decoded on each call: a page asks for a few documents')."""
+        (int64, one a position; not to be changed: the last few documents' are kept)."""
         return self.word_starts[fieldname].document(local)
 
 
