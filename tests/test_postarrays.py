@@ -227,8 +227,12 @@ def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     docnums, bounds, words = arrays.get_positions(postarrays.key_of("body", b"x"))
     assert words.tolist() == positions[:, 0].tolist() and words.dtype.itemsize == 4
     assert _position_starts(arrays, "body", docnums, bounds, words) == [10, 4_000_000, 4_200_000]
-    starts = arrays.starts("body", 4)  # the positions before and between stand where the one before does
-    assert len(starts) == 5_000_001 and starts[:4].tolist() == [0, 0, 0, 10] and starts[69_999] == 10
+    fresh = postarrays.PostingArrays(str(path))
+    starts = fresh.starts("body", 4, 70_001)  # the positions before and between stand where the one before does
+    assert len(starts) == 70_001 and starts[:4].tolist() == [0, 0, 0, 10] and starts[69_999] == 10
+    assert starts[70_000] == 4_000_000
+    whole = fresh.starts("body", 4)  # asked for more: decoded again, whole
+    assert len(whole) == 5_000_001 and whole[-1] == 4_200_000 and fresh.starts("body", 4, 3) is whole
 
 
 def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: Path) -> None:

@@ -242,14 +242,18 @@ class WordStarts:
                 out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
         return out
 
-    def document(self, local: int) -> np.ndarray:
-        """Where each of document ``local``'s positions starts (int64; the last few documents
-        asked for are kept: a page's snippets ask for each of its documents once a word)."""
+    def document(self, local: int, upto: int | None = None) -> np.ndarray:
+        """Where each of document ``local``'s positions starts (int64), or its first ``upto``
+        positions at least (a long law's snippet needs its first few hundred words; the last
+        few documents asked for are kept: a page's snippets ask for each of its documents once
+        a word)."""
+        lo, hi = int(self.runs[local]), int(self.runs[local + 1])
+        wanted = hi - lo if upto is None else min(hi - lo, upto)
         found = self._recent.get(local)
-        if found is None:
-            if len(self._recent) >= RECENT_DOCUMENTS:
+        if found is None or len(found) < wanted:
+            if found is None and len(self._recent) >= RECENT_DOCUMENTS:
                 del self._recent[next(iter(self._recent))]
-            found = self._recent[local] = np.cumsum(self._gaps(int(self.runs[local]), int(self.runs[local + 1])))
+            found = self._recent[local] = np.cumsum(self._gaps(lo, lo + wanted))
         return found
 
     def every(self) -> np.ndarray:
@@ -265,19 +269,27 @@ def occurrence_starts(starts: np.ndarray, positions: Sequence[int], term: str, t
     in the postings' order) in ``text`` (the document's field as stored), from where each of
     its positions starts (``starts``: :meth:`PostingArrays.starts`).
 
+    ``starts`` may end early: past its last entry, a position's word is taken to run to the
+    text's end (only a sub-word's search looks there, and finds it inside its word first).
+
     An occurrence starts where its position does, except a sub-word's
     (:func:`civicsearch.text.tokens.iter_words`): it stands at its parent word's position,
     and starts where it is found inside the parent (the folded text from the position's start
     to the next one's: only punctuation follows the word), the ``k``-th occurrence of a term
     at one position at the ``k``-th place it is found (the tokenizer emits a sub-word at each
     place, in order; overlapping places count)."""
-    found = starts[np.asarray(positions, dtype=np.int64)].tolist() if len(positions) else []
+    if not len(positions):
+        return []
+    found = starts[np.asarray(positions, dtype=np.int64)].tolist()
+    plain = [text.startswith(term, s) for s in found]
+    if all(plain) and len(set(positions)) == len(positions):
+        return found  # each where its position starts (most): no sub-word, none repeated
     out, last, before, repeat = [], len(starts) - 1, -1, 0
     size = len(term)
-    for p, s in zip(positions, found):
+    for p, s, there in zip(positions, found, plain):
         repeat = repeat + 1 if p == before else 0
         before = p
-        if not repeat and (text.startswith(term, s) or fold(text[s: s + size]) == term):
+        if not repeat and (there or fold(text[s: s + size]) == term):
             out.append(s)
             continue
         region = fold(text[s: int(starts[p + 1]) if p < last else len(text)])
@@ -713,10 +725,11 @@ class PostingArrays:
         p = int(table.pos_starts[i])  # type: ignore[index]
         return docnums, bounds, self.positions[p: p + int(bounds[-1])]
 
-    def starts(self, fieldname: str, local: int) -> np.ndarray:
-        """Where each word position of a positioned field starts in document ``local``
-        (int64, one a position; not to be changed: the last few documents' are kept)."""
-        return self.word_starts[fieldname].document(local)
+    def starts(self, fieldname: str, local: int, upto: int | None = None) -> np.ndarray:
+        """Where each word position of a positioned field starts in document ``local`` (int64,
+        one a position; with ``upto``, the first ``upto`` positions at least; not to be changed:
+        the last few documents' are kept)."""
+        return self.word_starts[fieldname].document(local, upto)
 
 
 class KeySet:

@@ -144,8 +144,9 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
             at = positions[a:b].tolist()
             if texts is not None:
                 doc = docs[lo + k]
-                starts = postarrays.occurrence_starts(arrays.starts(fieldname, docs[lo + k] - offset), at, term,
-                                                      texts(doc))
+                # The document's word starts as far as the next word after the last occurrence.
+                where = arrays.starts(fieldname, doc - offset, at[-1] + 2 if at else 0)
+                starts = postarrays.occurrence_starts(where, at, term, texts(doc))
                 out[doc] = [(p, s, s + size) for p, s in zip(at, starts)]
             else:
                 out[docs[lo + k]] = at
