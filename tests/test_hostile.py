@@ -210,7 +210,7 @@ def test_line_breaks_and_huge_values_stay_on_one_line_in_the_terminal(tmp_path, 
 
 
 def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(tmp_path, corpus, monkeypatch):
-    from civicsearch.index.storage import Storage
+    from civicsearch.index import storage as storage_module
     from civicsearch.search import snippets
     monkeypatch.setattr(snippets, "MAX_SPANS", 5)
     monkeypatch.setattr(snippets, "READ_SPANS", 6)
@@ -218,15 +218,14 @@ def test_a_word_repeated_a_million_times_reads_a_bounded_share_for_its_snippet(t
     write_jsonl(corpus / "one.jsonl", [{"id": "once", "text": "今天巡查了一次路灯，发现损坏已报修。"}])
     CliRunner().invoke(cli, ["--index", str(tmp_path / "ix"), "index", str(corpus)])
     read: list[int | None] = []
-    positions = Storage.positions
+    characters = storage_module.read_characters
 
-    def spy(self, fieldname, term, docs, chars=False, limit=None):
-        found = positions(self, fieldname, term, docs, chars, limit)
-        if chars:
-            read.append(max(map(len, found.values()), default=0))
+    def spy(reader, fieldname, terms, docs, texts, limit=None):
+        found = characters(reader, fieldname, terms, docs, texts, limit)
+        read.extend(max(map(len, each.values()), default=0) for each in found.values())
         return found
 
-    monkeypatch.setattr(Storage, "positions", spy)
+    monkeypatch.setattr(storage_module, "read_characters", spy)
     with SearchEngine(tmp_path / "ix") as engine:
         hits = {h.doc_id: h for h in engine.search("巡查 路灯").hits}
     assert read and max(read) <= 6, read  # not the 41 occurrences of 路灯

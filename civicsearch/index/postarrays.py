@@ -264,10 +264,12 @@ class WordStarts:
         return sums - np.repeat(before, np.diff(runs))
 
 
-def occurrence_starts(starts: np.ndarray, positions: Sequence[int], term: str, text: str) -> list[int]:
+def occurrence_starts(starts: np.ndarray, positions: Sequence[int], term: str, text: str,
+                      found: list[int] | None = None) -> list[int]:
     """The start character of each occurrence of ``term`` at ``positions`` (one document's,
     in the postings' order) in ``text`` (the document's field as stored), from where each of
-    its positions starts (``starts``: :meth:`PostingArrays.starts`).
+    its positions starts (``starts``: :meth:`PostingArrays.starts`; ``found``: the starts of
+    ``positions`` where the caller looked them up already, for many terms at once).
 
     ``starts`` may end early: past its last entry, a position's word is taken to run to the
     text's end (only a sub-word's search looks there, and finds it inside its word first).
@@ -280,7 +282,8 @@ def occurrence_starts(starts: np.ndarray, positions: Sequence[int], term: str, t
     place, in order; overlapping places count)."""
     if not len(positions):
         return []
-    found = starts[np.asarray(positions, dtype=np.int64)].tolist()
+    if found is None:
+        found = starts[np.asarray(positions, dtype=np.int64)].tolist()
     plain = [text.startswith(term, s) for s in found]
     if all(plain) and len(set(positions)) == len(positions):
         return found  # each where its position starts (most): no sub-word, none repeated

@@ -127,29 +127,55 @@ def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[in
                    texts: Callable[[int], str] | None = None, limit: int | None = None) -> dict[int, list]:
     """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
     with ``texts`` (a docnum's text of the field, as stored), (position, startchar, endchar)
-    of each occurrence instead; with ``limit``, only a document's first ``limit`` occurrences."""
+    of each occurrence instead (:func:`read_characters`); with ``limit``, only a document's
+    first ``limit`` occurrences."""
+    if texts is not None:
+        return read_characters(reader, fieldname, [term], docs, texts, limit)[term]
     out: dict[int, list] = {}
     key = postarrays.key_of(fieldname, term.encode("utf-8"))
-    size = len(term)
     for leaf, offset, lo, hi in _segments(reader, docs):
-        arrays = postarrays.for_leaf(leaf)
-        found = arrays.get_positions(key)
+        found = postarrays.for_leaf(leaf).get_positions(key)
         if found is None:
             continue
         docnums, bounds, positions = found
         for k, i in where_found(docnums, [d - offset for d in docs[lo:hi]]):
             a, b = int(bounds[i]), int(bounds[i + 1])
-            if limit is not None:
-                b = min(b, a + limit)
-            at = positions[a:b].tolist()
-            if texts is not None:
-                doc = docs[lo + k]
-                # The document's word starts as far as the next word after the last occurrence.
-                where = arrays.starts(fieldname, doc - offset, at[-1] + 2 if at else 0)
-                starts = postarrays.occurrence_starts(where, at, term, texts(doc))
-                out[doc] = [(p, s, s + size) for p, s in zip(at, starts)]
-            else:
-                out[docs[lo + k]] = at
+            out[docs[lo + k]] = positions[a: b if limit is None else min(b, a + limit)].tolist()
+    return out
+
+
+def read_characters(reader: IndexReader, fieldname: str, terms: list[str], docs: list[int],
+                    texts: Callable[[int], str], limit: int | None = None) -> dict[str, dict[int, list]]:
+    """(position, startchar, endchar) of each occurrence of each of ``terms`` in each of
+    ``docs`` (sorted global docnums) that holds it (with ``limit``, a document's first
+    ``limit`` of each term); ``texts`` gives a docnum's text of the field, as stored, where a
+    sub-word's place is found (:func:`~civicsearch.index.postarrays.occurrence_starts`). A
+    document's word starts are decoded once, and looked up once, for all the terms."""
+    out: dict[str, dict[int, list]] = {term: {} for term in terms}
+    keys = [postarrays.key_of(fieldname, term.encode("utf-8")) for term in terms]
+    for leaf, offset, lo, hi in _segments(reader, docs):
+        arrays = postarrays.for_leaf(leaf)
+        local = [d - offset for d in docs[lo:hi]]
+        wanted: dict[int, list[tuple[str, list[int]]]] = {}  # docnum → (term, its positions)
+        for term, key in zip(terms, keys):
+            found = arrays.get_positions(key)
+            if found is None:
+                continue
+            docnums, bounds, positions = found
+            for k, i in where_found(docnums, local):
+                a, b = int(bounds[i]), int(bounds[i + 1])
+                wanted.setdefault(docs[lo + k], []).append(
+                    (term, positions[a: b if limit is None else min(b, a + limit)].tolist()))
+        for doc, items in wanted.items():
+            # The word starts as far as the word after the last occurrence (a position's
+            # occurrences are sorted, and a posting has one at least).
+            starts = arrays.starts(fieldname, doc - offset, max(at[-1] for _, at in items) + 2)
+            every = starts[np.fromiter((p for _, at in items for p in at), dtype=np.int64)].tolist()
+            text, k = texts(doc), 0
+            for term, at in items:
+                found_at = postarrays.occurrence_starts(starts, at, term, text, every[k: k + len(at)])
+                k += len(at)
+                out[term][doc] = [(p, s, s + len(term)) for p, s in zip(at, found_at)]
     return out
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from functools import reduce
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from whoosh import query as wq
@@ -29,6 +29,7 @@ from civicsearch.index.postings import (
     lexicon,
     live_docs,
     phrase_docs,
+    read_characters,
     read_positions,
     read_postings,
     read_postings_many,
@@ -127,15 +128,20 @@ class Storage:
         """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
         ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
         a document's first ``limit`` only."""
-        texts = (lambda docnum: self.stored(docnum).get(fieldname) or "") if chars else None
-        return read_positions(self.reader, fieldname, term, docs, texts, limit)
+        return read_positions(self.reader, fieldname, term, docs, self._text(fieldname) if chars else None, limit)
+
+    def _text(self, fieldname: str) -> Callable[[int], str]:
+        """A docnum's stored text of ``fieldname`` (where a sub-word's place is found)."""
+        return lambda docnum: self.stored(docnum).get(fieldname) or ""
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
         """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
         (each document's first ``limit``), so that :meth:`characters` answers from memory."""
         wanted = sorted(docs)
+        terms = sorted(terms)
+        found = read_characters(self.reader, fieldname, terms, wanted, self._text(fieldname), limit)
         for term in terms:
-            self._chars[(fieldname, term)] = (set(wanted), self.positions(fieldname, term, wanted, True, limit))
+            self._chars[(fieldname, term)] = (set(wanted), found[term])
 
     def characters(self, fieldname: str, term: str, docnum: int, limit: int | None = None
                    ) -> list[tuple[int, int, int]]:
