@@ -135,13 +135,12 @@ class Storage:
         return lambda docnum: self.stored(docnum).get(fieldname) or ""
 
     def prefetch_characters(self, fieldname: str, terms: set[str], docs: list[int], limit: int | None = None) -> None:
-        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a term
+        """Read where ``terms`` stand in ``docs`` (the hits of a page) in one pass a segment
         (each document's first ``limit``), so that :meth:`characters` answers from memory."""
         wanted = sorted(docs)
-        terms = sorted(terms)
-        found = read_characters(self.reader, fieldname, terms, wanted, self._text(fieldname), limit)
-        for term in terms:
-            self._chars[(fieldname, term)] = (set(wanted), found[term])
+        found = read_characters(self.reader, fieldname, sorted(terms), wanted, self._text(fieldname), limit)
+        for term, where in found.items():
+            self._chars[(fieldname, term)] = (set(wanted), where)
 
     def characters(self, fieldname: str, term: str, docnum: int, limit: int | None = None
                    ) -> list[tuple[int, int, int]]:
