@@ -143,7 +143,12 @@ def whole_process_search(index: Path, query: str, runs: int = 7) -> dict:
     installed package has it (where ``PYTHONDONTWRITEBYTECODE`` is set, each run would compile
     the package's modules again: 70 ms on this machine)."""
     command = [*civicsearch_command(), "--index", str(index), "search", query]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return time_command(command, runs, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+
+
+def time_command(command: list[str], runs: int = 7, env: dict[str, str] | None = None) -> dict:
+    """``command`` run ``runs`` times as a whole process, after one run that is not counted:
+    median and max seconds."""
     subprocess.run(command, check=True, capture_output=True, timeout=120, env=env)
     seconds = []
     for _ in range(runs):

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parent.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
 from _corpus import (dev_queries, percentiles, records, short_queries, size_on_disk, text_bytes,  # noqa: E402
-                     whole_process_search)
+                     time_command, whole_process_search)
 
 
 def _tokens(batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -141,14 +141,8 @@ def whole_process_fts(db: Path, text: str, every: bool, runs: int = 7) -> dict |
     if sqlite is None:
         return None
     match = fts_query(query_terms(text), every).replace("'", "''")
-    command = [sqlite, str(db), f"SELECT id FROM docs WHERE docs MATCH '{match}' ORDER BY bm25(docs) LIMIT 10;"]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-        seconds.append(time.perf_counter() - started)
-    return {"median_s": round(sorted(seconds)[len(seconds) // 2], 3), "max_s": round(max(seconds), 3)}
+    return time_command([sqlite, str(db), f"SELECT id FROM docs WHERE docs MATCH '{match}' ORDER BY bm25(docs) LIMIT 10;"],
+                        runs)
 
 
 def build_ours(index: Path, corpus: Path) -> dict:

@@ -124,10 +124,7 @@ def _held(codes: np.ndarray, distinct: Sequence[Any], out: Counter) -> Counter:
     """``out`` plus how many of ``codes`` name each distinct value (empty values left out)."""
     counts = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
     held = np.flatnonzero(counts)
-    found = {distinct[i]: n for i, n in zip(held.tolist(), counts[held].tolist()) if distinct[i] not in _EMPTY}
-    if not out:
-        return Counter(found)
-    out.update(found)
+    out.update({distinct[i]: n for i, n in zip(held.tolist(), counts[held].tolist()) if distinct[i] not in _EMPTY})
     return out
 
 

@@ -84,7 +84,7 @@ def key_of(fieldname: str, tbytes: bytes) -> bytes:
 
 
 def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
-    """The table's hash of each key, as the array :meth:`PostingArrays.get_many` takes."""
+    """The table's hash of each key (as :class:`KeySet` takes them)."""
     return np.fromiter(map(_hash, keys), dtype=np.uint32, count=len(keys))
 
 
@@ -131,31 +131,18 @@ def _hash(key: bytes) -> int:
     return zlib.crc32(key)
 
 
-@dataclass
-class Escaped:
-    """An array of counts kept in a narrow type: a value at or above the type's top
-    (``TOP``: rare, a long document's far characters, a word said 255 times) is kept
-    apart, its index in ``at`` (sorted) and its value in ``values``."""
+class _KeptApart:
+    """Values kept in a narrow type, those at or above its top kept apart: their indexes in
+    ``at`` (sorted) and their values in ``values`` (rare: a word said 255 times, a gap of 15
+    characters between two words' starts)."""
 
-    main: np.ndarray
     at: np.ndarray
     values: np.ndarray
-    _kept: list[int] | None = None
+    _kept: list[int] | None
 
-    @classmethod
-    def split(cls, values: np.ndarray, dtype: str, index_dtype: str) -> "Escaped":
-        """``values`` as ``dtype`` (u1 or u2), those that do not fit kept apart."""
-        top = np.iinfo(np.dtype(dtype)).max
-        values = np.asarray(values)
-        big = np.flatnonzero(values >= top)
-        return cls(np.minimum(values, top).astype(dtype), big.astype(index_dtype), values[big].astype("<u4"))
-
-    def __len__(self) -> int:
-        return len(self.main)
-
-    def slice(self, lo: int, hi: int) -> np.ndarray:
-        """Values ``lo:hi``: a view into the file where none was kept apart."""
-        part = self.main[lo:hi]
+    def _put_back(self, part: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """``part`` (the narrow values ``lo:hi``) with the values kept apart in their place
+        (as int64), or ``part`` itself where none of them falls in it."""
         if not len(self.at):
             return part
         if self._kept is None:
@@ -167,15 +154,34 @@ class Escaped:
         out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
         return out
 
-    def whole(self) -> np.ndarray:
-        """Every value (int64), for a merge."""
-        out = self.main.astype(np.int64)
-        out[self.at.astype(np.int64)] = self.values
-        return out
+
+@dataclass
+class Escaped(_KeptApart):
+    """An array of counts kept in a narrow type (``main``), those at or above its top kept apart."""
+
+    main: np.ndarray
+    at: np.ndarray
+    values: np.ndarray
+    _kept: list[int] | None = None
+
+    @classmethod
+    def split(cls, values: np.ndarray, dtype: str, index_dtype: str, top: int | None = None) -> "Escaped":
+        """``values`` as ``dtype`` (u1 or u2), those from ``top`` (default: the type's largest) kept apart."""
+        top = np.iinfo(np.dtype(dtype)).max if top is None else top
+        values = np.asarray(values)
+        big = np.flatnonzero(values >= top)
+        return cls(np.minimum(values, top).astype(dtype), big.astype(index_dtype), values[big].astype("<u4"))
+
+    def __len__(self) -> int:
+        return len(self.main)
+
+    def slice(self, lo: int, hi: int) -> np.ndarray:
+        """Values ``lo:hi``: a view into the file where none was kept apart."""
+        return self._put_back(self.main[lo:hi], lo, hi)
 
 
 @dataclass
-class WordStarts:
+class WordStarts(_KeptApart):
     """Where each word position of one positioned field starts in its document, for every
     document of a segment: document ``d``'s positions are entries ``runs[d]:runs[d + 1]``,
     kept as the gaps between consecutive starts (the first from 0), four bits each, two a
@@ -220,11 +226,9 @@ class WordStarts:
         gaps = np.diff(starts, prepend=0)
         first = runs[:-1][counts > 0]
         gaps[first] = starts[first]
-        big = np.flatnonzero(gaps >= cls.TOP)
-        low = np.minimum(gaps, cls.TOP).astype(np.uint8)
-        if len(low) % 2:
-            low = np.append(low, np.uint8(0))
-        return cls(runs, low[0::2] | low[1::2] << 4, big, gaps[big], len(gaps))
+        kept = Escaped.split(gaps, "u1", "<i8", top=cls.TOP)
+        low = kept.main if len(kept.main) % 2 == 0 else np.append(kept.main, np.uint8(0))
+        return cls(runs, low[0::2] | low[1::2] << 4, kept.at, kept.values, len(gaps))
 
     def parts(self, index_dtype: str) -> list[np.ndarray]:
         """The arrays as the file keeps them."""
@@ -233,14 +237,8 @@ class WordStarts:
 
     def _gaps(self, lo: int, hi: int) -> np.ndarray:
         """Entries ``lo:hi``'s gaps (int64)."""
-        out = _NIBBLES[self.packed[lo // 2: (hi + 1) // 2]].reshape(-1)[lo % 2: lo % 2 + hi - lo]
-        if len(self.at):
-            if self._kept is None:
-                self._kept = self.at.tolist()  # few: bisected in Python, cheaper than a numpy call
-            a, b = bisect_left(self._kept, lo), bisect_left(self._kept, hi)
-            if a < b:
-                out[self.at[a:b].astype(np.int64) - lo] = self.values[a:b]
-        return out
+        return self._put_back(_NIBBLES[self.packed[lo // 2: (hi + 1) // 2]].reshape(-1)[lo % 2: lo % 2 + hi - lo],
+                              lo, hi)
 
     def document(self, local: int, upto: int | None = None) -> np.ndarray:
         """Where each of document ``local``'s positions starts (int64), or its first ``upto``
@@ -689,11 +687,6 @@ class PostingArrays:
     def _postings_at(self, table: "_Table", i: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = int(table.starts[i]), int(table.starts[i + 1])
         return self.docnums[lo:hi], self.weights.slice(lo, hi)
-
-    def get_many(self, keys: Sequence[bytes], hashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys`` (``hashes``: their :func:`key_hashes`, which the terms
-        kept by hash are found by)."""
-        return self.find(KeySet(keys, hashes))
 
     def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
         """:meth:`get` of each of ``keys``, each table searched once for all of its keys: a

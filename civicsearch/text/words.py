@@ -67,13 +67,11 @@ class Segmenter:
         self.engine = engine
         self._subwords: dict[str, list[tuple[str, int]]] = {}
         self._light: lightseg.Dictionary | None = None
-        self._light_left = 0
+        # Opened on first use: a process that calls load() first (a build, the server) never opens it.
+        self._light_left = LIGHT_CHARACTERS if engine == "rjieba" else 0
         self._cut: Callable[[str], list[str]] | None = None
         self._has_word: Callable[[str], bool] | None = None
-        if engine == "rjieba":
-            self._light = light_dictionary()
-            self._light_left = LIGHT_CHARACTERS if self._light is not None else 0
-        else:
+        if engine != "rjieba":
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
@@ -100,19 +98,28 @@ class Segmenter:
         """Whether the engine's own dictionary is built (else the light one cuts)."""
         return self._cut is not None
 
+    def _lightly(self) -> lightseg.Dictionary | None:
+        """The light dictionary while it still cuts (opened on the first call), else None."""
+        if self._cut is None and self._light is None and self._light_left:
+            self._light = light_dictionary()
+            if self._light is None:  # none can be had here: rjieba cuts everything
+                self._light_left = 0
+        return self._light if self._cut is None else None
+
     def cut(self, text: str) -> list[str]:
         """jieba's precise cut (with its HMM) of a Chinese run."""
         if not text:
             return []
-        if self._cut is None and len(text) <= self._light_left and lightseg.cuttable(text):
+        if len(text) <= self._light_left and lightseg.cuttable(text) and (light := self._lightly()) is not None:
             self._light_left -= len(text)
-            return self._light.cut(text)  # type: ignore[union-attr]
+            return light.cut(text)
         return self.load()._cut(text)  # type: ignore[misc]
 
     def has_word(self, word: str) -> bool:
         """Whether the dictionary (with the civic lexicon) holds ``word``."""
-        if self._has_word is None and self._light is not None:
-            return self._light.freq(word) is not None
+        light = self._lightly()
+        if light is not None:
+            return light.freq(word) is not None
         return self.load()._has_word(word)  # type: ignore[misc]
 
     def subwords(self, word: str) -> list[tuple[str, int]]:
