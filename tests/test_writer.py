@@ -15,6 +15,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from civicsearch.index import postarrays
+from civicsearch.index.codec import CivicCodec
 from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
 from civicsearch.index.indexer import prepare
@@ -40,8 +41,11 @@ def _build(folder: Path, writer_class: type, batches: list[list[dict[str, Any]]]
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), make_schema())
     for n, batch in enumerate(batches, 1):
-        codec = W3Codec()
-        codec.length_stats = False
+        if writer_class is CivicWriter:
+            codec = CivicCodec()
+        else:  # Whoosh's own codec, as civicsearch's wraps it
+            codec = W3Codec()
+            codec.length_stats = False
         writer = writer_class(ix, compound=False, codec=codec, **kwargs)
         for fields in batch:
             if not isinstance(writer, CivicWriter):

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from whoosh.codec.whoosh3 import W3Codec
 
 from civicsearch.errors import (
     DocumentReadError,
@@ -34,6 +33,7 @@ from civicsearch.errors import (
 from civicsearch.fields import registry
 from civicsearch.index import gcfreeze, grampool, parallel, store
 from civicsearch.index.budget import OverBudget, seconds_for, time_budget
+from civicsearch.index.codec import CivicCodec
 from civicsearch.index.embeddings import Embeddings
 from civicsearch.index.internals import VECTOR_FIELD, CivicWriter
 from civicsearch.ingest.documents import Document, build_document
@@ -241,15 +241,6 @@ class _Run:
         #: Called with how many records the workers of a parallel build have written.
         self.on_written: Callable[[int], None] | None = None
 
-    @staticmethod
-    def _codec() -> W3Codec:
-        # Per-block document-length bounds serve only the skipping in Whoosh's own
-        # scorer, which civicsearch never runs (rank.py scores whole posting lists);
-        # looking up every posting's document length for them cost 12% of a build.
-        codec = W3Codec()
-        codec.length_stats = False
-        return codec
-
     @property
     def writer(self) -> Any:
         # Opened on first change, so a run with nothing to do never writes.
@@ -257,14 +248,14 @@ class _Run:
         # whenever a reader opens; plain files are opened in place.
         if self._writer is None:
             # keep_files: a search opening the old table of contents must still find it.
-            self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=self._codec(),
+            self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=CivicCodec(),
                                        keep_files=True)
         return self._writer
 
     @property
     def build(self) -> parallel.ParallelBuild:
         if self._build is None:
-            kwargs = dict(compound=False, codec=self._codec())
+            kwargs = dict(compound=False, codec=CivicCodec())
             self._build = parallel.ParallelBuild(self.ix, self.procs, index_record, kwargs, SEGMENT_BYTES,
                                                  lock_fds=(self.lock_fd,) if self.lock_fd is not None else (),
                                                  on_written=self.on_written)

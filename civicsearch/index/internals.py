@@ -1,21 +1,20 @@
 """Everything of civicsearch that reaches under Whoosh's public API: written against
 whoosh-reloaded 2.7.5 (pinned in pyproject.toml; another version must be read against this module).
 
-A segment writer whose word and bigram postings never reach Whoosh: it hands the
-word fields' text (title, body) to a :class:`~civicsearch.index.wordpool.WordPool`
-and the bigram field's to a :class:`~civicsearch.index.grampool.GramPool`, and
-writes both into the segment's posting arrays (:mod:`civicsearch.index.postarrays`),
-their only home; Whoosh still gets each word field's stored value and length. The pure
-column fields (facets, dates, sketches) are kept coded in the posting arrays only
-(:class:`~civicsearch.index.columns.ColumnPool`), not in Whoosh's column files. The
-keyword fields' postings are Whoosh's, and its own writer keeps every posting as a
-tuple in a sorting pool, sorts them, and hands them to the codec one call at a
-time; this pool keeps one ``(docnums, weights, values)`` triple per term, already
-in order, and the flush writes each term's blocks at once. Any Whoosh reader reads
-the files, and nothing of this module is pickled into an index: with Whoosh's
-pickle protocol Whoosh's files are byte for byte what Whoosh writes for the same
-schema without the word fields' postings and the pure columns (``tests/test_writer.py``
-compares them).
+A segment writer whose word and bigram postings never reach Whoosh: it writes with
+civicsearch's codec (:mod:`civicsearch.index.codec`), hands the word fields' text
+(title, body), the bigram field's, the pure column values (facets, dates,
+sketches) and the embeddings to the segment's
+:class:`~civicsearch.index.codec.ArrayWriter`, their only home, and brings an old
+segment's arrays along in a merge; Whoosh still gets each word field's stored value
+and length. The keyword fields' postings are Whoosh's, and its own writer keeps
+every posting as a tuple in a sorting pool, sorts them, and hands them to the codec
+one call at a time; this pool keeps one ``(docnums, weights, values)`` triple per
+term, already in order, and the flush writes each term's blocks at once. Any Whoosh
+reader reads the files, and nothing of this module is pickled into an index: with
+Whoosh's pickle protocol Whoosh's files are byte for byte what Whoosh writes for the
+same schema without the word fields' postings and the pure columns
+(``tests/test_writer.py`` compares them).
 A pool that outgrows its memory limit sorts itself out to Whoosh's run files and
 the flush falls back to Whoosh's own path.
 """
@@ -34,7 +33,8 @@ from whoosh.index import TOC, clean_files
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from civicsearch.index import columns, durable, grampool, postarrays, wordpool
+from civicsearch.index import durable, grampool, postarrays
+from civicsearch.index.codec import CivicCodec
 from civicsearch.index.schema import unkept
 
 #: Whoosh pickles posting blocks with protocol 2 (for Python 2), which writes each
@@ -142,39 +142,6 @@ class TermPool(PostingPool):
 VECTOR_FIELD = "vector"
 
 
-class VectorPool:
-    """The embeddings of one segment's documents (a row a document), and their model."""
-
-    def __init__(self) -> None:
-        self.model: str | None = None
-        self.docs: list[int] = []
-        self.rows: list[np.ndarray] = []
-
-    def add(self, docnum: int, model: str, row: np.ndarray) -> None:
-        if self.model is not None and model != self.model:
-            raise ValueError(f"vectors of two models in one segment: {self.model} and {model}")
-        self.model = model
-        self.docs.append(docnum)
-        self.rows.append(np.asarray(row, dtype=np.int8))
-
-    def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
-        """An old segment's vectors for a merge (``docmap``: each docnum's new one, -1 if deleted)."""
-        found = arrays.vectors
-        if found is None:
-            return
-        keep = np.flatnonzero(docmap[: len(found.rows)] >= 0)
-        for d, row in zip(docmap[keep].tolist(), found.rows[keep]):
-            self.add(d, found.model, row)
-
-    def matrix(self, doc_count: int) -> postarrays.Vectors | None:
-        """Every document's row (zero where it has none), or None when no document has one."""
-        if self.model is None:
-            return None
-        out = np.zeros((doc_count, len(self.rows[0])), dtype=np.int8)
-        out[np.asarray(self.docs, dtype=np.int64)] = np.stack(self.rows)
-        return postarrays.Vectors(self.model, out)
-
-
 class CivicWriter(SegmentWriter):
     """``SegmentWriter`` with the words and bigrams in posting arrays, a :class:`TermPool`
     and a block-at-a-time flush for the rest.
@@ -186,18 +153,17 @@ class CivicWriter(SegmentWriter):
 
     def __init__(self, ix: Any, block_protocol: int = BLOCK_PROTOCOL, min_compress: int = MIN_COMPRESS_BYTES,
                  keep_files: bool = False, **kwargs: Any) -> None:
+        codec = kwargs.setdefault("codec", CivicCodec())
+        if not isinstance(codec, CivicCodec):
+            raise ValueError(f"a CivicWriter writes with civicsearch's codec (CivicCodec), not {codec!r}")
         super().__init__(ix, **kwargs)
         if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
             raise ValueError("a schema with term vectors or spelling fields needs Whoosh's own writer")
         self.pool = TermPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
-        #: The word fields: their postings go to the posting arrays only.
-        self.word_fields = wordpool.word_fields(self.schema)
-        self.words = wordpool.WordPool(sorted(self.word_fields))
-        self.columns = columns.ColumnPool(self.schema)
+        #: The segment's words, bigrams, pure columns and embeddings (its posting arrays).
+        self.arrays = codec.array_writer(self.storage, self.newsegment, self.schema)
         #: Index fields of the metadata Whoosh keeps nothing of (schema.unkept).
         self.unkept = unkept() - set(self.schema.names())
-        self.grams = grampool.GramPool()
-        self.vectors = VectorPool()
         self.block_protocol = block_protocol
         self.min_compress = min_compress
         #: Leave the files the new table of contents no longer lists (the old one,
@@ -217,7 +183,7 @@ class CivicWriter(SegmentWriter):
     def pooled_bytes(self) -> int:
         """Memory the segment's postings take so far (keywords, words and bigrams), and
         what its flush will take besides."""
-        return int(self.pool.currentsize + self.words.nbytes + self.grams.nbytes)
+        return int(self.pool.currentsize + self.arrays.nbytes)
 
     def finalize_segment(self) -> Any:
         """Write the segment under way and return it, without committing (a parallel build's worker)."""
@@ -239,7 +205,7 @@ class CivicWriter(SegmentWriter):
         for name in self.unkept:  # nor a date (its column is)
             fields.pop(name, None)
         self._check_state()
-        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        perdocwriter, schema, docnum, arrays = self.perdocwriter, self.schema, self.docnum, self.arrays
         docboost = self._doc_boost(fields)
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
@@ -251,8 +217,8 @@ class CivicWriter(SegmentWriter):
                     continue
                 field = schema[fieldname]
                 length = 0
-                if fieldname in self.word_fields:
-                    length = self.words.add(fieldname, docnum, value)
+                if fieldname in arrays.word_fields:
+                    length = arrays.words.add(fieldname, docnum, value)
                 elif field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
                     length = self.pool.add_field(fieldname, docnum, field.index(value), boost)
@@ -263,8 +229,8 @@ class CivicWriter(SegmentWriter):
                 column = field.column_type
                 if column and customval is not None:
                     cell = field.to_column_value(customval)
-                    if fieldname in self.columns.index:  # a pure column: the posting arrays' only
-                        self.columns.add(fieldname, docnum, cell)
+                    if fieldname in arrays.columns.index:  # a pure column: the posting arrays' only
+                        arrays.columns.add(fieldname, docnum, cell)
                     else:
                         perdocwriter.add_column_value(fieldname, column, cell)
         except Exception:
@@ -272,9 +238,9 @@ class CivicWriter(SegmentWriter):
             raise
         perdocwriter.finish_doc()
         if isinstance(text, str):
-            self.grams.add(docnum, text)
+            arrays.grams.add(docnum, text)
         if vector is not None:
-            self.vectors.add(docnum, *vector)
+            arrays.vectors.add(docnum, *vector)
         self._added = True
         self.docnum += 1
 
@@ -292,30 +258,18 @@ class CivicWriter(SegmentWriter):
             new = np.full(reader.doc_count_all(), -1, dtype=np.int64)
             if docmap:
                 new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
-        arrays = postarrays.for_leaf(reader)
-        self.words.add_segment(arrays, new)
-        self.columns.add_segment(arrays, new)
-        self.grams.add_segment(arrays, new)
-        self.vectors.add_segment(arrays, new)
+        self.arrays.add_segment(postarrays.for_leaf(reader), new)
         self._added = True
 
     def _flush_segment(self) -> None:
         fieldwriter = self.fieldwriter
         if self.codec.length_stats or not self.pool.in_memory() or not isinstance(fieldwriter, W3FieldWriter):
             # Block statistics that need every posting's document length, a pool
-            # that spilled to disk, another codec: Whoosh's own path for the keywords.
+            # that spilled to disk, another child codec: Whoosh's own path for the keywords.
             super()._flush_segment()
         else:
             self._write_terms(fieldwriter)
-        arrays = self.words.postings()
-        grams, lengths = self.grams.postings()
-        arrays[grampool.FIELD] = grams
-        out = self.storage.create_file(self.newsegment.make_filename(postarrays.EXTENSION))
-        try:
-            postarrays.write(out, arrays, self.docnum, lengths={grampool.FIELD: lengths, **self.words.lengths(self.docnum)},
-                             columns=self.columns.coded(self.docnum), vectors=self.vectors.matrix(self.docnum))
-        finally:
-            out.close()
+        self.arrays.write(self.docnum)
 
     def _write_terms(self, fieldwriter: W3FieldWriter) -> None:
         """Write the pool's terms a block at a time."""

@@ -810,7 +810,8 @@ _OPEN: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def for_leaf(leaf: object) -> PostingArrays:
-    """The arrays of a segment reader's segment, opened once per reader.
+    """The arrays of a segment reader's segment, opened once per reader by the segment's
+    codec (:class:`civicsearch.index.codec.CivicCodec`).
 
     Raises :class:`~civicsearch.errors.IndexDamagedError` when the file is missing or
     damaged: it is the only home of the segment's words and bigrams.
@@ -821,19 +822,18 @@ def for_leaf(leaf: object) -> PostingArrays:
         pass
     # A segment reader's own segment and storage (a reader of several segments has neither).
     segment = leaf.segment() if hasattr(leaf, "segment") else None  # type: ignore[attr-defined]
-    storage = leaf.storage() if segment is not None else None  # type: ignore[attr-defined]
-    folder = getattr(storage, "folder", None)
-    if not folder or segment is None or segment.is_compound():
-        raise TypeError(f"not a segment read from a folder: {leaf!r}")
-    name = segment.make_filename(EXTENSION)
-    path = os.path.join(folder, name)
+    opener = getattr(segment.codec(), "posting_arrays", None) if segment is not None else None
+    if opener is None:
+        raise TypeError(f"not a segment written with civicsearch's codec: {leaf!r}")
+    storage = leaf.storage()  # type: ignore[attr-defined]
     try:
-        found = PostingArrays(path)
+        found = opener(storage, segment)
     except (OSError, ValueError) as e:
         from civicsearch.index.store import damaged  # the error names the way out
 
-        folder_path = Path(folder)
-        why = "is missing" if isinstance(e, FileNotFoundError) else f"is unreadable: {e}".replace(f"{path}: ", "")
-        raise damaged(folder_path.parent, f"{folder_path.name}/{name} {why}") from None
+        folder, name = storage.folder, segment.make_filename(EXTENSION)
+        why = "is missing" if isinstance(e, FileNotFoundError) else f"is unreadable: {e}".replace(
+            f"{os.path.join(folder, name)}: ", "")
+        raise damaged(Path(folder).parent, f"{Path(folder).name}/{name} {why}") from None
     _OPEN[leaf] = found
     return found

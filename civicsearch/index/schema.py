@@ -22,8 +22,9 @@ from civicsearch.index.analyzers import CivicAnalyzer, CivicCharacters, CivicTok
 #: 32 bits, the values that do not fit kept apart; 11: each field's terms in two tables, those of up to three
 #: characters by code, the others by hash with their bytes but not their field's name; 12: a document's word
 #: starts four bits a position instead of two bytes an occurrence, the pure columns in the posting arrays only,
-#: no terms for the dates.)
-SCHEMA_VERSION = 12
+#: no terms for the dates; 13: every segment names civicsearch's codec, civicsearch.index.codec.CivicCodec, which
+#: finds its posting arrays.)
+SCHEMA_VERSION = 13
 META_FILE = "civicsearch.json"
 
 

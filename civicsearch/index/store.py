@@ -43,6 +43,7 @@ from whoosh.index import TOC, FileIndex, clean_files
 from civicsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError, ReindexRunningError
 from civicsearch.fields import registry
 from civicsearch.index import durable
+from civicsearch.index.codec import CivicCodec
 from civicsearch.index.schema import META_FILE, SCHEMA_VERSION, make_schema
 
 INDEX_NAME = "MAIN"
@@ -54,7 +55,7 @@ PENDING_ROOTS = "pending-roots.json"
 #: The metadata's list of the inputs kept out of the index: ``{"path", "line", "reason", "since"}``.
 KEPT_OUT = "kept_out"
 #: Files every segment has (every document has an id, a path and a hash).
-SEGMENT_FILES = (".trm", ".pst", ".csa", "._stored.col", ".id.col", ".path.col", ".hash.col")
+SEGMENT_FILES = (".trm", ".pst", CivicCodec.ARRAYS_EXT, "._stored.col", ".id.col", ".path.col", ".hash.col")
 
 
 def _segments(ix: FileIndex) -> list:

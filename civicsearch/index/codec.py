@@ -1,0 +1,131 @@
+"""civicsearch's Whoosh codec: Whoosh's W3 codec, and each segment's posting arrays.
+
+A segment's words, bigrams, pure columns and embeddings live in one file beside
+Whoosh's own, ``<segment>.csa`` (:mod:`civicsearch.index.postarrays`). The codec
+names that file, hands a segment writer the segment's :class:`ArrayWriter` and a
+reader its :class:`~civicsearch.index.postarrays.PostingArrays`. Every segment it
+makes names it as its codec, so a reader finds the file through ``segment.codec()``,
+and Whoosh's clean-up removes it with the segment's other files. Everything else
+(term tables, posting blocks, stored fields, columns, lengths, deletions) is W3's,
+unchanged.
+
+The codec is pickled into every table of contents (in each segment), so its
+import path, ``civicsearch.index.codec.CivicCodec``, must never move: a move leaves
+a shim here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from whoosh.codec.base import WrappingCodec
+from whoosh.codec.whoosh3 import W3Codec, W3Segment
+
+from civicsearch.index import columns, grampool, postarrays, wordpool
+
+
+class CivicCodec(WrappingCodec):
+    """W3 (``child``, W3's defaults when None) with a posting arrays file a segment."""
+
+    #: Per-block document-length bounds serve only the skipping in Whoosh's own
+    #: scorer, which civicsearch never runs (the ranker scores whole posting lists);
+    #: looking up every posting's document length for them cost 12% of a build.
+    length_stats = False
+    #: The posting arrays' file, beside the segment's other files.
+    ARRAYS_EXT = postarrays.EXTENSION
+
+    def __init__(self, child: W3Codec | None = None) -> None:
+        super().__init__(child if child is not None else W3Codec())
+
+    def new_segment(self, storage: Any, indexname: str) -> W3Segment:
+        # WrappingCodec asks the child, whose segment would name the child as its codec.
+        return W3Segment(self, indexname)
+
+    def array_writer(self, storage: Any, segment: Any, schema: Any) -> ArrayWriter:
+        """The writer of ``segment``'s posting arrays (a segment writer's, beside W3's writers)."""
+        return ArrayWriter(storage, segment, schema)
+
+    def posting_arrays(self, storage: Any, segment: Any) -> postarrays.PostingArrays:
+        """``segment``'s posting arrays, memory-mapped (``OSError`` or ``ValueError`` when the
+        file is missing or damaged; ``TypeError`` for a segment not in a folder of plain files)."""
+        folder = getattr(storage, "folder", None)
+        if not folder or segment.is_compound():
+            raise TypeError(f"posting arrays are mapped from a folder's plain files, not from {storage!r}")
+        return postarrays.PostingArrays(os.path.join(folder, segment.make_filename(self.ARRAYS_EXT)))
+
+
+class VectorPool:
+    """The embeddings of one segment's documents (a row a document), and their model."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.docs: list[int] = []
+        self.rows: list[np.ndarray] = []
+
+    def add(self, docnum: int, model: str, row: np.ndarray) -> None:
+        if self.model is not None and model != self.model:
+            raise ValueError(f"vectors of two models in one segment: {self.model} and {model}")
+        self.model = model
+        self.docs.append(docnum)
+        self.rows.append(np.asarray(row, dtype=np.int8))
+
+    def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
+        """An old segment's vectors for a merge (``docmap``: each docnum's new one, -1 if deleted)."""
+        found = arrays.vectors
+        if found is None:
+            return
+        keep = np.flatnonzero(docmap[: len(found.rows)] >= 0)
+        for d, row in zip(docmap[keep].tolist(), found.rows[keep]):
+            self.add(d, found.model, row)
+
+    def matrix(self, doc_count: int) -> postarrays.Vectors | None:
+        """Every document's row (zero where it has none), or None when no document has one."""
+        if self.model is None:
+            return None
+        out = np.zeros((doc_count, len(self.rows[0])), dtype=np.int8)
+        out[np.asarray(self.docs, dtype=np.int64)] = np.stack(self.rows)
+        return postarrays.Vectors(self.model, out)
+
+
+class ArrayWriter:
+    """One segment's posting arrays under way: its documents' words (the schema's word
+    fields), bigrams, pure column values and embeddings, pooled in memory and written
+    once, when the segment is (:meth:`write`)."""
+
+    def __init__(self, storage: Any, segment: Any, schema: Any) -> None:
+        self.storage = storage
+        self.segment = segment
+        #: The word fields: their postings are the arrays' only.
+        self.word_fields = wordpool.word_fields(schema)
+        self.words = wordpool.WordPool(sorted(self.word_fields))
+        self.grams = grampool.GramPool()
+        #: The pure column fields (:attr:`columns.index` names them): their values are the arrays' only.
+        self.columns = columns.ColumnPool(schema)
+        self.vectors = VectorPool()
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the words and bigrams take so far, and what their write will take besides."""
+        return self.words.nbytes + self.grams.nbytes
+
+    def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
+        """An old segment's arrays for a merge: ``docmap`` gives each of its docnums the new
+        one, or -1 where the document is deleted."""
+        self.words.add_segment(arrays, docmap)
+        self.columns.add_segment(arrays, docmap)
+        self.grams.add_segment(arrays, docmap)
+        self.vectors.add_segment(arrays, docmap)
+
+    def write(self, doc_count: int) -> None:
+        """Write the segment's file for its ``doc_count`` documents."""
+        fields = self.words.postings()
+        grams, lengths = self.grams.postings()
+        fields[grampool.FIELD] = grams
+        out = self.storage.create_file(self.segment.make_filename(CivicCodec.ARRAYS_EXT))
+        try:
+            postarrays.write(out, fields, doc_count, lengths={grampool.FIELD: lengths, **self.words.lengths(doc_count)},
+                             columns=self.columns.coded(doc_count), vectors=self.vectors.matrix(doc_count))
+        finally:
+            out.close()
