@@ -145,6 +145,13 @@ def _rejoin(lines: list[str]) -> list[str]:
     return out
 
 
+def _unpadded(line: str) -> str:
+    """``line`` without the padding spaces around punctuation, stripped."""
+    if " " in line or "\t" in line or "\u3000" in line:  # the only spaces both patterns remove
+        line = _SPACE_AFTER_PUNCT.sub("", _SPACE_BEFORE_PUNCT.sub("", line))
+    return line.strip()
+
+
 def clean(text: str) -> Cleaned:
     """Clean one document body; see the module docstring."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
@@ -161,6 +168,6 @@ def clean(text: str) -> Cleaned:
     )
     lines = [line for line in lines[:cut] if not _SOURCE_LINE.match(line)]
     lines = _strip_trailing(lines)
-    lines = [_SPACE_AFTER_PUNCT.sub("", _SPACE_BEFORE_PUNCT.sub("", line)).strip() for line in lines]
+    lines = [_unpadded(line) for line in lines]
     lines = _rejoin(lines)
     return Cleaned("\n".join(lines).strip(), source)

@@ -10,6 +10,9 @@ _DOCNO = lazyre.compile(
     r"(?P<prefix>[\u4e00-\u9fff]{1,15}?(?:发|函|字|令|办|规|电|通|复|呈|报|备|告|综|案)?)"
     r"\s*[〔\[［(（【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]］)）】]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号"
 )
+#: What every document number holds: looked for first, since the number's own pattern
+#: tries every Han character as the start of its prefix.
+_YEAR_IN_BRACKETS = lazyre.compile(r"[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]")
 _TRIM = lazyre.compile(r"^(?:根据|按照|依据|印发|关于|转发|及|和|与|的|《|》|、)+")
 
 
@@ -19,6 +22,8 @@ def normalize(prefix: str, year: str, num: str) -> str:
 
 def find_docnos(text: str) -> list[str]:
     """Every document number in ``text``, normalised, in order of appearance, once each."""
+    if "号" not in text or not _YEAR_IN_BRACKETS.search(text):
+        return []
     found = []
     for m in _DOCNO.finditer(text):
         prefix = _TRIM.sub("", m.group("prefix"))

@@ -13,11 +13,9 @@ news item (under 0.5 ms a document).
 from __future__ import annotations
 
 from array import array
-from heapq import nsmallest
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 from civicsearch.text.normalize import letters_only
 
@@ -27,7 +25,6 @@ SPAN = 1000
 THRESHOLD = 0.6
 #: Shorter texts are too little evidence (a two-line notice is not a repost of another).
 MIN_CHARS = 40
-_MASK = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads the shingles' raw bytes
 
 
@@ -37,12 +34,12 @@ def sketch(text: str) -> bytes:
     if len(chars) < MIN_CHARS:
         return b""
     data = chars.encode("utf-16-le")
-    shingles: set[int] = set()
-    # Read as 8-byte words from four offsets: every 4-character shingle, at C speed.
-    for shift in (0, 2, 4, 6):
-        part = data[shift:]
-        shingles.update(array("Q", part[: len(part) // 8 * 8]))
-    return array("Q", sorted(nsmallest(SKETCH, ((v * _MIX) & _MASK for v in shingles)))).tobytes()
+    # Read as 8-byte words from four offsets: every 4-character shingle. Mixing is one
+    # to one (an odd multiplier, modulo 2**64), so the distinct mixed values are the
+    # distinct shingles' (numpy: half the time of a set and a heap).
+    shingles = np.concatenate([np.frombuffer(data, dtype=np.uint64, count=(len(data) - shift) // 8, offset=shift)
+                               for shift in (0, 2, 4, 6)])
+    return np.unique(shingles * np.uint64(_MIX))[:SKETCH].tobytes()
 
 
 def values(raw: bytes) -> frozenset[int]:
@@ -82,8 +79,6 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     The shared values of every pair are counted at once (:func:`_shared_counts`);
     only the pairs whose bound reaches the threshold (a few) are sorted.
     """
-    import numpy as np  # lazily: indexing, which imports this module, needs no numpy
-
     n = len(raws)
     out = np.zeros((n, n), dtype=bool)
     sizes = np.fromiter((len(r) // 8 for r in raws), dtype=np.int64, count=n)
@@ -108,8 +103,6 @@ def _shared_counts(flat: "np.ndarray", sizes: "np.ndarray", max_pairs: int | Non
     Pairs of holders are counted one by one while there are at most ``max_pairs``
     (default: as many as the matrix has cells), else by a matrix product.
     """
-    import numpy as np
-
     n = len(sizes)
     doc = np.repeat(np.arange(n), sizes)
     order = np.argsort(flat, kind="stable")

@@ -245,7 +245,9 @@ def _from_signature(body: str) -> list[str]:
 def _from_enactment(body: str) -> list[str]:
     """``…北京市第九届人民代表大会常务委员会第三十六次会议通过``, ``中华人民共和国国务院令第588号``."""
     head = body[:400]
-    m = _ENACTED.search(head)
+    # A match holds both words; looking for them first spares the pattern's scan (its
+    # lazy prefix tries every start), which cost a build 5% of its time.
+    m = _ENACTED.search(head) if "会议" in head and "通过" in head else None
     if m:
         organ = m.group("body").replace("审判委员会", "").replace("检察委员会", "")
         if not organ.startswith(("全国", "最高", "国务院")):
@@ -254,7 +256,7 @@ def _from_enactment(body: str) -> list[str]:
         found = _organs(organ) if organ else []
         if found:
             return found
-    m = _DECREE.search(head)
+    m = _DECREE.search(head) if "令" in head else None
     return _organs(m.group("org")) if m else []
 
 

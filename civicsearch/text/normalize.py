@@ -93,12 +93,15 @@ def strip_controls(text: str, replacement: str = "") -> str:
 # joiner, word joiner and the invisible operators, a BOM inside text.
 _INVISIBLE = re.compile("[\u00ad\u034f\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_WIDE_DIGIT = re.compile("[０-９]")
 
 
 def unformat(text: str) -> str:
     """``text`` as it reads: invisible format characters (what web pages and word processors
     paste inside words) dropped, full-width digits as ASCII (国办发〔２０２４〕１号, ２０２３年)."""
-    return _INVISIBLE.sub("", text).translate(_WIDE_DIGITS)
+    text = _INVISIBLE.sub("", text)
+    # translate looks every character up (20 times the search): most texts have no such digit.
+    return text.translate(_WIDE_DIGITS) if _WIDE_DIGIT.search(text) else text
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
