@@ -69,6 +69,33 @@ def test_word_rows_are_iter_words_with_subwords_as_lists():
     assert len(list(zip(*word_rows(texts[0])))) > 100
 
 
+def test_one_cut_of_a_texts_runs_is_each_runs_cut(engines):
+    """cut_runs cuts a text's Chinese runs in one call (once the engine is built): the same
+    words as one call a run, the runs apart, for either engine and runs jieba reads in part
+    as non-Chinese (extension A, 〇, compatibility ideographs, the last unified ones)."""
+    from civicsearch.text.tokens import TOKEN_RE
+    from civicsearch.text.words import RUN_END
+
+    texts = [p.read_text("utf-8") for p in SEEDS] + [
+        "㐀㐁社区〇〇七号，豈更車賈，鿖鿗鿿团头村发吉市发吉。人。看一看人民人民共和国"]
+    runs = [m.group("han") for t in texts for m in TOKEN_RE.finditer(fold(t)) if m.group("han")]
+    assert len(runs) > 200
+    for seg in (*engines, Segmenter("rjieba").load()):
+        expected = [w for run in runs for w in [*seg.cut(run), RUN_END]][:-1]
+        assert seg.cut_runs(runs) == expected
+        assert seg.cut_runs([]) == [] and seg.cut_runs(["人"]) == ["人"]
+
+
+def test_word_rows_with_a_built_engine_are_iter_words(monkeypatch):
+    import civicsearch.text.tokens as analysis
+
+    monkeypatch.setattr(analysis, "get_segmenter", lambda seg=Segmenter("rjieba").load(): seg)
+    for path in SEEDS:
+        text = path.read_text("utf-8") + "㐀社区〇七号，豈更車"
+        rows = [(t, p, s) for t, p, s, _ in iter_words(text, subwords=True)]
+        assert list(zip(*word_rows(text))) == rows and len(rows) > 100
+
+
 def test_traditional_and_full_width_text_folds_to_the_simplified_terms():
     assert query_terms("加裝電梯") == query_terms("加装电梯") == ["加装电梯"]
     assert query_terms("ＣＢＤ２０２３") == ["cbd2023"]

@@ -17,7 +17,7 @@ import re
 from typing import Callable, Iterator
 
 from civicsearch.text.normalize import fold
-from civicsearch.text.words import MIN_PARENT, get_segmenter
+from civicsearch.text.words import MIN_PARENT, RUN_END, get_segmenter
 
 #: The code points of Han characters (a Chinese run is made of them), first and last.
 HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x3007, 0x3007))
@@ -70,10 +70,12 @@ def word_rows(text: str) -> tuple[list[str], list[int], list[int]]:
     starts: list[int] = []
     term, position, start = terms.append, positions.append, starts.append
     seg = get_segmenter()
-    cut, subwords = seg.cut, seg.subwords
+    subwords = seg.subwords
+    matches = list(TOKEN_RE.finditer(fold(text)))
+    runs = [m.group("han") for m in matches]
+    words = iter(seg.cut_runs([run for run in runs if run is not None]))  # one cut for the whole text
     pos = 0
-    for m in TOKEN_RE.finditer(fold(text)):
-        run = m.group("han")
+    for m, run in zip(matches, runs):
         if run is None:
             term(m.group())
             position(pos)
@@ -81,7 +83,9 @@ def word_rows(text: str) -> tuple[list[str], list[int], list[int]]:
             pos += 1
             continue
         offset = m.start()
-        for word in cut(run):
+        for word in words:
+            if word == RUN_END:
+                break
             size = len(word)
             if size >= MIN_PARENT:  # shorter words have no sub-words: spare the call
                 for gram, i in subwords(word):

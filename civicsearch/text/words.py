@@ -30,6 +30,8 @@ _SUBWORD_CACHE = 200_000
 #: (a search, with its synonyms and did-you-mean, cuts a few hundred to 1,500; a long-lived
 #: process soon passes it and builds rjieba's once; an index build cuts millions).
 LIGHT_CHARACTERS = 5_000
+#: What stands between two runs in :meth:`Segmenter.cut_runs`' answer.
+RUN_END = "\n"
 
 
 def lexicon() -> list[tuple[str, int]]:
@@ -114,6 +116,21 @@ class Segmenter:
             self._light_left -= len(text)
             return light.cut(text)
         return self.load()._cut(text)  # type: ignore[misc]
+
+    def cut_runs(self, runs: list[str]) -> list[str]:
+        """The cuts of ``runs`` (Chinese runs) end to end, :data:`RUN_END` between two runs.
+
+        Once the engine's own dictionary is built, one call cuts them all (half the time
+        of a call a run, over a build's millions of runs): jieba cuts the text between two
+        non-Chinese characters on its own, so a word never spans the newline.
+        """
+        if self._cut is None:  # the light dictionary may still cut (a search's first words)
+            out: list[str] = []
+            for run in runs:
+                out += self.cut(run)
+                out.append(RUN_END)
+            return out[:-1]
+        return self._cut(RUN_END.join(runs)) if runs else []
 
     def has_word(self, word: str) -> bool:
         """Whether the dictionary (with the civic lexicon) holds ``word``."""
