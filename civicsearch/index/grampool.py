@@ -120,11 +120,19 @@ class GramPool:
 
     def postings(self) -> tuple[postarrays.Postings, np.ndarray]:
         """The pooled postings, term by term (docnums sorted), and every document's length."""
-        codes, terms = np.unique(np.frombuffer(self.codes, dtype=np.int64), return_inverse=True)
+        codes = np.frombuffer(self.codes, dtype=np.int64)
         docs = np.frombuffer(self.docs, dtype=np.uint32)
-        order = np.lexsort((docs, terms))
-        starts = np.zeros(len(codes) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=len(codes)), out=starts[1:])
+        # Documents come in docnum order (unless a merge brought old segments' postings), and
+        # then one stable sort by code keeps each code's docnums sorted: a third of the time
+        # of np.unique and a sort by both.
+        if np.all(docs[1:] >= docs[:-1]):
+            order = np.argsort(codes, kind="stable")
+        else:
+            order = np.lexsort((docs, codes))
+        codes = codes[order]
+        first = np.flatnonzero(np.diff(codes, prepend=codes[:1] - 1))  # each code's first posting
+        starts = np.append(first, len(codes)).astype(np.int64)
+        codes = codes[first]
         size = max(self.lengths, default=-1) + 1
         lengths = np.zeros(size, dtype=np.int64)
         if self.lengths:
