@@ -117,3 +117,40 @@ def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine, tmp_pa
             assert storage.form_docs("body", form, phrase=True) == expected, form
             found_some += bool(expected)
     assert found_some >= 50
+
+
+@pytest.mark.parametrize("cutoff", [2**15, 3])
+def test_a_varbytes_column_reads_as_whooshs_own_reader_reads_it(cutoff: int) -> None:
+    """The id, path and hash columns are read with offsets summed by numpy (internals.VarBytesCells),
+    whether the writer kept only the lengths (fewer rows than its cutoff) or the offsets too."""
+    from io import BytesIO
+
+    from whoosh.columns import VarBytesColumn
+    from whoosh.filedb.structfile import BufferFile, StructFile
+
+    from civicsearch.index.internals import VarBytesCells
+
+    values = [f"doc-{i}".encode() * (i % 4) for i in range(40)] + ["加装电梯".encode(), b""]
+    out = StructFile(BytesIO())
+    writer = VarBytesColumn(write_offsets_cutoff=cutoff).writer(out)
+    for docnum, value in enumerate(values):
+        writer.add(docnum, value)
+    writer.finish(len(values))
+    data = out.file.getvalue()
+    theirs = VarBytesColumn().reader(BufferFile(data), 0, len(data), len(values))
+    ours = VarBytesCells().reader(BufferFile(data), 0, len(data), len(values))
+    assert theirs.had_stored_offsets == (cutoff < len(values))
+    assert [ours[d] for d in range(len(values))] == [theirs[d] for d in range(len(values))] == values
+    assert list(ours) == values
+
+
+def test_the_id_path_and_hash_columns_are_whooshs(engine: SearchEngine) -> None:
+    storage = engine.backend.storage()
+    reader = storage.reader
+    for fieldname in ("id", "path", "hash"):
+        theirs = list(reader.column_reader(fieldname))
+        assert len(theirs) == storage.size > 3
+        assert list(storage.columns[fieldname]) == theirs
+        view = storage.columns.view(fieldname)
+        assert [view[d] for d in range(storage.size)] == theirs
+        assert [reader.stored_fields(d)[fieldname] for d in range(storage.size)] == theirs

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from whoosh import fields
+from whoosh.columns import VarBytesColumn
 from whoosh.reading import IndexReader
 
 from civicsearch.index import postarrays
@@ -47,10 +48,11 @@ class Columns:
                 self._loaded[fieldname] = tuple(map(distinct.__getitem__, coded[0].tolist()))
                 return self._loaded[fieldname]
             values: list[Any] = []
+            column = _reading(self.reader.schema, fieldname)
             for leaf, _ in self.reader.leaf_readers():
                 n = leaf.doc_count_all()
                 if fieldname in leaf.schema and leaf.has_column(fieldname):
-                    col = leaf.column_reader(fieldname)
+                    col = leaf.column_reader(fieldname, column=column)
                     values.extend(col[i] for i in range(n))
                 else:
                     values.extend([None] * n)
@@ -71,7 +73,7 @@ class Columns:
             return self._loaded[fieldname]
         if fieldname not in self._cells:
             self._cells[fieldname] = _Cells(self.reader, fieldname) if fieldname in self._coded \
-                else self.reader.column_reader(fieldname)
+                else self.reader.column_reader(fieldname, column=_reading(self.reader.schema, fieldname))
         return self._cells[fieldname]
 
     def codes(self, fieldname: str) -> tuple[np.ndarray, tuple[Any, ...]]:
@@ -144,6 +146,17 @@ class _Cells(Sequence[Any]):
             raise IndexError(docnum)
         offset, _, arrays = self.segments[bisect.bisect_right(self.ends, docnum)]
         return arrays.cell(self.fieldname, docnum - offset)
+
+
+def _reading(schema: Any, fieldname: str) -> Any:
+    """The column to read ``fieldname`` with: the field's own, or for a ``VarBytesColumn`` one
+    whose reader opens a segment at C speed (:class:`~civicsearch.index.internals.VarBytesCells`)."""
+    column = schema[fieldname].column_type
+    if type(column) is not VarBytesColumn:
+        return column
+    from civicsearch.index.internals import VarBytesCells  # a writer's module: imported when a search needs it
+
+    return VarBytesCells(column.allow_offsets, column.write_offsets_cutoff)
 
 
 def coded_fields(schema: Any) -> frozenset[str]:
