@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-
 from civicsearch.errors import (
     DocumentReadError,
     IndexDamagedError,

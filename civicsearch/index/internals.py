@@ -359,8 +359,8 @@ class VarBytesCells(VarBytesColumn):
     """Whoosh's ``VarBytesColumn`` (the id, path and hash columns), read with each segment's
     offsets summed by numpy: a segment of fewer documents than the writer's cutoff keeps
     only their lengths, and Whoosh's reader sums them in a loop a document whenever it opens
-    one (a search that shows a hit's reposts' ids opens every segment's: 16 ms over 22
-    segments). The values read are Whoosh's own (``tests/test_postings.py``)."""
+    one (a search that shows a hit's reposts' ids opens every segment's). The values read
+    are Whoosh's own (``tests/test_postings.py``)."""
 
     def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> VarBytesColumn.Reader:
         return _VarBytesReader(dbfile, basepos, length, doccount)

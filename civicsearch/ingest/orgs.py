@@ -245,8 +245,8 @@ def _from_signature(body: str) -> list[str]:
 def _from_enactment(body: str) -> list[str]:
     """``…北京市第九届人民代表大会常务委员会第三十六次会议通过``, ``中华人民共和国国务院令第588号``."""
     head = body[:400]
-    # A match holds both words; looking for them first spares the pattern's scan (its
-    # lazy prefix tries every start), which cost a build 5% of its time.
+    # A match holds both words: looking for them first spares most heads the pattern's
+    # scan (its lazy prefix tries every Han character as a start).
     m = _ENACTED.search(head) if "会议" in head and "通过" in head else None
     if m:
         organ = m.group("body").replace("审判委员会", "").replace("检察委员会", "")
