@@ -139,9 +139,10 @@ def _mask(given: dict[str, Any], columns: ColumnData) -> np.ndarray:
 
 
 def _facets(keys: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
-    years: Counter[str] = Counter()
-    for v, n in keys.items():
-        years[str(_year(v))] += n
+    # Each distinct date key among the matches (thousands on a common word) into its year, at once.
+    found, at = np.unique(np.fromiter(keys, dtype=np.int64, count=len(keys)) // 10**10, return_inverse=True)
+    held = np.bincount(at, weights=np.fromiter(keys.values(), dtype=np.float64, count=len(keys)), minlength=len(found))
+    years = {str(y): int(n) for y, n in zip(found.tolist(), held.tolist())}
     out = {"year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)]}
     year = single_year(given.get("since"), given.get("until"))
     if year is not None:
