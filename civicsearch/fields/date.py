@@ -85,7 +85,8 @@ def datekey(value: datetime, precision: str | None) -> int:
     return _moment(value)
 
 
-def _year(key: int) -> int:
+def _year(key: Any) -> Any:
+    """A date key's year (of an int, or of each of an array's)."""
     return key // 10**10
 
 
@@ -140,7 +141,7 @@ def _mask(given: dict[str, Any], columns: ColumnData) -> np.ndarray:
 
 def _facets(keys: Counter, given: dict[str, Any]) -> dict[str, list[FacetValue]]:
     # Each distinct date key among the matches (thousands on a common word) into its year, at once.
-    found, at = np.unique(np.fromiter(keys, dtype=np.int64, count=len(keys)) // 10**10, return_inverse=True)
+    found, at = np.unique(_year(np.fromiter(keys, dtype=np.int64, count=len(keys))), return_inverse=True)
     held = np.bincount(at, weights=np.fromiter(keys.values(), dtype=np.float64, count=len(keys)), minlength=len(found))
     years = {str(y): int(n) for y, n in zip(found.tolist(), held.tolist())}
     out = {"year": [FacetValue(y, y, c) for y, c in sorted(years.items(), reverse=True)]}
