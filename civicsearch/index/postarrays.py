@@ -84,7 +84,7 @@ def key_of(fieldname: str, tbytes: bytes) -> bytes:
 
 
 def key_hashes(keys: Sequence[bytes]) -> np.ndarray:
-    """The table's hash of each key (as :class:`KeySet` takes them)."""
+    """The table's hash of each key (the one :class:`KeySet` looks them up by)."""
     return np.fromiter(map(_hash, keys), dtype=np.uint32, count=len(keys))
 
 
@@ -733,15 +733,14 @@ class KeySet:
     kind (coded, or by hash), each group's codes or hashes in one array, worked out once for
     every segment."""
 
-    def __init__(self, keys: Sequence[bytes], hashes: np.ndarray | None = None) -> None:
+    def __init__(self, keys: Sequence[bytes]) -> None:
         self.count = len(keys)
         found: dict[tuple[str, bool], tuple[list[int], list[int], list[bytes]]] = {}
-        given = None if hashes is None else hashes.tolist()
         for k, key in enumerate(keys):
             field, tbytes, code = _split(key)
             members, lookups, terms = found.setdefault((field, code is not None), ([], [], []))
             members.append(k)
-            lookups.append(code if code is not None else _hash(key) if given is None else given[k])
+            lookups.append(code if code is not None else _hash(key))
             terms.append(tbytes)
         #: (field, coded, the keys' indexes, their codes (u8) or hashes (u4), their term bytes)
         self.groups = [(field, coded, members, np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)

@@ -3,8 +3,8 @@
 The ranker needs every (docnum, term frequency) of a few terms at once: each
 segment's :mod:`civicsearch.index.postarrays` file answers with array slices,
 deleted documents are dropped, and the segments' lists are joined into one in
-global docnums. Word positions and character offsets (:func:`read_positions`, for
-snippets) are read only for the documents asked about; :func:`phrase_docs` says
+global docnums. Word positions and character offsets (:func:`read_positions`,
+:func:`read_characters` for snippets) are read only for the documents asked about; :func:`phrase_docs` says
 which documents hold words as a phrase (the ranker's phrase check and proximity)
 with array operations, and :func:`phrase_starts` where in one document.
 """
@@ -124,23 +124,15 @@ def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
 
 
 def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],
-                   texts: Callable[[int], str] | None = None, limit: int | None = None) -> dict[int, list]:
-    """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it;
-    with ``texts`` (a docnum's text of the field, as stored), (position, startchar, endchar)
-    of each occurrence instead (:func:`read_characters`); with ``limit``, only a document's
-    first ``limit`` occurrences."""
-    if texts is not None:
-        return read_characters(reader, fieldname, [term], docs, texts, limit)[term]
-    out: dict[int, list] = {}
+                   limit: int | None = None) -> dict[int, list[int]]:
+    """Word positions of ``term`` in each of ``docs`` (sorted global docnums) that holds it
+    (with ``limit``, only a document's first ``limit``); where they start in the text:
+    :func:`read_characters`."""
+    out: dict[int, list[int]] = {}
     key = postarrays.key_of(fieldname, term.encode("utf-8"))
     for leaf, offset, lo, hi in _segments(reader, docs):
-        found = postarrays.for_leaf(leaf).get_positions(key)
-        if found is None:
-            continue
-        docnums, bounds, positions = found
-        for k, i in where_found(docnums, [d - offset for d in docs[lo:hi]]):
-            a, b = int(bounds[i]), int(bounds[i + 1])
-            out[docs[lo + k]] = positions[a: b if limit is None else min(b, a + limit)].tolist()
+        for k, at in _held_positions(postarrays.for_leaf(leaf), key, [d - offset for d in docs[lo:hi]], limit):
+            out[docs[lo + k]] = at
     return out
 
 
@@ -158,14 +150,8 @@ def read_characters(reader: IndexReader, fieldname: str, terms: list[str], docs:
         local = [d - offset for d in docs[lo:hi]]
         wanted: dict[int, list[tuple[str, list[int]]]] = {}  # docnum → (term, its positions)
         for term, key in zip(terms, keys):
-            found = arrays.get_positions(key)
-            if found is None:
-                continue
-            docnums, bounds, positions = found
-            for k, i in where_found(docnums, local):
-                a, b = int(bounds[i]), int(bounds[i + 1])
-                wanted.setdefault(docs[lo + k], []).append(
-                    (term, positions[a: b if limit is None else min(b, a + limit)].tolist()))
+            for k, at in _held_positions(arrays, key, local, limit):
+                wanted.setdefault(docs[lo + k], []).append((term, at))
         for doc, items in wanted.items():
             # The word starts as far as the word after the last occurrence (a position's
             # occurrences are sorted, and a posting has one at least).
@@ -177,6 +163,19 @@ def read_characters(reader: IndexReader, fieldname: str, terms: list[str], docs:
                 k += len(at)
                 out[term][doc] = [(p, s, s + len(term)) for p, s in zip(at, found_at)]
     return out
+
+
+def _held_positions(arrays: postarrays.PostingArrays, key: bytes, local: list[int], limit: int | None
+                    ) -> Iterator[tuple[int, list[int]]]:
+    """``(k, positions)`` for each ``local[k]`` (sorted segment docnums) holding the key's term
+    (its first ``limit`` positions)."""
+    found = arrays.get_positions(key)
+    if found is None:
+        return
+    docnums, bounds, positions = found
+    for k, i in where_found(docnums, local):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        yield k, positions[a: b if limit is None else min(b, a + limit)].tolist()
 
 
 def _segments(reader: IndexReader, docs: list[int]) -> Iterator[tuple[object, int, int, int]]:

@@ -30,7 +30,6 @@ from civicsearch.index.postings import (
     live_docs,
     phrase_docs,
     read_characters,
-    read_positions,
     read_postings,
     read_postings_many,
     read_vectors,
@@ -123,13 +122,6 @@ class Storage:
         while len(self._postings) > CACHE_TERMS:
             self._postings.popitem(last=False)
 
-    def positions(self, fieldname: str, term: str, docs: list[int], chars: bool = False,
-                  limit: int | None = None) -> dict[int, list]:
-        """Word positions of ``term`` in each of ``docs`` (sorted) that holds it; with
-        ``chars``, (position, startchar, endchar) triples (for snippets); with ``limit``,
-        a document's first ``limit`` only."""
-        return read_positions(self.reader, fieldname, term, docs, self._text(fieldname) if chars else None, limit)
-
     def _text(self, fieldname: str) -> Callable[[int], str]:
         """A docnum's stored text of ``fieldname`` (where a sub-word's place is found)."""
         return lambda docnum: self.stored(docnum).get(fieldname) or ""
@@ -148,7 +140,7 @@ class Storage:
         read = self._chars.get((fieldname, term))
         if read is not None and docnum in read[0]:
             return read[1].get(docnum, [])
-        return self.positions(fieldname, term, [docnum], True, limit).get(docnum, [])
+        return read_characters(self.reader, fieldname, [term], [docnum], self._text(fieldname), limit)[term].get(docnum, [])
 
     def form_docs(self, fieldname: str, form: tuple[str, ...], phrase: bool) -> list[int]:
         """Documents holding every word of ``form`` in ``fieldname`` (as a phrase: in order, adjacent)."""

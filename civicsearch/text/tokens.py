@@ -39,41 +39,26 @@ def iter_words(text: str, subwords: bool = False,
     keep their characters, and two of them are adjacent exactly when they are in the
     whole text (what finding a few words' occurrences needs, at a fraction of the cost).
     """
-    folded = fold(text)
-    seg = get_segmenter()
-    pos = 0
-    for m in TOKEN_RE.finditer(folded):
-        start = m.start()
-        run = m.group("han")
-        if run is None:
-            yield m.group(), pos, start, m.end()
-            pos += 1
-            continue
-        if only is not None and not only(run):
-            pos += 1  # a run holds one word at least
-            continue
-        offset = start
-        for word in seg.cut(run):
-            if subwords and len(word) >= MIN_PARENT:  # shorter words have none: spare the call
-                for gram, i in seg.subwords(word):
-                    yield gram, pos, offset + i, offset + i + len(gram)
-            yield word, pos, offset, offset + len(word)
-            offset += len(word)
-            pos += 1
+    terms, positions, starts = word_rows(text, subwords, only)
+    for term, pos, start in zip(terms, positions, starts):
+        yield term, pos, start, start + len(term)
 
 
-def word_rows(text: str) -> tuple[list[str], list[int], list[int]]:
-    """:func:`iter_words` with sub-words as three lists, terms, positions and start
-    characters (what a segment writer pools: no tuple an occurrence)."""
+def word_rows(text: str, subwords: bool = True,
+              only: Callable[[str], bool] | None = None) -> tuple[list[str], list[int], list[int]]:
+    """:func:`iter_words` as three lists, terms, positions and start characters (what a
+    segment writer pools, sub-words included: no tuple an occurrence)."""
     terms: list[str] = []
     positions: list[int] = []
     starts: list[int] = []
     term, position, start = terms.append, positions.append, starts.append
     seg = get_segmenter()
-    subwords = seg.subwords
+    split = seg.subwords
     matches = list(TOKEN_RE.finditer(fold(text)))
     runs = [m.group("han") for m in matches]
-    words = iter(seg.cut_runs([run for run in runs if run is not None]))  # one cut for the whole text
+    if only is not None:  # a run left whole stands for one position, as None does below
+        runs = [run if run is None or only(run) else "" for run in runs]
+    words = iter(seg.cut_runs([run for run in runs if run]))  # one cut for the whole text
     pos = 0
     for m, run in zip(matches, runs):
         if run is None:
@@ -82,13 +67,16 @@ def word_rows(text: str) -> tuple[list[str], list[int], list[int]]:
             start(m.start())
             pos += 1
             continue
+        if not run:
+            pos += 1  # a run holds one word at least
+            continue
         offset = m.start()
         for word in words:
             if word == RUN_END:
                 break
             size = len(word)
-            if size >= MIN_PARENT:  # shorter words have no sub-words: spare the call
-                for gram, i in subwords(word):
+            if subwords and size >= MIN_PARENT:  # shorter words have no sub-words: spare the call
+                for gram, i in split(word):
                     term(gram)
                     position(pos)
                     start(offset + i)
