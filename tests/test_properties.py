@@ -117,6 +117,8 @@ def test_any_bytes_in_a_crawl_dump_give_documents_or_skipped_entries(tmp_path: P
 
 
 sketch_values = st.frozensets(st.integers(min_value=0, max_value=200), max_size=24)
+#: Sketch values that may hold the largest 64-bit value (the pairwise similarity pads with it).
+edge_values = st.frozensets(st.one_of(st.integers(min_value=0, max_value=200), st.just(2**64 - 1)), max_size=24)
 
 
 @CHECKS
@@ -136,7 +138,7 @@ def _raw(values: frozenset) -> bytes:
 
 
 @CHECKS
-@given(shared=sketch_values, own=st.lists(sketch_values, min_size=0, max_size=12), wanted=st.integers(1, 6))
+@given(shared=edge_values, own=st.lists(edge_values, min_size=0, max_size=12), wanted=st.integers(1, 6))
 def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, own: list, wanted: int) -> None:
     from civicsearch.ingest.fingerprint import SKETCH, is_repost, repost_pairs, values
     from civicsearch.search.collapse import collapse_similar
@@ -158,6 +160,15 @@ def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, ow
         elif len(kept) < wanted:
             kept.append((d, []))
     assert collapse_similar(range(len(raws)), raws, wanted) == kept
+
+
+def test_the_fold_matrix_holds_a_pair_at_the_threshold_exactly() -> None:
+    from civicsearch.ingest.fingerprint import THRESHOLD, repost_pairs
+
+    # Three shared of the union's five: 0.6, the threshold itself, is a repost; 2 of 6 is not.
+    raws = [_raw(frozenset({1, 2, 3, 4})), _raw(frozenset({1, 2, 3, 5})), _raw(frozenset({1, 2, 6, 7}))]
+    assert THRESHOLD == 0.6
+    assert repost_pairs(raws).tolist() == [[False, True, False], [True, False, False], [False, False, False]]
 
 
 @CHECKS

@@ -175,6 +175,10 @@ class Escaped(_KeptApart):
     def __len__(self) -> int:
         return len(self.main)
 
+    def apart(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+        """Whether any value kept apart falls in each range ``lo[k]:hi[k]`` (None: none is kept apart)."""
+        return self.at.searchsorted(lo) < self.at.searchsorted(hi) if len(self.at) else None
+
     def slice(self, lo: int, hi: int) -> np.ndarray:
         """Values ``lo:hi``: a view into the file where none was kept apart."""
         return self._put_back(self.main[lo:hi], lo, hi)
@@ -690,16 +694,23 @@ class PostingArrays:
 
     def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
         """:meth:`get` of each of ``keys``, each table searched once for all of its keys: a
-        query's terms in one call a segment (and worked out once for all segments)."""
+        query's terms in one call a segment (and worked out once for all segments). The
+        postings' bounds are looked up with array operations, not a call a term: a query's
+        few dozen terms times the segments is the cost."""
         out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * keys.count
+        weights = self.weights
         for field, coded, members, lookups, terms in keys.groups:
             tables = self._tables.get(field)
             if not tables:
                 continue
             table = tables[0] if coded else tables[1]
-            for k, row in zip(members, table.rows(lookups, terms)):
-                if row is not None:
-                    out[k] = self._postings_at(table, row)
+            held, rows = table.found(lookups, terms)
+            if not len(rows):
+                continue
+            lo, hi = table.starts[rows].astype(np.int64), table.starts[rows + 1].astype(np.int64)
+            apart = weights.apart(lo, hi)
+            for n, (k, a, b) in enumerate(zip(members[held].tolist(), lo.tolist(), hi.tolist())):
+                out[k] = self.docnums[a:b], weights.slice(a, b) if apart is not None and apart[n] else weights.main[a:b]
         return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -743,7 +754,7 @@ class KeySet:
             lookups.append(code if code is not None else _hash(key))
             terms.append(tbytes)
         #: (field, coded, the keys' indexes, their codes (u8) or hashes (u4), their term bytes)
-        self.groups = [(field, coded, members, np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)
+        self.groups = [(field, coded, np.asarray(members, dtype=np.int64), np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)
                        for (field, coded), (members, lookups, terms) in found.items()]
 
 
@@ -761,16 +772,22 @@ class _Table:
     key_starts: np.ndarray | None
     keys: np.ndarray | None
 
-    def rows(self, lookups: np.ndarray, terms: list[bytes]) -> list[int | None]:
-        """The row of each term (``lookups``: its code, or its key's hash, as the table is kept,
-        in the table's own type: numpy would convert the whole table to another; ``terms``: its
-        bytes), or None; the table is searched once for all of them."""
+    def found(self, lookups: np.ndarray, terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Which terms the table holds (a boolean mask) and their rows there (``lookups``: each
+        term's code, or its key's hash, as the table is kept, in the table's own type: numpy
+        would convert the whole table to another; ``terms``: their bytes); the table is
+        searched once for all of them."""
+        n = len(self.lookup)
+        if not n:
+            return np.zeros(len(lookups), dtype=bool), np.zeros(0, dtype=np.int64)
         at = self.lookup.searchsorted(lookups)
         if not self.coded:
-            return [self._check(i, lookup, t) for i, lookup, t in zip(at.tolist(), lookups.tolist(), terms)]
-        held = at < len(self.lookup)  # a code is the term itself: one compare each, at once
-        held[held] = self.lookup[at[held]] == lookups[held]
-        return [i if h else None for i, h in zip(at.tolist(), held.tolist())]
+            rows = [self._check(i, lookup, t) for i, lookup, t in zip(at.tolist(), lookups.tolist(), terms)]
+            held = np.fromiter((r is not None for r in rows), dtype=bool, count=len(rows))
+            return held, np.asarray([r for r in rows if r is not None], dtype=np.int64)
+        np.minimum(at, n - 1, out=at)  # a code is the term itself: one compare each, at once
+        held = self.lookup[at] == lookups
+        return held, at[held]
 
     def row(self, lookup: int, tbytes: bytes) -> int | None:
         """:meth:`rows` of one term."""

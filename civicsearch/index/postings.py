@@ -34,12 +34,13 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
     keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
     parts: list[tuple[list, list, list]] = [([], [], []) for _ in wanted]
     for leaf, offset in reader.leaf_readers():
+        deleted = _deleted(leaf)
         for j, found in enumerate(postarrays.for_leaf(leaf).find(keys)):
             if found is None:
                 continue
             ids, weights = found
-            live = _live(leaf, ids)
-            if live is not None:
+            if deleted is not None:
+                live = ~np.isin(ids, deleted)
                 ids, weights = ids[live], weights[live]
             parts[j][0].append(ids)
             parts[j][1].append(weights)
@@ -89,13 +90,6 @@ def live_docs(reader: IndexReader, size: int) -> np.ndarray:
         if deleted is not None:
             live[offset + deleted] = False
     return live
-
-
-def _live(leaf: object, ids: np.ndarray) -> np.ndarray | None:
-    """Which of a segment's docnums ``ids`` are not deleted (a boolean mask), or None
-    when the segment has no deletions."""
-    deleted = _deleted(leaf)
-    return None if deleted is None else ~np.isin(ids, deleted)
 
 
 def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets: list[int]

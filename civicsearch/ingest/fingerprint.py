@@ -88,12 +88,36 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     union = sizes[:, None] + sizes[None, :] - common
     maybe = common >= THRESHOLD * np.minimum(SKETCH, union)
     maybe &= (sizes > 0)[:, None] & (sizes > 0)[None, :]
-    decoded: dict[int, frozenset[int]] = {}
-    for i, j in zip(*np.nonzero(np.triu(maybe, 1))):
-        a = decoded.setdefault(int(i), values(raws[i]))
-        b = decoded.setdefault(int(j), values(raws[j]))
-        out[i, j] = out[j, i] = set_similarity(a, b) >= THRESHOLD
+    first, second = np.nonzero(np.triu(maybe, 1))
+    if len(first):
+        out[first, second] = out[second, first] = _similar_pairs(raws, sizes, first, second)
     return out
+
+
+def _similar_pairs(raws: Sequence[bytes], sizes: "np.ndarray", first: "np.ndarray", second: "np.ndarray") -> "np.ndarray":
+    """Whether ``set_similarity`` of each pair of sketches ``raws[first[k]]``,
+    ``raws[second[k]]`` reaches the threshold, for all the pairs at once: each pair's values
+    sorted together, where a shared value stands twice in a row (none repeats in one sketch)."""
+    flat = np.frombuffer(b"".join(raws), dtype=np.uint64)
+    if len(flat) and flat.max() == _PAD:  # the padding would pass for a value: pair by pair
+        decoded = [values(raw) for raw in raws]
+        return np.fromiter((set_similarity(decoded[i], decoded[j]) >= THRESHOLD for i, j in zip(first, second)),
+                           dtype=bool, count=len(first))
+    width = int(sizes.max())
+    table = np.full((len(raws), width), _PAD, dtype=np.uint64)  # each sketch's values, padded
+    table[np.repeat(np.arange(len(raws)), sizes), np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = flat
+    merged = np.sort(np.concatenate([table[first], table[second]], axis=1), axis=1)
+    real = merged != _PAD
+    again = np.zeros(merged.shape, dtype=bool)
+    again[:, 1:] = (merged[:, 1:] == merged[:, :-1]) & real[:, 1:]
+    # The union's values in order: a value's second copy has the first's rank.
+    rank = np.cumsum(real & ~again, axis=1)
+    shared = np.count_nonzero(again & (rank <= SKETCH), axis=1)
+    union = np.minimum(rank[:, -1], SKETCH)
+    return shared / union >= THRESHOLD
+
+
+_PAD = np.uint64(2**64 - 1)
 
 
 def _shared_counts(flat: "np.ndarray", sizes: "np.ndarray", max_pairs: int | None = None) -> "np.ndarray":

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from heapq import nlargest
 from importlib import resources
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -182,12 +182,15 @@ class Ranker:
         return Scored(docs, tf, self.idf(len(docs)), weight, concept.own if len(concept.forms[0]) == 1 else (),
                       informative=weight > 0 and len(docs) <= max(self.p.common * self.n_docs, self.p.min_common_docs))
 
-    def evidence(self, concepts: list[Concept], question: bool) -> list[Scored]:
+    def evidence(self, concepts: list[Concept], question: bool, grams: Sequence[str] = ()) -> list[Scored]:
         """Each concept's evidence, in order; for a long question (``question``) the
-        asking words weigh nothing and long words also count by their parts."""
+        asking words weigh nothing and long words also count by their parts. The postings
+        of ``grams`` (bigrams :meth:`gram_evidence` will ask for) are read with the words':
+        each segment is asked once a ranking."""
         plan = question_plan(concepts, self._asking, self.p.subword_weight) if question else \
             [(c, 1.0) for c in concepts]
-        self.storage.prefetch([(f, t) for c, _ in plan for form in c.forms for f in c.fields for t in form])
+        self.storage.prefetch([(f, t) for c, _ in plan for form in c.forms for f in c.fields for t in form]
+                              + [(GRAMS, g) for g in grams])
         return [self.score_concept(c, weight) for c, weight in plan]
 
     # -- ranking ---------------------------------------------------------------
@@ -239,7 +242,9 @@ class Ranker:
         if coverage is None:
             coverage = p.coverage
         self.storage.begin_query()
-        evidence = self.evidence(concepts, question=long)
+        asked = [c.own[0] for c in concepts if long and self._asks(c)]
+        grams = [g for g in grams or () if not any(g in w for w in asked)] if self.n_docs >= p.min_gram_docs else []
+        evidence = self.evidence(concepts, question=long, grams=grams)
         keep: np.ndarray | None = None  # a boolean mask of the documents that can match
         if matched is not None:
             keep = matched.copy()
@@ -259,8 +264,6 @@ class Ranker:
         fused = scores
         scale = 1.0  # of the proximity bonus: in a fused score, the words' share
         gram_scores = None
-        asked = [c.own[0] for c in concepts if long and self._asks(c)]
-        grams = [g for g in grams or () if not any(g in w for w in asked)] if self.n_docs >= p.min_gram_docs else []
         if grams:
             gram_scores, gram_held, gram_total = self.gram_evidence(grams)
             if not gram_total:
