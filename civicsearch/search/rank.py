@@ -195,22 +195,31 @@ class Ranker:
 
     # -- ranking ---------------------------------------------------------------
 
-    def gram_evidence(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
-        """Every document's bigram BM25 for ``grams`` (a dense array), the bigram idf
-        mass each holds, and the query's whole mass (bigrams no document holds carry none)."""
-        scores, held, total = np.zeros(self.size), np.zeros(self.size), 0.0
-        inverse = self.inverse_norm(GRAMS)
+    def gram_evidence(self, grams: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], np.ndarray, float]:
+        """The postings of ``grams`` that some document holds, each with its idf; the bigram
+        idf mass each document holds (a dense array); and the query's whole mass."""
+        held, total, found = np.zeros(self.size), 0.0, []
         self.storage.prefetch([(GRAMS, g) for g in grams])
         for g in grams:
             ids, weights = self.storage.postings(GRAMS, g)
             if not len(ids):
                 continue
             idf = self.idf(len(ids))
-            x = weights * inverse[ids]
-            scores[ids] += idf * x / (x + self.p.gram_k1)
+            found.append((ids, weights, idf))
             held[ids] += idf
             total += idf
-        return scores, held, total
+        return found, held, total
+
+    def gram_scores(self, found: list[tuple[np.ndarray, np.ndarray, float]], inside: np.ndarray) -> np.ndarray:
+        """The bigram BM25 of each document of ``inside`` (a boolean mask; 0 elsewhere) for
+        the bigrams ``found`` (:meth:`gram_evidence`)."""
+        scores, inverse = np.zeros(self.size), self.inverse_norm(GRAMS)
+        for ids, weights, idf in found:
+            held = inside[ids]
+            ids = ids[held]
+            x = weights[held] * inverse[ids]
+            scores[ids] += idf * x / (x + self.p.gram_k1)
+        return scores
 
     def rank(
         self,
@@ -234,7 +243,8 @@ class Ranker:
         whose index is in ``required`` (a quoted phrase). Given ``grams`` (in an
         index of ``min_gram_docs`` documents or more), the score fuses the words'
         BM25F with the bigrams' BM25; they widen only a ranked query's matches.
-        ``allowed`` (a boolean array by docnum) rules documents out. Scores add up in dense arrays, one
+        ``allowed`` (a boolean array by docnum) rules documents out. Which documents match
+        is settled first, and only theirs are scored: scores add up in dense arrays, one
         vectorised step per concept; ties rank by docnum.
         """
         long = matched is None and not every
@@ -250,24 +260,10 @@ class Ranker:
             keep = matched.copy()
         elif every:
             keep = self._holding([[ev.docs] for ev in evidence[: len(concepts)]])
-        scores = np.zeros(self.size)
-        found = np.zeros(self.size, dtype=bool)  # documents the telling concepts found
-        # Common concepts only add to documents the telling ones found.
-        for ev in sorted(evidence, key=lambda e: not e.informative):
-            factor = ev.weight * ev.idf
-            docs, x = ev.docs, ev.tf
-            if long and not ev.informative:
-                inside = found[docs]
-                docs, x = docs[inside], x[inside]
-            scores[docs] += factor * x / (x + p.k1)
-            found[docs] = True
-        fused = scores
-        scale = 1.0  # of the proximity bonus: in a fused score, the words' share
-        gram_scores = None
+        gram_found: list[tuple[np.ndarray, np.ndarray, float]] = []
         if grams:
-            gram_scores, gram_held, gram_total = self.gram_evidence(grams)
-            if not gram_total:
-                gram_scores = None  # no document holds one (or the segments' bigrams are lost): words rank alone
+            # Empty when no document holds one (or the segments' bigrams are lost): words rank alone.
+            gram_found, gram_held, gram_total = self.gram_evidence(grams)
         if long:
             telling = [ev for ev in evidence if ev.informative and len(ev.docs)]
             total = sum(ev.weight * ev.idf for ev in telling) or 1.0
@@ -278,21 +274,34 @@ class Ranker:
             keep &= held > 0
             if not keep.any():
                 keep = held > 0
-            if gram_scores is not None and gram_total:
+            if gram_found:
                 keep |= gram_held >= p.gram_coverage * gram_total
             if required:
                 keep &= self._holding([[evidence[i].docs] for i in required])
         assert keep is not None
-        if gram_scores is not None:
-            inside = keep if allowed is None else keep & allowed
-            if inside.any():
-                word_best = float(scores[inside].max()) or 1.0
-                gram_best = float(gram_scores[inside].max()) or 1.0
-                fused = scores / word_best + p.gram_weight * gram_scores / gram_best
-                scale = 1.0 / word_best
         if allowed is not None:
             keep &= allowed
+        # Which documents match is settled before any is scored: only theirs are.
+        scores = np.zeros(self.size)
+        # Common concepts only add to documents the telling ones found (in a long question).
+        found = self._holding([[ev.docs for ev in evidence if ev.informative]]) if long else None
+        for ev in sorted(evidence, key=lambda e: not e.informative):
+            docs, x = ev.docs, ev.tf
+            counted = keep[docs]
+            if found is not None and not ev.informative:
+                counted &= found[docs]
+            docs, x = docs[counted], x[counted]
+            scores[docs] += ev.weight * ev.idf * x / (x + p.k1)
+        fused = scores
+        scale = 1.0  # of the proximity bonus: in a fused score, the words' share
+        gram_scores = self.gram_scores(gram_found, keep) if gram_found else None
         docs = np.flatnonzero(keep)
+        if gram_scores is not None and len(docs):
+            word_best = float(scores[docs].max()) or 1.0
+            gram_best = float(gram_scores[docs].max()) or 1.0
+            fused = np.zeros(self.size)
+            fused[docs] = scores[docs] / word_best + p.gram_weight * gram_scores[docs] / gram_best
+            scale = 1.0 / word_best
         if sort_key is not None:
             order = nlargest(depth, docs.tolist(), key=lambda d: (sort_key(d), fused[d]))
             return Ranking(docs, {d: float(fused[d]) for d in order}, order)
