@@ -251,6 +251,11 @@ def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: P
     ids, got = arrays.get(postarrays.key_of("body", b"a"))
     assert ids.tolist() == [0, 1, 2, 5, 9] and got.tolist() == weights
     assert arrays.get(postarrays.key_of("title", b"b"))[1].tolist() == [256, 1]
+    # Looked up together, as a query's terms are: the same values, kept apart or not.
+    found = arrays.find(postarrays.KeySet([postarrays.key_of(f, t) for f, t in
+                                           (("title", b"b"), ("title", b"zz"), ("body", b"a"))]))
+    assert found[1] is None
+    assert found[0][1].tolist() == [256, 1] and found[2][0].tolist() == [0, 1, 2, 5, 9] and found[2][1].tolist() == weights
     docnums, bounds, flat = arrays.get_positions(postarrays.key_of("body", b"a"))
     assert np.diff(bounds).tolist() == weights
     assert _position_starts(arrays, "body", docnums, bounds, flat) == positions[:, 1].tolist()

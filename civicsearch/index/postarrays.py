@@ -175,10 +175,6 @@ class Escaped(_KeptApart):
     def __len__(self) -> int:
         return len(self.main)
 
-    def apart(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-        """Whether any value kept apart falls in each range ``lo[k]:hi[k]`` (None: none is kept apart)."""
-        return self.at.searchsorted(lo) < self.at.searchsorted(hi) if len(self.at) else None
-
     def slice(self, lo: int, hi: int) -> np.ndarray:
         """Values ``lo:hi``: a view into the file where none was kept apart."""
         return self._put_back(self.main[lo:hi], lo, hi)
@@ -707,10 +703,8 @@ class PostingArrays:
             held, rows = table.found(lookups, terms)
             if not len(rows):
                 continue
-            lo, hi = table.starts[rows].astype(np.int64), table.starts[rows + 1].astype(np.int64)
-            apart = weights.apart(lo, hi)
-            for n, (k, a, b) in enumerate(zip(members[held].tolist(), lo.tolist(), hi.tolist())):
-                out[k] = self.docnums[a:b], weights.slice(a, b) if apart is not None and apart[n] else weights.main[a:b]
+            for k, (a, b) in zip(members[held].tolist(), table.starts[rows[:, None] + _BOUNDS].tolist()):
+                out[k] = self.docnums[a:b], weights.slice(a, b)
         return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -817,6 +811,8 @@ class _Table:
         return [keys[a:b] for a, b in zip(starts, starts[1:])]
 
 
+#: A row's and the next one's (where a term's postings start, and end).
+_BOUNDS = np.asarray([0, 1], dtype=np.int64)
 #: Each byte's two four-bit gaps, low half first.
 _NIBBLES = np.stack([np.arange(256) & 15, np.arange(256) >> 4], axis=1).astype(np.int64)
 #: Documents whose word starts a field keeps decoded.
