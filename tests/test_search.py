@@ -318,3 +318,23 @@ def test_a_pasted_page_is_cut_to_its_first_words_and_still_finds_its_source(tmp_
         engine.index([tmp_path / "c"])
         results = engine.search(pasted)
         assert results.hits[0].doc_id == "p3" and results.notes == parsed.notes
+
+
+def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(seed_index):
+    import gc
+
+    from civicsearch.search import suggest
+
+    storage = seed_index.backend.storage()
+    vocabulary = suggest.Vocabulary(storage)
+    expected = {w for f in ("title", "body") for w in storage.terms(f)
+                if len(w) in suggest.WORD_SIZES and suggest._HAN_RUN.fullmatch(w)}
+    assert len(expected) > 500 and set(vocabulary.words) == expected
+    # Each bucket: the words one character away at that position, in code point order.
+    for word in sorted(expected)[::37]:
+        for i in range(len(word)):
+            fits = sorted(w for w in expected if len(w) == len(word) and w[:i] == word[:i] and w[i + 1:] == word[i + 1:])
+            assert vocabulary.neighbours(word, i) == fits and word in fits
+    assert vocabulary.neighbours("\u4e00" * 5, 0) == []
+    # Strings only: a long-running searcher's garbage collector has nothing of it to walk.
+    assert not gc.is_tracked(vocabulary.words) and not gc.is_tracked(vocabulary.near)

@@ -645,6 +645,14 @@ class PostingArrays:
         """Every term of ``fieldname`` in the file (in no useful order)."""
         return [t for table in self._tables.get(fieldname, ()) for t in table.terms()]
 
+    def term_parts(self, fieldname: str) -> tuple[np.ndarray, list[bytes]]:
+        """Every term of ``fieldname`` in the file, as kept: the short terms' codes (u8, to be
+        read with :func:`code_texts`) and the other terms' bytes (in no useful order)."""
+        tables = self._tables.get(fieldname, ())
+        codes = [table.lookup for table in tables if table.coded]
+        return (np.concatenate(codes) if codes else np.zeros(0, dtype="<u8"),
+                [t for table in tables if not table.coded for t in table.terms()])
+
     def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
         """How many of the segment's documents (deleted ones too) hold each key's term."""
         found = (self._table(key) for key in keys)  # one at a time: the callers ask for one
@@ -802,13 +810,19 @@ class _Table:
         return None
 
     def terms(self) -> list[bytes]:
-        if self.coded:  # each code's three code points (0 where the term is shorter), at once
-            mask = np.uint64((1 << _CODE_BITS) - 1)
-            points = np.stack([(self.lookup >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1)
-            text = points.astype("<u4").tobytes().decode("utf-32-le")
-            return [text[i: i + 3].replace("\0", "").encode("utf-8") for i in range(0, len(text), 3)]
+        if self.coded:
+            return [t.encode("utf-8") for t in code_texts(self.lookup)]
         starts, keys = self.key_starts.tolist(), self.keys.tobytes()  # type: ignore[union-attr]
         return [keys[a:b] for a, b in zip(starts, starts[1:])]
+
+
+def code_texts(codes: np.ndarray) -> list[str]:
+    """The terms of short-term codes (u8; :func:`term_code`), each code's three code points
+    (0 where the term is shorter) decoded at once."""
+    mask = np.uint64((1 << _CODE_BITS) - 1)
+    points = np.stack([(codes >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1)
+    text = points.astype("<u4").tobytes().decode("utf-32-le")
+    return [text[i: i + 3].replace("\0", "") for i in range(0, len(text), 3)]
 
 
 #: A row's and the next one's (where a term's postings start, and end).

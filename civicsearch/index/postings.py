@@ -49,11 +49,16 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
 
 
 def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
-    """Every term of a field the posting arrays keep, sorted (as Whoosh's lexicon is)."""
-    found: set[bytes] = set()
+    """Every term of a field the posting arrays keep, sorted (as Whoosh's lexicon is: by
+    code point, as UTF-8 bytes sort). The short terms' codes are joined across segments
+    before they are read, so each term is decoded once, not once a segment."""
+    codes, others = [], set()
     for leaf, _ in reader.leaf_readers():
-        found.update(postarrays.for_leaf(leaf).terms(fieldname))
-    return [t.decode("utf-8") for t in sorted(found)]
+        coded, other = postarrays.for_leaf(leaf).term_parts(fieldname)
+        codes.append(coded)
+        others.update(other)
+    short = postarrays.code_texts(np.unique(np.concatenate(codes))) if codes else []
+    return sorted(short + [t.decode("utf-8") for t in others])
 
 
 def doc_frequency(reader: IndexReader, fieldname: str, term: str) -> int:

@@ -64,15 +64,20 @@ class Vocabulary:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.words: set[str] = set()
+        words: set[str] = set()
         for field in _TERM_FIELDS:
-            for word in storage.terms(field):
-                if len(word) in WORD_SIZES and _HAN_RUN.fullmatch(word):
-                    self.words.add(word)
-        self.near: dict[tuple[int, str], list[str]] = defaultdict(list)
-        for word in self.words:
+            words.update(w for w in storage.terms(field) if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
+        # Both tables hold strings only (and None), so the garbage collector has nothing to
+        # walk: a set of the words and a list a bucket cost every full collection of a
+        # long-running searcher tens of milliseconds.
+        #: The words (as keys).
+        self.words: dict[str, None] = dict.fromkeys(sorted(words))
+        near: dict[str, list[str]] = defaultdict(list)
+        for word in self.words:  # each bucket in code point order, whatever the hash seed
             for i in range(len(word)):
-                self.near[(i, word[:i] + "\0" + word[i + 1:])].append(word)
+                near[word[:i] + "\0" + word[i + 1:]].append(word)
+        #: A word with one position blanked (``\0``) → the words that fill it, end to end.
+        self.near: dict[str, str] = {blanked: "".join(found) for blanked, found in near.items()}
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one vocabulary a searcher, dropped with it
     def documents(self, word: str) -> int:
@@ -80,7 +85,8 @@ class Vocabulary:
 
     def neighbours(self, window: str, i: int) -> list[str]:
         """Words the index holds that differ from ``window`` at position ``i`` only."""
-        return self.near.get((i, window[:i] + "\0" + window[i + 1:]), [])
+        found, n = self.near.get(window[:i] + "\0" + window[i + 1:], ""), len(window)
+        return [found[k: k + n] for k in range(0, len(found), n)]
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
