@@ -255,7 +255,8 @@ def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: P
     found = arrays.find(postarrays.KeySet([postarrays.key_of(f, t) for f, t in
                                            (("title", b"b"), ("title", b"zz"), ("body", b"a"))]))
     assert found[1] is None
-    assert found[0][1].tolist() == [256, 1] and found[2][0].tolist() == [0, 1, 2, 5, 9] and found[2][1].tolist() == weights
+    assert found[0][1].tolist() == [256, 1]
+    assert found[2][0].tolist() == [0, 1, 2, 5, 9] and found[2][1].tolist() == weights
     docnums, bounds, flat = arrays.get_positions(postarrays.key_of("body", b"a"))
     assert np.diff(bounds).tolist() == weights
     assert _position_starts(arrays, "body", docnums, bounds, flat) == positions[:, 1].tolist()

@@ -756,7 +756,8 @@ class KeySet:
             lookups.append(code if code is not None else _hash(key))
             terms.append(tbytes)
         #: (field, coded, the keys' indexes, their codes (u8) or hashes (u4), their term bytes)
-        self.groups = [(field, coded, np.asarray(members, dtype=np.int64), np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)
+        self.groups = [(field, coded, np.asarray(members, dtype=np.int64),
+                        np.asarray(lookups, dtype="<u8" if coded else "<u4"), terms)
                        for (field, coded), (members, lookups, terms) in found.items()]
 
 
@@ -792,7 +793,7 @@ class _Table:
         return held, at[held]
 
     def row(self, lookup: int, tbytes: bytes) -> int | None:
-        """:meth:`rows` of one term."""
+        """The row of one term (as :meth:`found` finds it), or None."""
         return self._check(int(self.lookup.searchsorted(self.lookup.dtype.type(lookup))), lookup, tbytes)
 
     def _check(self, i: int, lookup: int, tbytes: bytes) -> int | None:

@@ -26,6 +26,8 @@ THRESHOLD = 0.6
 #: Shorter texts are too little evidence (a two-line notice is not a repost of another).
 MIN_CHARS = 40
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads the shingles' raw bytes
+#: What pads a short sketch when sketches are compared in arrays (the largest value).
+_PAD = np.uint64(2**64 - 1)
 
 
 def sketch(text: str) -> bytes:
@@ -94,7 +96,8 @@ def repost_pairs(raws: Sequence[bytes]) -> "np.ndarray":
     return out
 
 
-def _similar_pairs(raws: Sequence[bytes], sizes: "np.ndarray", first: "np.ndarray", second: "np.ndarray") -> "np.ndarray":
+def _similar_pairs(raws: Sequence[bytes], sizes: "np.ndarray", first: "np.ndarray",
+                   second: "np.ndarray") -> "np.ndarray":
     """Whether ``set_similarity`` of each pair of sketches ``raws[first[k]]``,
     ``raws[second[k]]`` reaches the threshold, for all the pairs at once: each pair's values
     sorted together, where a shared value stands twice in a row (none repeats in one sketch)."""
@@ -105,7 +108,8 @@ def _similar_pairs(raws: Sequence[bytes], sizes: "np.ndarray", first: "np.ndarra
                            dtype=bool, count=len(first))
     width = int(sizes.max())
     table = np.full((len(raws), width), _PAD, dtype=np.uint64)  # each sketch's values, padded
-    table[np.repeat(np.arange(len(raws)), sizes), np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = flat
+    column = np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # each value's place in its sketch
+    table[np.repeat(np.arange(len(raws)), sizes), column] = flat
     merged = np.sort(np.concatenate([table[first], table[second]], axis=1), axis=1)
     real = merged != _PAD
     again = np.zeros(merged.shape, dtype=bool)
@@ -115,9 +119,6 @@ def _similar_pairs(raws: Sequence[bytes], sizes: "np.ndarray", first: "np.ndarra
     shared = np.count_nonzero(again & (rank <= SKETCH), axis=1)
     union = np.minimum(rank[:, -1], SKETCH)
     return shared / union >= THRESHOLD
-
-
-_PAD = np.uint64(2**64 - 1)
 
 
 def _shared_counts(flat: "np.ndarray", sizes: "np.ndarray", max_pairs: int | None = None) -> "np.ndarray":
