@@ -329,12 +329,16 @@ def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(see
     vocabulary = suggest.Vocabulary(storage)
     expected = {w for f in ("title", "body") for w in storage.terms(f)
                 if len(w) in suggest.WORD_SIZES and suggest._HAN_RUN.fullmatch(w)}
-    assert len(expected) > 500 and set(vocabulary.words) == expected
+    assert {len(w) for w in expected} == {2, 3, 4} and len(expected) > 500
+    assert sorted(vocabulary.words()) == sorted(expected)
+    assert all(vocabulary.holds(w) for w in expected)
+    assert not any(vocabulary.holds(w) for w in ("\u4e00" * 3, "嘉定" + "\u4e00" * 2, "嘉", "a1", "嘉定镇街道"))
     # Each bucket: the words one character away at that position, in code point order.
     for word in sorted(expected)[::37]:
         for i in range(len(word)):
             fits = sorted(w for w in expected if len(w) == len(word) and w[:i] == word[:i] and w[i + 1:] == word[i + 1:])
             assert vocabulary.neighbours(word, i) == fits and word in fits
+            assert vocabulary.neighbours(word[:i] + "\u4e00" + word[i + 1:], i) == fits
     assert vocabulary.neighbours("\u4e00" * 5, 0) == []
-    # Strings only: a long-running searcher's garbage collector has nothing of it to walk.
-    assert not gc.is_tracked(vocabulary.words) and not gc.is_tracked(vocabulary.near)
+    # Arrays and strings: a long-running searcher's garbage collector has nothing of it to walk.
+    assert not any(gc.is_tracked(part) for part in (vocabulary._long, vocabulary._near))

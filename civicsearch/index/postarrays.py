@@ -817,12 +817,16 @@ class _Table:
         return [keys[a:b] for a, b in zip(starts, starts[1:])]
 
 
-def code_texts(codes: np.ndarray) -> list[str]:
-    """The terms of short-term codes (u8; :func:`term_code`), each code's three code points
-    (0 where the term is shorter) decoded at once."""
+def code_points(codes: np.ndarray) -> np.ndarray:
+    """The code points of short-term codes (u8; :func:`term_code`): a row of three a code
+    (u4), 0 before the first character of a term shorter than three."""
     mask = np.uint64((1 << _CODE_BITS) - 1)
-    points = np.stack([(codes >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1)
-    text = points.astype("<u4").tobytes().decode("utf-32-le")
+    return np.stack([(codes >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1).astype("<u4")
+
+
+def code_texts(codes: np.ndarray) -> list[str]:
+    """The terms of short-term codes (u8; :func:`term_code`), decoded at once."""
+    text = code_points(codes).tobytes().decode("utf-32-le")
     return [text[i: i + 3].replace("\0", "") for i in range(0, len(text), 3)]
 
 

@@ -50,15 +50,23 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
 
 def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
     """Every term of a field the posting arrays keep, sorted (as Whoosh's lexicon is: by
-    code point, as UTF-8 bytes sort). The short terms' codes are joined across segments
-    before they are read, so each term is decoded once, not once a segment."""
+    code point, as UTF-8 bytes sort)."""
+    codes, others = lexicon_parts(reader, fieldname)
+    return sorted(postarrays.code_texts(codes) + others)
+
+
+def lexicon_parts(reader: IndexReader, fieldname: str) -> tuple[np.ndarray, list[str]]:
+    """Every term of a field the posting arrays keep, in two parts: the short terms' codes
+    (sorted, u8: :func:`~civicsearch.index.postarrays.code_points` reads them) and the other
+    terms (in no useful order). The codes are joined across segments before anything is
+    decoded, so a term is read once, not once a segment."""
     codes, others = [], set()
     for leaf, _ in reader.leaf_readers():
         coded, other = postarrays.for_leaf(leaf).term_parts(fieldname)
         codes.append(coded)
         others.update(other)
-    short = postarrays.code_texts(np.unique(np.concatenate(codes))) if codes else []
-    return sorted(short + [t.decode("utf-8") for t in others])
+    return (np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype="<u8"),
+            [t.decode("utf-8") for t in others])
 
 
 def doc_frequency(reader: IndexReader, fieldname: str, term: str) -> int:

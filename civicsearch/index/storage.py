@@ -27,6 +27,7 @@ from civicsearch.index.postings import (
     doc_frequency,
     field_lengths,
     lexicon,
+    lexicon_parts,
     live_docs,
     phrase_docs,
     read_characters,
@@ -223,6 +224,15 @@ class Storage:
         elif fieldname in self.reader.schema:
             for t in self.reader.lexicon(fieldname):
                 yield t.decode("utf-8") if isinstance(t, bytes) else t
+
+    def term_parts(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
+        """Every term of ``fieldname``: its terms of one to three characters as codes (sorted,
+        u8; :func:`~civicsearch.index.postarrays.code_points` reads them) and the others as
+        text (in no useful order); what :meth:`terms` gives, without decoding every term (a
+        field the posting arrays do not keep gives every term as text)."""
+        if fieldname in self._array_fields:
+            return lexicon_parts(self.reader, fieldname)
+        return np.zeros(0, dtype="<u8"), list(self.terms(fieldname))
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """How many documents hold ``term`` in ``fieldname`` (deleted ones too, until a merge)."""

@@ -16,9 +16,13 @@ import math
 import re
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
+from civicsearch.index.postarrays import code_points
 from civicsearch.text.normalize import fold
 from civicsearch.text.words import get_segmenter
 
@@ -42,8 +46,11 @@ BREAK_WEIGHT = 0.5
 #: Words on each side of a corrected word that must stand with it in a document: first
 #: one (the strongest evidence), else none (the word alone).
 CONTEXTS = (1, 0)
-#: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖).
-_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+#: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖):
+#: the first and last code point of each range.
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_HAN_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES) + "]+")
+_POINT_BITS = 21  # every code point is below 2 ** 21
 _TERM_FIELDS = ("title", "body")
 
 
@@ -60,24 +67,48 @@ def _sound(ch: str) -> str | None:
 class Vocabulary:
     """The Han words of 2–4 characters an index holds, with how many documents hold
     them, and every word's one-character-away neighbours (a bucket per word with one
-    position blanked)."""
+    position blanked, its words in code point order).
+
+    The words of two and three characters (nine in ten) stay the index's code points in
+    arrays: a bucket is a run of their rows sorted by the other characters, found by
+    bisection. The four-character words are strings in dicts. Either way nothing of it
+    is for the garbage collector to walk (a set of the words and a list a bucket cost
+    every full collection of a long-running searcher tens of milliseconds), and it is
+    built in array operations, not a step a word.
+    """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        words: set[str] = set()
+        codes, longer = [], set()
         for field in _TERM_FIELDS:
-            words.update(w for w in storage.terms(field) if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
-        # Both tables hold strings only (and None), so the garbage collector has nothing to
-        # walk: a set of the words and a list a bucket cost every full collection of a
-        # long-running searcher tens of milliseconds.
-        #: The words (as keys).
-        self.words: dict[str, None] = dict.fromkeys(sorted(words))
+            coded, others = storage.term_parts(field)
+            codes.append(coded)
+            longer.update(w for w in others if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
+        points = code_points(np.unique(np.concatenate(codes)))  # rows in code point order
+        han = _is_han(points)
+        #: The words of each size as rows of code points (in code point order), their keys
+        #: (sorted), and for each blanked position the rows by the other characters.
+        self._short: dict[int, tuple[np.ndarray, np.ndarray, list[_Bucketed]]] = {}
+        for size in (2, 3):
+            rows = points[han[:, 3 - size:].all(axis=1) & (points[:, : 3 - size] == 0).all(axis=1)][:, 3 - size:]
+            self._short[size] = (rows, _pack(rows), [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
+        #: The four-character words (as keys), and each with one position blanked (``\0``) →
+        #: the words that fill it, end to end.
+        self._long: dict[str, None] = dict.fromkeys(sorted(longer))
         near: dict[str, list[str]] = defaultdict(list)
-        for word in self.words:  # each bucket in code point order, whatever the hash seed
+        for word in self._long:
             for i in range(len(word)):
                 near[word[:i] + "\0" + word[i + 1:]].append(word)
-        #: A word with one position blanked (``\0``) → the words that fill it, end to end.
-        self.near: dict[str, str] = {blanked: "".join(found) for blanked, found in near.items()}
+        self._near: dict[str, str] = {blanked: "".join(found) for blanked, found in near.items()}
+
+    def holds(self, word: str) -> bool:
+        """Whether ``word`` is one of the vocabulary's words."""
+        if len(word) in self._short:
+            keys = self._short[len(word)][1]
+            key = _pack_one(word)
+            at = int(keys.searchsorted(key))
+            return at < len(keys) and int(keys[at]) == key
+        return word in self._long
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one vocabulary a searcher, dropped with it
     def documents(self, word: str) -> int:
@@ -85,8 +116,67 @@ class Vocabulary:
 
     def neighbours(self, window: str, i: int) -> list[str]:
         """Words the index holds that differ from ``window`` at position ``i`` only."""
-        found, n = self.near.get(window[:i] + "\0" + window[i + 1:], ""), len(window)
+        if len(window) in self._short:
+            rows, _, buckets = self._short[len(window)]
+            found = buckets[i].rows_of(window[:i] + window[i + 1:])
+            return _texts(rows[found]) if len(found) else []
+        found, n = self._near.get(window[:i] + "\0" + window[i + 1:], ""), len(window)
         return [found[k: k + n] for k in range(0, len(found), n)]
+
+    def words(self) -> list[str]:
+        """Every word, shortest first, each size in code point order."""
+        return [w for size in (2, 3) for w in _texts(self._short[size][0])] + list(self._long)
+
+
+@dataclass
+class _Bucketed:
+    """Rows of code points by their key (:func:`_pack`): the keys sorted, and the rows in
+    that order (a stable sort: rows of one key keep their order)."""
+
+    keys: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, columns: np.ndarray) -> "_Bucketed":
+        keys = _pack(columns)
+        order = np.argsort(keys, kind="stable")
+        return cls(keys[order], order)
+
+    def rows_of(self, chars: str) -> np.ndarray:
+        """The rows whose characters are ``chars``, in their order."""
+        key = _pack_one(chars)
+        return self.order[int(self.keys.searchsorted(key, "left")): int(self.keys.searchsorted(key, "right"))]
+
+
+def _pack(columns: np.ndarray) -> np.ndarray:
+    """Each row of code points (up to three) as one number, 21 bits a code point (u8):
+    numbers sort as the rows do."""
+    out = np.zeros(len(columns), dtype=np.uint64)
+    for j in range(columns.shape[1]):
+        out = out << np.uint64(_POINT_BITS) | columns[:, j].astype(np.uint64)
+    return out
+
+
+def _pack_one(chars: str) -> np.uint64:
+    """:func:`_pack` of one row, the code points of ``chars``."""
+    key = 0
+    for c in chars:
+        key = key << _POINT_BITS | ord(c)
+    return np.uint64(key)
+
+
+def _texts(rows: np.ndarray) -> list[str]:
+    """Rows of code points (none 0) as strings."""
+    size, text = rows.shape[1], rows.astype("<u4").tobytes().decode("utf-32-le")
+    return [text[k: k + size] for k in range(0, len(text), size)]
+
+
+def _is_han(points: np.ndarray) -> np.ndarray:
+    """Which code points are Han characters (:data:`HAN_RANGES`)."""
+    out = np.zeros(points.shape, dtype=bool)
+    for lo, hi in HAN_RANGES:
+        out |= (points >= lo) & (points <= hi)
+    return out
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
@@ -138,7 +228,7 @@ def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[st
             for size in WORD_SIZES:
                 for start in range(max(0, i - size + 1), min(i, len(run) - size) + 1):
                     window = run[start:start + size]
-                    if window in vocabulary.words and not everywhere:
+                    if not everywhere and vocabulary.holds(window):
                         continue
                     for word in vocabulary.neighbours(window, i - start):
                         n = vocabulary.documents(word)
