@@ -89,3 +89,43 @@ def test_a_writer_takes_no_other_codec_and_another_codecs_segment_has_no_arrays(
     with ix.reader() as reader:
         with pytest.raises(TypeError, match="civicsearch's codec"):
             postarrays.for_leaf(reader.leaf_readers()[0][0])
+
+
+def test_a_segment_term_table_is_opened_when_first_asked(seed_index, monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicsearch import SearchEngine
+
+    opened: list[Any] = []
+    real = W3Codec.terms_reader
+    monkeypatch.setattr(W3Codec, "terms_reader", lambda self, storage, segment: opened.append(segment) or
+                        real(self, storage, segment))
+    engine = SearchEngine(seed_index.index_dir)
+    plain = engine.search("加装电梯")
+    assert plain.total and opened == []  # the words are the posting arrays': no term table read
+    kind = plain.to_dict()["facets"]["type"][0]
+    filtered = engine.search("加装电梯", type=kind["value"])  # a keyword field's filter reads Whoosh's terms
+    assert opened and filtered.total == kind["count"] > 0
+    engine.close()
+
+
+def test_a_lazy_term_table_opens_once_and_closes() -> None:
+    from civicsearch.index.codec import _LazyTerms
+
+    events: list[str] = []
+
+    class Table:
+        def term_info(self, fieldname: str, text: bytes) -> tuple[str, bytes]:
+            return fieldname, text
+
+        def close(self) -> None:
+            events.append("closed")
+
+    lazy = _LazyTerms(lambda: events.append("opened") or Table())
+    assert events == []
+    assert lazy.term_info("type", b"a") == ("type", b"a") and lazy.term_info("type", b"b") == ("type", b"b")
+    assert events == ["opened"]
+    lazy.close()
+    assert events == ["opened", "closed"]
+    with pytest.raises(ValueError):
+        lazy.term_info("type", b"a")
+    _LazyTerms(lambda: events.append("never")).close()  # never opened: nothing to close
+    assert events == ["opened", "closed"]

@@ -336,12 +336,46 @@ class Coded:
     values, or int values; ``[None]`` where no document of the segment has a value)."""
 
     codes: np.ndarray
-    distinct: list[bytes] | list[int] | list[None]
+    distinct: Sequence[bytes] | Sequence[int] | Sequence[None]
 
     @classmethod
     def none(cls, doc_count: int) -> "Coded":
         """A column no document holds a value of (Whoosh reads None for each)."""
         return cls(np.zeros(doc_count, dtype=np.uint8), [None])
+
+
+class Blobs(Sequence[bytes]):
+    """A bytes column's distinct values in the file, each cut out when asked: counting a
+    facet over the matches reads the few its codes name, not a segment's every value;
+    going through them all reads them at once."""
+
+    def __init__(self, starts: np.ndarray, blob: np.ndarray) -> None:
+        self._starts, self._blob = starts, blob
+        self._every: list[bytes] | None = None
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> bytes:  # type: ignore[override]
+        if self._every is not None:
+            return self._every[i]
+        if not 0 <= i < len(self):
+            if not -len(self) <= i < 0:
+                raise IndexError(i)
+            i += len(self)
+        return self._blob[int(self._starts[i]): int(self._starts[i + 1])].tobytes()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._all())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+    def _all(self) -> list[bytes]:
+        if self._every is None:
+            starts, blob = self._starts.tolist(), self._blob.tobytes()
+            self._every = [blob[a:b] for a, b in zip(starts, starts[1:])]
+        return self._every
 
 
 @dataclass
@@ -598,7 +632,11 @@ class PostingArrays:
         """Every document's length in ``fieldname`` (quantised as Whoosh's), for a field
         whose lengths the file keeps, else None."""
         found = self._lengths.get(fieldname)
-        return None if found is None else _BYTE_LENGTHS[found]
+        return None if found is None else BYTE_LENGTHS[found]
+
+    def length_bytes(self, fieldname: str) -> np.ndarray | None:
+        """:meth:`lengths` as kept, a byte a document (u1; :data:`BYTE_LENGTHS` reads them)."""
+        return self._lengths.get(fieldname)
 
     def column(self, fieldname: str) -> Coded | None:
         """A column's values by code (one code a document), for a column the file keeps, else
@@ -610,8 +648,7 @@ class PostingArrays:
             elif column["ints"]:
                 self._columns[fieldname] = Coded(parts[0], parts[1].tolist())
             else:
-                starts, blob = parts[1].tolist(), parts[2].tobytes()
-                self._columns[fieldname] = Coded(parts[0], [blob[a:b] for a, b in zip(starts, starts[1:])])
+                self._columns[fieldname] = Coded(parts[0], Blobs(parts[1], parts[2]))
         return self._columns.get(fieldname)
 
     def cell(self, fieldname: str, local: int) -> Any:
@@ -836,7 +873,8 @@ _BOUNDS = np.asarray([0, 1], dtype=np.int64)
 _NIBBLES = np.stack([np.arange(256) & 15, np.arange(256) >> 4], axis=1).astype(np.int64)
 #: Documents whose word starts a field keeps decoded.
 RECENT_DOCUMENTS = 64
-_BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)
+#: The length each length byte stands for (Whoosh's quantisation; byte 0 is length 0).
+BYTE_LENGTHS = np.asarray([byte_to_length(b) for b in range(256)], dtype=np.int64)
 _OPEN: WeakKeyDictionary = WeakKeyDictionary()
 
 

@@ -122,12 +122,17 @@ def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     """The (quantised) length of ``fieldname`` in every document, by global docnum
     (int64), from the posting arrays, which keep the words' and bigrams' lengths a byte a
     document (as Whoosh quantises them); 0 for a field they do not keep."""
+    return postarrays.BYTE_LENGTHS[field_length_bytes(reader, fieldname)]
+
+
+def field_length_bytes(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """:func:`field_lengths` as kept, a byte a document (u1; byte 0: length 0)."""
     parts = []
     for leaf, _ in reader.leaf_readers():
         n = leaf.doc_count_all()
-        found = postarrays.for_leaf(leaf).lengths(fieldname)
-        parts.append(found[:n] if found is not None and len(found) >= n else np.zeros(n, dtype=np.int64))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        found = postarrays.for_leaf(leaf).length_bytes(fieldname)
+        parts.append(found[:n] if found is not None and len(found) >= n else np.zeros(n, dtype=np.uint8))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
 
 def read_positions(reader: IndexReader, fieldname: str, term: str, docs: list[int],

@@ -23,9 +23,10 @@ from whoosh.searching import Searcher
 from civicsearch.fields.flags import Filter, Prefix, Term
 from civicsearch.index import grampool, wordpool
 from civicsearch.index.columns import Columns
+from civicsearch.index.postarrays import BYTE_LENGTHS
 from civicsearch.index.postings import (
     doc_frequency,
-    field_lengths,
+    field_length_bytes,
     lexicon,
     lexicon_parts,
     live_docs,
@@ -177,10 +178,12 @@ class Storage:
         out[order] = rows
         return out
 
-    def field_lengths(self, fieldname: str) -> np.ndarray:
-        """Every document's (quantised) length of ``fieldname``, by docnum (int64), read
-        afresh (the ranker keeps what it derives from them)."""
-        return field_lengths(self.reader, fieldname)
+    def length_bytes(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every document's (quantised) length of ``fieldname`` as its byte, by docnum (u1),
+        and the length each byte stands for (256 of them, int64): what depends on a
+        document's length is worked out once a byte. Read afresh (the ranker keeps what it
+        derives from them)."""
+        return field_length_bytes(self.reader, fieldname), BYTE_LENGTHS
 
     # -- matching --------------------------------------------------------------
 

@@ -115,15 +115,18 @@ class Ranker:
         return len(concept.own) == 1 and concept.own[0] in self._asking
 
     def inverse_norm(self, fieldname: str) -> np.ndarray:
-        """Per document: field weight / BM25 length normalisation (0 for an empty field)."""
+        """Per document: field weight / BM25 length normalisation (0 for an empty field),
+        worked out once for each of the 256 quantised lengths, then looked up."""
         if fieldname not in self._inverse:
-            lengths = self.storage.field_lengths(fieldname)
-            present = lengths[lengths > 0]
-            avg = (int(present.sum()) / len(present)) if len(present) else 1.0
+            codes, lengths = self.storage.length_bytes(fieldname)
+            counts = np.bincount(codes, minlength=len(lengths))
+            present = lengths > 0
+            held = int(counts[present].sum())
+            avg = (int((counts[present] * lengths[present]).sum()) / held) if held else 1.0
             b, w = self.p.b[fieldname], self.p.field_weight[fieldname]
             with np.errstate(divide="ignore"):
                 inverse = w / (1 - b + b * lengths / avg)
-            self._inverse[fieldname] = np.where(lengths > 0, inverse, 0.0)
+            self._inverse[fieldname] = np.where(present, inverse, 0.0)[codes]
         return self._inverse[fieldname]
 
     def idf(self, df: int) -> float:
