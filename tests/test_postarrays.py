@@ -335,3 +335,18 @@ def test_the_coded_columns_read_as_the_values_given(tmp_path: Path) -> None:
     assert None in given["datekey"] and b"" in given["place_facet"]  # no value, and the default
     assert len(set(storage.columns["datekey"])) > 1 and len(set(storage.columns["sketch"])) > 100
     engine.close()
+
+
+def test_a_bytes_columns_values_are_cut_out_as_asked() -> None:
+    values = [b"", b"a", "嘉定".encode(), b"xyz" * 10] * 20
+    starts = np.asarray([0, *np.cumsum([len(v) for v in values])], dtype="<u8")
+    blobs = postarrays.Blobs(starts, np.frombuffer(b"".join(values), dtype=np.uint8))
+    assert len(blobs) == 80 and blobs[2] == values[2] and blobs[-1] == values[-1]
+    assert blobs.take([3, 0, 3]) == [values[3], values[0], values[3]]  # a few of many: cut out one by one
+    assert blobs.take(list(range(0, 80, 2))) == values[::2]  # many: read at once
+    assert list(blobs) == values and values[2] in blobs and b"nope" not in blobs
+    assert blobs.take([1, 2]) == values[1:3] and blobs[-80] == values[0]  # read at once, looked up
+    with pytest.raises(IndexError):
+        blobs[80]
+    with pytest.raises(IndexError):
+        postarrays.Blobs(starts, np.frombuffer(b"".join(values), dtype=np.uint8))[-81]
