@@ -46,8 +46,9 @@ class CivicCodec(WrappingCodec):
 
     def terms_reader(self, storage: Any, segment: Any) -> TermsReader:
         """W3's term table reader of ``segment``, opened when first asked: most searches never
-        ask (the words and bigrams are in the posting arrays), and opening one reads its
-        table's buckets (0.5 ms a segment, in every process that opens the index)."""
+        ask (the words and bigrams are in the posting arrays), and opening one reads the
+        table's hash buckets, a cost every process that opens the index would pay for each
+        segment."""
         return _LazyTerms(lambda: WrappingCodec.terms_reader(self, storage, segment))
 
     def array_writer(self, storage: Any, segment: Any, schema: Any) -> ArrayWriter:

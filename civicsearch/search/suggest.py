@@ -48,8 +48,8 @@ BREAK_WEIGHT = 0.5
 CONTEXTS = (1, 0)
 #: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖):
 #: the first and last code point of each range.
-HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
-_HAN_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES) + "]+")
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_HAN_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN_RANGES) + "]+")
 _POINT_BITS = 21  # every code point is below 2 ** 21
 _TERM_FIELDS = ("title", "body")
 
@@ -71,10 +71,10 @@ class Vocabulary:
 
     The words of two and three characters (nine in ten) stay the index's code points in
     arrays: a bucket is a run of their rows sorted by the other characters, found by
-    bisection. The four-character words are strings in dicts. Either way nothing of it
-    is for the garbage collector to walk (a set of the words and a list a bucket cost
-    every full collection of a long-running searcher tens of milliseconds), and it is
-    built in array operations, not a step a word.
+    bisection. The four-character words are strings in dicts. Either way a long-running
+    searcher's garbage collector has nothing of it to walk (a set of the words and a list
+    a bucket would be walked at every full collection), and most of it is built in array
+    operations, not a step a word.
     """
 
     def __init__(self, storage: Storage) -> None:
@@ -172,9 +172,9 @@ def _texts(rows: np.ndarray) -> list[str]:
 
 
 def _is_han(points: np.ndarray) -> np.ndarray:
-    """Which code points are Han characters (:data:`HAN_RANGES`)."""
+    """Which code points are Han characters (those ``_HAN_RUN`` takes)."""
     out = np.zeros(points.shape, dtype=bool)
-    for lo, hi in HAN_RANGES:
+    for lo, hi in _HAN_RANGES:
         out |= (points >= lo) & (points <= hi)
     return out
 
