@@ -46,8 +46,8 @@ def queries(bench: Path, engine: SearchEngine) -> list[str]:
     """The short queries, and two-word civic phrases from the dev titles (each word of two
     Han characters or more, both held by 20 documents or more): what people type."""
     short = short_queries(bench)
-    reader = engine.backend.storage().reader
-    common = lambda w: reader.doc_frequency("body", w) >= 20  # noqa: E731
+    storage = engine.backend.storage()
+    common = lambda w: storage.doc_frequency("body", w) >= 20  # noqa: E731
     phrases = []
     for row in dev_queries(bench):
         words = get_segmenter().cut(row["query"])
@@ -98,7 +98,7 @@ def main() -> int:
     by_sound = _homophones()
     from civicsearch.search.suggest import Vocabulary
 
-    vocab = sorted(Vocabulary(engine.backend.storage().reader).words)
+    vocab = sorted(Vocabulary(engine.backend.storage()).words())
     rng = random.Random(30)
     rows = {"even": [], "odd": []}
     clean = {"even": [0, 0], "odd": [0, 0]}

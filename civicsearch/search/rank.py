@@ -97,6 +97,8 @@ class Ranking:
 
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
+#: Bigrams' postings, each with its idf: (docnums, frequencies, idf).
+GramPostings = list[tuple[np.ndarray, np.ndarray, float]]
 
 
 class Ranker:
@@ -198,7 +200,7 @@ class Ranker:
 
     # -- ranking ---------------------------------------------------------------
 
-    def gram_evidence(self, grams: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], np.ndarray, float]:
+    def gram_evidence(self, grams: list[str]) -> tuple[GramPostings, np.ndarray, float]:
         """The postings of ``grams`` that some document holds, each with its idf; the bigram
         idf mass each document holds (a dense array); and the query's whole mass."""
         held, total, found = np.zeros(self.size), 0.0, []
@@ -213,7 +215,7 @@ class Ranker:
             total += idf
         return found, held, total
 
-    def gram_scores(self, found: list[tuple[np.ndarray, np.ndarray, float]], inside: np.ndarray) -> np.ndarray:
+    def gram_scores(self, found: GramPostings, inside: np.ndarray) -> np.ndarray:
         """The bigram BM25 of each document of ``inside`` (a boolean mask; 0 elsewhere) for
         the bigrams ``found`` (:meth:`gram_evidence`)."""
         scores, inverse = np.zeros(self.size), self.inverse_norm(GRAMS)
@@ -263,7 +265,7 @@ class Ranker:
             keep = matched.copy()
         elif every:
             keep = self._holding([[ev.docs] for ev in evidence[: len(concepts)]])
-        gram_found: list[tuple[np.ndarray, np.ndarray, float]] = []
+        gram_found: GramPostings = []
         if grams:
             # Empty when no document holds one (or the segments' bigrams are lost): words rank alone.
             gram_found, gram_held, gram_total = self.gram_evidence(grams)
