@@ -369,3 +369,20 @@ def test_a_query_of_more_terms_than_the_cache_keeps_reads_them_at_once_and_ranks
         assert [(h.doc_id, h.score, h.snippet) for h in engine.search(query).hits] == expected
         assert len(engine.backend.storage()._postings) <= 4  # the batch stayed out of the LRU
     assert expected and not one_by_one, one_by_one
+
+
+def test_the_matching_documents_of_a_posting_list_are_found_by_either_path() -> None:
+    import numpy as np
+
+    from civicsearch.search.rank import _BISECT_SHARE, _where
+
+    rng = np.random.default_rng(4)
+    paths = set()
+    for _ in range(300):
+        size = int(rng.integers(1, 500))
+        ids = np.flatnonzero(rng.random(size) < rng.random())  # a sorted posting list
+        inside = rng.random(size) < rng.choice([0.002, 0.02, 0.5])  # the matches
+        docs = np.flatnonzero(inside)
+        paths.add(len(docs) * _BISECT_SHARE < len(ids))
+        assert _where(ids, inside, docs).tolist() == np.flatnonzero(inside[ids]).tolist()
+    assert paths == {True, False}

@@ -200,10 +200,11 @@ class Ranker:
 
     # -- ranking ---------------------------------------------------------------
 
-    def gram_evidence(self, grams: list[str]) -> tuple[GramPostings, np.ndarray, float]:
-        """The postings of ``grams`` that some document holds, each with its idf; the bigram
-        idf mass each document holds (a dense array); and the query's whole mass."""
-        held, total, found = np.zeros(self.size), 0.0, []
+    def gram_evidence(self, grams: list[str], mass: bool = True) -> tuple[GramPostings, np.ndarray | None, float]:
+        """The postings of ``grams`` that some document holds, each with its idf; with
+        ``mass``, the bigram idf mass each document holds (a dense array; else None: only a
+        long question's matching asks for it); and the query's whole mass."""
+        held, total, found = np.zeros(self.size) if mass else None, 0.0, []
         self.storage.prefetch([(GRAMS, g) for g in grams])
         for g in grams:
             ids, weights = self.storage.postings(GRAMS, g)
@@ -211,18 +212,19 @@ class Ranker:
                 continue
             idf = self.idf(len(ids))
             found.append((ids, weights, idf))
-            held[ids] += idf
+            if held is not None:
+                held[ids] += idf
             total += idf
         return found, held, total
 
-    def gram_scores(self, found: GramPostings, inside: np.ndarray) -> np.ndarray:
-        """The bigram BM25 of each document of ``inside`` (a boolean mask; 0 elsewhere) for
-        the bigrams ``found`` (:meth:`gram_evidence`)."""
+    def gram_scores(self, found: GramPostings, inside: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """The bigram BM25 of each document of ``inside`` (a boolean mask, holding ``docs``;
+        0 elsewhere) for the bigrams ``found`` (:meth:`gram_evidence`)."""
         scores, inverse = np.zeros(self.size), self.inverse_norm(GRAMS)
         for ids, weights, idf in found:
-            held = inside[ids]
-            ids = ids[held]
-            x = weights[held] * inverse[ids]
+            at = _where(ids, inside, docs)
+            ids = ids[at]
+            x = weights[at] * inverse[ids]
             scores[ids] += idf * x / (x + self.p.gram_k1)
         return scores
 
@@ -268,7 +270,7 @@ class Ranker:
         gram_found: GramPostings = []
         if grams:
             # Empty when no document holds one (or the segments' bigrams are lost): words rank alone.
-            gram_found, gram_held, gram_total = self.gram_evidence(grams)
+            gram_found, gram_held, gram_total = self.gram_evidence(grams, mass=long)
         if long:
             telling = [ev for ev in evidence if ev.informative and len(ev.docs)]
             total = sum(ev.weight * ev.idf for ev in telling) or 1.0
@@ -280,6 +282,7 @@ class Ranker:
             if not keep.any():
                 keep = held > 0
             if gram_found:
+                assert gram_held is not None
                 keep |= gram_held >= p.gram_coverage * gram_total
             if required:
                 keep &= self._holding([[evidence[i].docs] for i in required])
@@ -290,17 +293,16 @@ class Ranker:
         scores = np.zeros(self.size)
         # Common concepts only add to documents the telling ones found (in a long question).
         found = self._holding([[ev.docs for ev in evidence if ev.informative]]) if long else None
+        docs = np.flatnonzero(keep)
         for ev in sorted(evidence, key=lambda e: not e.informative):
-            docs, x = ev.docs, ev.tf
-            counted = keep[docs]
+            at = _where(ev.docs, keep, docs)
             if found is not None and not ev.informative:
-                counted &= found[docs]
-            docs, x = docs[counted], x[counted]
-            scores[docs] += ev.weight * ev.idf * x / (x + p.k1)
+                at = at[found[ev.docs[at]]]
+            counted, x = ev.docs[at], ev.tf[at]
+            scores[counted] += ev.weight * ev.idf * x / (x + p.k1)
         fused = scores
         scale = 1.0  # of the proximity bonus: in a fused score, the words' share
-        gram_scores = self.gram_scores(gram_found, keep) if gram_found else None
-        docs = np.flatnonzero(keep)
+        gram_scores = self.gram_scores(gram_found, keep, docs) if gram_found else None
         if gram_scores is not None and len(docs):
             word_best = float(scores[docs].max()) or 1.0
             gram_best = float(gram_scores[docs].max()) or 1.0
@@ -348,6 +350,22 @@ class Ranker:
                     bonus[d] += weight
             for d in docs:
                 scores[d] += scale * self.p.proximity * bonus[d]
+
+
+def _where(ids: np.ndarray, inside: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Where in ``ids`` (sorted docnums) the documents of ``inside`` (a boolean mask by docnum,
+    holding the sorted ``docs``) stand, in order: a few documents looked up by bisection in a
+    long list, else the list's documents looked up in the mask."""
+    if len(docs) * _BISECT_SHARE < len(ids):
+        at = np.searchsorted(ids, docs)
+        held = at < len(ids)
+        at = at[held]
+        return at[ids[at] == docs[held]]
+    return np.flatnonzero(inside[ids])
+
+
+#: A list this many times longer than the documents asked about is bisected for them.
+_BISECT_SHARE = 16
 
 
 def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[int]:
