@@ -216,6 +216,11 @@ def test_short_terms_are_coded_one_to_one() -> None:
     assert [postarrays._code_term(c) for c in codes] == [t.encode() for t in terms]
     assert all(c < 2**63 for c in codes)
     assert postarrays.term_code("加装电梯".encode()) is None and postarrays.term_code(b"") is None
+    # Read as code points and back, in arrays, and as text.
+    points = postarrays.code_points(np.asarray(codes, dtype=np.uint64))
+    assert postarrays.point_codes(points).tolist() == codes
+    assert postarrays.point_codes(points[:, 1:]).tolist() == [postarrays.term_code(t[-2:].encode()) for t in terms]
+    assert postarrays.code_texts(np.asarray(codes, dtype=np.uint64)) == terms
 
 
 def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:

@@ -871,6 +871,15 @@ def code_points(codes: np.ndarray) -> np.ndarray:
     return np.stack([(codes >> np.uint64(_CODE_BITS * j)) & mask for j in (2, 1, 0)], axis=1).astype("<u4")
 
 
+def point_codes(points: np.ndarray) -> np.ndarray:
+    """Rows of up to three code points (0 before a shorter term's first) as short-term codes
+    (u8): what :func:`term_code` gives each row's characters, the inverse of :func:`code_points`."""
+    out = np.zeros(len(points), dtype=np.uint64)
+    for j in range(points.shape[1]):
+        out = out << np.uint64(_CODE_BITS) | points[:, j].astype(np.uint64)
+    return out
+
+
 def code_texts(codes: np.ndarray) -> list[str]:
     """The terms of short-term codes (u8; :func:`term_code`), decoded at once."""
     text = code_points(codes).tobytes().decode("utf-32-le")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from civicsearch.index.postarrays import code_points
+from civicsearch.index.postarrays import code_points, point_codes, term_code
 from civicsearch.text.normalize import fold
 from civicsearch.text.words import get_segmenter
 
@@ -50,7 +50,6 @@ CONTEXTS = (1, 0)
 #: the first and last code point of each range.
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _HAN_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN_RANGES) + "]+")
-_POINT_BITS = 21  # every code point is below 2 ** 21
 _TERM_FIELDS = ("title", "body")
 
 
@@ -91,7 +90,7 @@ class Vocabulary:
         self._short: dict[int, tuple[np.ndarray, np.ndarray, list[_Bucketed]]] = {}
         for size in (2, 3):
             rows = points[han[:, 3 - size:].all(axis=1) & (points[:, : 3 - size] == 0).all(axis=1)][:, 3 - size:]
-            self._short[size] = (rows, _pack(rows), [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
+            self._short[size] = (rows, point_codes(rows), [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
         #: The four-character words (as keys), and each with one position blanked (``\0``) →
         #: the words that fill it, end to end.
         self._long: dict[str, None] = dict.fromkeys(sorted(longer))
@@ -105,7 +104,7 @@ class Vocabulary:
         """Whether ``word`` is one of the vocabulary's words."""
         if len(word) in self._short:
             keys = self._short[len(word)][1]
-            key = _pack_one(word)
+            key = _code(word)
             at = int(keys.searchsorted(key))
             return at < len(keys) and int(keys[at]) == key
         return word in self._long
@@ -130,39 +129,27 @@ class Vocabulary:
 
 @dataclass
 class _Bucketed:
-    """Rows of code points by their key (:func:`_pack`): the keys sorted, and the rows in
-    that order (a stable sort: rows of one key keep their order)."""
+    """Rows of code points by their key (the code of their characters): the keys sorted, and
+    the rows in that order (a stable sort: rows of one key keep their order)."""
 
     keys: np.ndarray
     order: np.ndarray
 
     @classmethod
     def of(cls, columns: np.ndarray) -> "_Bucketed":
-        keys = _pack(columns)
+        keys = point_codes(columns)
         order = np.argsort(keys, kind="stable")
         return cls(keys[order], order)
 
     def rows_of(self, chars: str) -> np.ndarray:
         """The rows whose characters are ``chars``, in their order."""
-        key = _pack_one(chars)
+        key = _code(chars)
         return self.order[int(self.keys.searchsorted(key, "left")): int(self.keys.searchsorted(key, "right"))]
 
 
-def _pack(columns: np.ndarray) -> np.ndarray:
-    """Each row of code points (up to three) as one number, 21 bits a code point (u8):
-    numbers sort as the rows do."""
-    out = np.zeros(len(columns), dtype=np.uint64)
-    for j in range(columns.shape[1]):
-        out = out << np.uint64(_POINT_BITS) | columns[:, j].astype(np.uint64)
-    return out
-
-
-def _pack_one(chars: str) -> np.uint64:
-    """:func:`_pack` of one row, the code points of ``chars``."""
-    key = 0
-    for c in chars:
-        key = key << _POINT_BITS | ord(c)
-    return np.uint64(key)
+def _code(chars: str) -> np.uint64:
+    """The short-term code of one to three characters (:func:`~civicsearch.index.postarrays.term_code`)."""
+    return np.uint64(term_code(chars.encode("utf-8")) or 0)
 
 
 def _texts(rows: np.ndarray) -> list[str]:
