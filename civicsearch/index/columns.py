@@ -126,8 +126,7 @@ def _held(codes: np.ndarray, distinct: Sequence[Any], out: Counter) -> Counter:
     """``out`` plus how many of ``codes`` name each distinct value (empty values left out)."""
     counts = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
     held = np.flatnonzero(counts)
-    found = held.tolist()
-    values = distinct.take(found) if isinstance(distinct, postarrays.Blobs) else [distinct[i] for i in found]
+    values = postarrays.values_at(distinct, held.tolist())
     out.update({v: n for v, n in zip(values, counts[held].tolist()) if v not in _EMPTY})
     return out
 

@@ -388,6 +388,12 @@ class Blobs(Sequence[bytes]):
         return self._every
 
 
+def values_at(distinct: Sequence[Any], indices: list[int]) -> list[Any]:
+    """The values of a column's ``distinct`` (:attr:`Coded.distinct`) at ``indices``, read
+    together where the file keeps them (:meth:`Blobs.take`)."""
+    return distinct.take(indices) if isinstance(distinct, Blobs) else [distinct[i] for i in indices]
+
+
 @dataclass
 class Vectors:
     """Every document's embedding (int8 rows, a zero row where a document has none) and the

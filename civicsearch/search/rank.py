@@ -205,8 +205,7 @@ class Ranker:
         ``mass``, the bigram idf mass each document holds (a dense array; else None: only a
         long question's matching asks for it); and the query's whole mass."""
         held, total, found = np.zeros(self.size) if mass else None, 0.0, []
-        self.storage.prefetch([(GRAMS, g) for g in grams])
-        for g in grams:
+        for g in grams:  # read with the words' (:meth:`evidence`)
             ids, weights = self.storage.postings(GRAMS, g)
             if not len(ids):
                 continue
@@ -292,7 +291,8 @@ class Ranker:
         # Which documents match is settled before any is scored: only theirs are.
         scores = np.zeros(self.size)
         # Common concepts only add to documents the telling ones found (in a long question).
-        found = self._holding([[ev.docs for ev in evidence if ev.informative]]) if long else None
+        found = self._holding([[ev.docs for ev in evidence if ev.informative]]) \
+            if long and not all(ev.informative for ev in evidence) else None
         docs = np.flatnonzero(keep)
         for ev in sorted(evidence, key=lambda e: not e.informative):
             at = _where(ev.docs, keep, docs)
