@@ -144,3 +144,35 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
     assert engine.stats().documents == len(SEEDS)
     assert [p.name for p in engine.index_dir.glob("gen-*")] == [engine.backend._gen_name]  # no partial generation
     engine.close()
+
+
+class _Reports:
+    """A results queue holding some progress reports; it records how each get was asked."""
+
+    def __init__(self, reports: list[Any]) -> None:
+        self.reports = reports
+        self.asked: list[tuple[bool, float | None]] = []
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        import queue
+
+        self.asked.append((block, timeout))
+        if not self.reports:
+            raise queue.Empty
+        return self.reports.pop(0)
+
+
+def test_the_parent_waits_for_the_first_report_only() -> None:
+    """Draining the workers' reports must not wait after each one: meanwhile the parent
+    deals no records, and the workers' inboxes run dry (a second a report, seconds a build)."""
+    from civicsearch.index import parallel
+
+    build = object.__new__(parallel.ParallelBuild)  # no workers: only the parent's bookkeeping
+    build.workers, build.done, build.written, build.on_written = [None, None], {}, [0, 0], None
+    build.results = _Reports([parallel._Written(0, 5), parallel._Written(1, 7), parallel._Written(0, 9)])
+    build._receive(parallel.POLL_SECONDS)
+    assert build.written == [9, 7]
+    assert build.results.asked == [(True, parallel.POLL_SECONDS), (False, 0), (False, 0), (False, 0)]
+    build.results = _Reports([])
+    build._receive(0)
+    assert build.results.asked == [(False, 0)]

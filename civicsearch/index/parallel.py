@@ -149,27 +149,32 @@ class ParallelBuild:
                 self.inboxes[k].put(batch, timeout=POLL_SECONDS)
                 return
             except queue.Full:
-                self._collect()
+                self._collect(wait=0)  # the put has waited already: the other worker may be starving
 
-    def _collect(self) -> None:
-        """Take the results that have arrived; raise if a worker failed or died."""
-        self._receive()
+    def _collect(self, wait: float = POLL_SECONDS) -> None:
+        """Take the results that have arrived (waiting up to ``wait`` for one); raise if
+        a worker failed or died."""
+        self._receive(wait)
         ended = [k for k, worker in enumerate(self.workers) if k not in self.done and worker.exitcode is not None]
         if ended:
             # A worker sends its result before it exits: what it sent may have
             # arrived since the last look.
-            self._receive()
+            self._receive(POLL_SECONDS)
         for k in ended:
             if k not in self.done:
                 worker = self.workers[k]
                 raise IndexBuildError(f"indexing process {worker.name} ended with exit code {worker.exitcode}")
 
-    def _receive(self) -> None:
+    def _receive(self, wait: float) -> None:
+        """Take every result that has arrived, waiting up to ``wait`` for the first only:
+        a wait after each would hold the parent while the workers' inboxes run dry
+        (their progress reports come more often than the wait)."""
         while len(self.done) < len(self.workers):
             try:
-                result: _Result | _Written = self.results.get(timeout=POLL_SECONDS)
+                result: _Result | _Written = self.results.get(block=wait > 0, timeout=wait)
             except queue.Empty:
                 return
+            wait = 0
             if isinstance(result, _Written):
                 self.written[result.worker] = result.records
                 if self.on_written is not None:
