@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 from conftest import SEEDS
 
@@ -107,6 +109,22 @@ def test_traditional_and_full_width_text_folds_to_the_simplified_terms():
 def test_fold_never_changes_length():
     sample = "".join(chr(c) for c in range(0x20, 0x3000)) + "㎡①Ⅻ黨群服務ＡＢ"
     assert len(fold(sample)) == len(sample)
+
+
+def test_a_long_text_folds_as_the_table_says() -> None:
+    """A long text is folded as an array of code points: character by character it must
+    be what the table gives, past the table's last code point and for lone surrogates too."""
+    from civicsearch.text import normalize
+
+    table = normalize.fold_table()
+    rng = random.Random(7)
+    blocks = [(0, 0x3000), (0x3000, 0x10000), (0xD800, 0xE000), (0x2F800, 0x2FA20), (0x2FA20, 0x110000)]
+    for n in range(300):
+        size = rng.choice([1, normalize._ARRAY_CHARS - 1, normalize._ARRAY_CHARS, 1000])
+        text = "".join(chr(rng.randrange(*rng.choice(blocks))) for _ in range(size))
+        assert fold(text) == text.translate(table), n
+    long = "黨群服務ＡＢ㎡①Ⅻ" * 50 + chr(0x10FFFF)
+    assert fold(long).startswith("党群服务ab") and fold(long)[-1] == chr(0x10FFFF) and len(fold(long)) == len(long)
 
 
 def test_whoosh_analyzer_modes():

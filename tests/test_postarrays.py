@@ -223,6 +223,24 @@ def test_short_terms_are_coded_one_to_one() -> None:
     assert postarrays.code_texts(np.asarray(codes, dtype=np.uint64)) == terms
 
 
+def test_terms_are_coded_at_once_as_one_at_a_time() -> None:
+    """A flush codes its terms in one pass: each must get what term_code gives it, for any
+    bytes (empty, long, beyond the BMP, and not UTF-8: a term cut inside a character)."""
+    rng = random.Random(5)
+    alphabet = ["a", "7", "é", "加", "装", "电", "梯", "\U00020000", "\U0010FFFF", "中"]
+    for n in range(400):
+        terms = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 2, 3, 3, 4, 6]))).encode()
+                 for _ in range(rng.randrange(0, 30))]
+        if n % 4 == 3 and terms:  # some bytes that are not UTF-8 by themselves
+            k = rng.randrange(len(terms))
+            terms[k] = terms[k][:-1] if len(terms[k]) > 1 else b"\xff"
+        expected = [-1 if (code := postarrays.term_code(t)) is None else code for t in terms]
+        assert postarrays.term_codes(terms).tolist() == expected, terms
+    # A character cut in two between neighbouring terms: the bytes end to end are UTF-8.
+    cut = "加".encode()
+    assert postarrays.term_codes([cut[:2], cut[2:], b"ab"]).tolist() == [-1, -1, postarrays.term_code(b"ab")]
+
+
 def test_positions_beyond_two_bytes_are_kept_whole(tmp_path: Path) -> None:
     path = tmp_path / ("wide" + postarrays.EXTENSION)
     positions = np.asarray([(3, 10), (70_000, 4_000_000), (5_000_000, 4_200_000)], dtype=np.int64)

@@ -162,6 +162,18 @@ def test_the_fold_matrix_decides_as_the_pairwise_test_does(shared: frozenset, ow
     assert collapse_similar(range(len(raws)), raws, wanted) == kept
 
 
+@CHECKS
+@given(values=st.lists(st.one_of(st.integers(0, 40), st.integers(0, 2**64 - 1)), max_size=400))
+def test_a_sketch_keeps_the_smallest_distinct_values(values: list) -> None:
+    """The partial sort must keep what sorting them all keeps, however many values repeat."""
+    import numpy as np
+
+    from civicsearch.ingest.fingerprint import SKETCH, _smallest
+
+    array = np.array(values, dtype=np.uint64)
+    assert _smallest(array).tolist() == sorted(set(values))[:SKETCH]
+
+
 def test_the_fold_matrix_holds_a_pair_at_the_threshold_exactly() -> None:
     from civicsearch.ingest.fingerprint import THRESHOLD, repost_pairs
 
@@ -201,7 +213,9 @@ gram_text = st.one_of(st.text(max_size=40),
 def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
     from collections import Counter
 
-    from civicsearch.index.grampool import gram_code, gram_codes, gram_term
+    import numpy as np
+
+    from civicsearch.index.grampool import gram_code, gram_codes, gram_names, gram_term
     from civicsearch.text.bigrams import count_grams
 
     words: dict[str, int] = {}
@@ -209,6 +223,8 @@ def test_the_pools_codes_are_the_bigram_tokens(texts: list[str]) -> None:
         codes = gram_codes(text, words).tolist()
         assert Counter(gram_term(c, list(words)) for c in codes) == count_grams(text)
         assert all(gram_code(gram_term(c, list(words)), words) == c for c in codes)
+        distinct = np.unique(np.asarray(codes, dtype=np.int64))  # a flush names its sorted codes at once
+        assert gram_names(distinct, list(words)) == [gram_term(c, list(words)).encode() for c in distinct.tolist()]
 
 
 @CHECKS

@@ -57,6 +57,25 @@ def gram_term(code: int, words: list[str]) -> str:
     return chr(code >> _SHIFT) + chr(code & ((1 << _SHIFT) - 1)) if code >> _SHIFT else chr(code)
 
 
+def gram_names(codes: np.ndarray, words: list[str]) -> list[bytes]:
+    """:func:`gram_term` of each of ``codes`` (sorted), UTF-8 encoded: the Han tokens'
+    at once, from their code points (a segment holds hundreds of thousands)."""
+    han = int(np.searchsorted(codes, 0))  # the runs of letters and digits (negative) come first
+    names = [words[-1 - c].encode("utf-8") for c in codes[:han].tolist()]
+    firsts, seconds = codes[han:] >> _SHIFT, codes[han:] & ((1 << _SHIFT) - 1)
+    pair = firsts > 0
+    sizes = np.where(pair, 2, 1)
+    ends = np.cumsum(sizes)
+    points = np.empty(int(ends[-1]) if len(ends) else 0, dtype="<u4")
+    points[ends - 1] = seconds  # a lone character's code is its code point
+    points[(ends - 2)[pair]] = firsts[pair]
+    utf8_sizes = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)
+    byte_ends = np.cumsum(utf8_sizes)[ends - 1].tolist()
+    joined = points.tobytes().decode("utf-32-le").encode("utf-8")
+    names += [joined[a:b] for a, b in zip([0] + byte_ends[:-1], byte_ends)]
+    return names
+
+
 def gram_codes(text: str, words: dict[str, int]) -> np.ndarray:
     """The code of every bigram token of ``text`` (as :func:`civicsearch.text.bigrams.iter_grams`
     gives them, though not in its order); new runs of letters and digits are numbered in ``words``."""
@@ -137,7 +156,6 @@ class GramPool:
         lengths = np.zeros(size, dtype=np.int64)
         if self.lengths:
             lengths[np.fromiter(self.lengths, dtype=np.int64)] = np.fromiter(self.lengths.values(), dtype=np.int64)
-        words = list(self.words)
-        names = [gram_term(c, words).encode("utf-8") for c in codes.tolist()]
+        names = gram_names(codes, list(self.words))
         return postarrays.Postings(names, starts, docs[order],
                                    np.frombuffer(self.counts, dtype=np.uint32)[order].astype(np.float64)), lengths

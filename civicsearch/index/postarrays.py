@@ -110,6 +110,38 @@ def term_code(tbytes: bytes) -> int | None:
     return code
 
 
+def term_codes(terms: Sequence[bytes]) -> np.ndarray:
+    """:func:`term_code` of each of ``terms`` at once (i8, -1 where it gives None): a
+    segment's flush codes hundreds of thousands of terms."""
+    out = np.full(len(terms), -1, dtype=np.int64)
+    if not terms:
+        return out
+    joined = b"".join(terms)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.cumsum(np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)))
+    starts = np.concatenate([[0], ends[:-1]])
+    lead = (data & 0xC0) != 0x80  # a character's first byte
+    try:
+        points = np.frombuffer(joined.decode("utf-8").encode("utf-32-le"), dtype="<u4")
+    except UnicodeDecodeError:
+        points = None
+    # Every term is whole UTF-8 when all of it is and no term starts inside a character.
+    if points is None or not lead[starts[starts < len(data)]].all():
+        return np.asarray([-1 if (code := term_code(t)) is None else code for t in terms], dtype=np.int64)
+    before = np.zeros(len(data) + 1, dtype=np.int64)  # the characters before each byte
+    np.cumsum(lead, out=before[1:])
+    first, chars = before[starts], before[ends] - before[starts]
+    short = np.flatnonzero((chars > 0) & (chars <= CODED_CHARS))
+    first, chars = first[short], chars[short]
+    padded = np.concatenate([points, np.zeros(CODED_CHARS, dtype=points.dtype)])
+    rows = np.zeros((len(short), CODED_CHARS), dtype=np.uint32)
+    for j in range(CODED_CHARS):  # right-aligned, 0 before a shorter term's first character
+        k = chars - (CODED_CHARS - j)  # which of the term's characters stands in column j
+        rows[:, j] = np.where(k >= 0, padded[first + np.maximum(k, 0)], 0)
+    out[short] = point_codes(rows).astype(np.int64)
+    return out
+
+
 @lru_cache(maxsize=2**16)
 def _split(key: bytes) -> tuple[str, bytes, int | None]:
     """A key's field, term and the term's code (a query asks every segment for the same keys)."""
@@ -439,10 +471,9 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     for name in names:
         count = len(fields[name].terms)
         field_terms = [tbytes for _, tbytes in terms[first: first + count]]
-        codes = [term_code(t) for t in field_terms]
-        short = np.flatnonzero(np.fromiter((c is not None for c in codes), dtype=bool, count=count))
-        long = np.flatnonzero(np.fromiter((c is None for c in codes), dtype=bool, count=count))
-        coded = np.asarray([codes[i] for i in short.tolist()], dtype=np.uint64)
+        codes = term_codes(field_terms)
+        short, long = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
+        coded = codes[short].astype(np.uint64)
         hashed = key_hashes([key_of(name, field_terms[i]) for i in long.tolist()])
         by_code, by_hash = np.argsort(coded, kind="stable"), np.argsort(hashed, kind="stable")
         positioned = fields[name].positions is not None

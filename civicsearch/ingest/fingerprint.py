@@ -41,7 +41,21 @@ def sketch(text: str) -> bytes:
     # distinct shingles' (numpy: half the time of a set and a heap).
     shingles = np.concatenate([np.frombuffer(data, dtype=np.uint64, count=(len(data) - shift) // 8, offset=shift)
                                for shift in (0, 2, 4, 6)])
-    return np.unique(shingles * np.uint64(_MIX))[:SKETCH].tobytes()
+    return _smallest(shingles * np.uint64(_MIX)).tobytes()
+
+
+def _smallest(values: np.ndarray) -> np.ndarray:
+    """The ``SKETCH`` smallest distinct ``values``, sorted. A partial sort brings the few
+    smallest to the front (a fifth of the time of sorting them all); where repeats among
+    them leave fewer distinct ones, more are brought."""
+    take = SKETCH
+    while take < len(values):
+        # The take + 1 smallest: every other value is at least the largest of them.
+        front = np.unique(np.partition(values, take)[: take + 1])
+        if len(front) >= SKETCH:
+            return front[:SKETCH]
+        take *= 4
+    return np.unique(values)[:SKETCH]
 
 
 def values(raw: bytes) -> frozenset[int]:

@@ -12,6 +12,10 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Blocks where NFKC folds a character to a single different one that matters here.
 _NFKC_RANGES = (
@@ -60,16 +64,47 @@ def fold_table() -> dict[int, str]:
     return table
 
 
+#: Texts from this many characters on are folded as an array of code points: ``str.translate``
+#: looks a dict up for every character, and the array's fixed cost is paid back from here.
+_ARRAY_CHARS = 80
+
+
+@lru_cache(maxsize=1)
+def _fold_points() -> "np.ndarray":
+    """:func:`fold_table` as an array: each code point's folded one, up to the last it changes."""
+    import numpy as np
+
+    table = fold_table()
+    points = np.arange(max(table) + 1, dtype=np.uint32)
+    points[np.fromiter(table, dtype=np.int64, count=len(table))] = np.fromiter(
+        map(ord, table.values()), dtype=np.uint32, count=len(table))
+    return points
+
+
+def _folded(text: str) -> str:
+    if len(text) < _ARRAY_CHARS:
+        return text.translate(fold_table())
+    import numpy as np
+
+    folded = _fold_points()
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if points.max() < len(folded):
+        points = folded[points]
+    else:  # a character past the table's last folds to itself
+        points = np.where(points < len(folded), folded[np.minimum(points, len(folded) - 1)], points)
+    return points.tobytes().decode("utf-32-le", "surrogatepass")
+
+
 def fold(text: str) -> str:
     """Fold ``text`` for matching; ``len(fold(s)) == len(s)`` always holds. The last two
     texts folded are remembered (by identity): an index build folds each body for its
-    words, then the title, then the body again for its bigrams, at 60 ns a character."""
+    words, then the title, then the body again for its bigrams."""
     global _recent
     recent = _recent
     for seen, folded in recent:
         if seen is text:
             return folded
-    folded = text.translate(fold_table())
+    folded = _folded(text)
     _recent = ((text, folded), recent[0])
     return folded
 
