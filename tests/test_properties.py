@@ -174,6 +174,21 @@ def test_a_sketch_keeps_the_smallest_distinct_values(values: list) -> None:
     assert _smallest(array).tolist() == sorted(set(values))[:SKETCH]
 
 
+@CHECKS
+@given(values=st.lists(st.one_of(st.integers(-3, 3), st.integers(-2**40, 2**52), st.integers(-2**62, 2**62)),
+                       max_size=300))
+def test_the_radix_sort_orders_as_a_stable_sort(values: list) -> None:
+    """A flush sorts its keys sixteen bits at a time: ties must keep their order, as numpy's stable sort keeps them."""
+    import numpy as np
+
+    from civicsearch.index.radix import stable_argsort
+
+    keys = np.array(values, dtype=np.int64)
+    assert stable_argsort(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+    few = keys % 5  # many ties
+    assert stable_argsort(few).tolist() == np.argsort(few, kind="stable").tolist()
+
+
 def test_the_fold_matrix_holds_a_pair_at_the_threshold_exactly() -> None:
     from civicsearch.ingest.fingerprint import THRESHOLD, repost_pairs
 

@@ -71,6 +71,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from civicsearch.index.radix import stable_argsort
 from civicsearch.text.normalize import fold
 
 EXTENSION = ".csa"
@@ -475,7 +476,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         short, long = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
         coded = codes[short].astype(np.uint64)
         hashed = key_hashes([key_of(name, field_terms[i]) for i in long.tolist()])
-        by_code, by_hash = np.argsort(coded, kind="stable"), np.argsort(hashed, kind="stable")
+        by_code, by_hash = stable_argsort(coded), stable_argsort(hashed)
         positioned = fields[name].positions is not None
         sections.append({"field": name, "coded": True, "terms": len(short), "positioned": positioned,
                          "lookup": coded[by_code]})

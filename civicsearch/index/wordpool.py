@@ -23,6 +23,7 @@ import numpy as np
 
 from civicsearch.index import postarrays
 from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
+from civicsearch.index.radix import stable_argsort
 from civicsearch.text.tokens import word_rows
 
 #: Bytes an occurrence costs in the pool (four u4 slots), and while the flush sorts
@@ -72,7 +73,7 @@ class _Field:
         key <<= 32
         key |= np.frombuffer(self.docs, dtype=np.uint32)  # term code, then docnum
         self.codes, self.docs = array("I"), array("I")
-        order = np.argsort(key, kind="stable")
+        order = stable_argsort(key)
         key = key[order]
         first = np.ones(len(key), dtype=bool)  # the first occurrence of each posting
         np.not_equal(key[1:], key[:-1], out=first[1:])

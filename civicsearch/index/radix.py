@@ -1,0 +1,38 @@
+"""A stable sort of integer keys sixteen bits at a time, for a segment's flush.
+
+numpy sorts 16-bit integers stably by radix and wider ones by merging runs. A flush
+sorts millions of wide keys (a term's code and a docnum; a bigram's code): sorted by
+their 16-bit digits, lowest first, each pass stable, they come out in the order a
+stable sort of the whole keys gives, in under half its time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_DIGIT = 16
+_MASK = (1 << _DIGIT) - 1
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer ``keys`` (int64 order)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if len(keys) < 2:
+        return np.arange(len(keys), dtype=np.int64)
+    low = int(keys.min())
+    span = int(keys.max()) - low
+    if span >= 2**63:  # no room to count from 0
+        return np.argsort(keys, kind="stable")
+    if low:
+        keys = keys - low  # the same order, from 0
+    order: np.ndarray | None = None
+    shift = 0
+    while True:
+        digit = ((keys >> shift) & _MASK).astype(np.uint16)
+        if order is None:
+            order = np.argsort(digit, kind="stable")
+        else:
+            order = order[np.argsort(digit[order], kind="stable")]
+        shift += _DIGIT
+        if span >> shift == 0:
+            return order
