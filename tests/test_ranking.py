@@ -328,12 +328,13 @@ def _reference_scores(searcher, ours, ranker, concepts, long: bool) -> dict[int,
 
 @pytest.mark.parametrize("query", ["加装电梯", "党群服务中心 社区", "嘉定镇街道 2023年 规划计划 城市更新 重点工作",
                                    "嘉定 规划"])
-def test_array_scores_equal_the_per_document_computation(seed_index, query, tmp_path):
+@pytest.mark.parametrize("dense_share", [1, 10**9])  # a concept's parts merged by sorting; in a dense array
+def test_array_scores_equal_the_per_document_computation(seed_index, query, dense_share, tmp_path):
     from civicsearch.search import rank
     from civicsearch.search.query import parse
 
     # The word-order bonus apart: BM25F alone.
-    ranker = rank.Ranker(seed_index.backend.storage(), replace(DEFAULT, proximity=0.0))
+    ranker = rank.Ranker(seed_index.backend.storage(), replace(DEFAULT, proximity=0.0, dense_share=dense_share))
     concepts = parse(query).concepts()
     ranking = ranker.rank(concepts, every=True, depth=100)
     ix, ours = whoosh_reference(seed_index, tmp_path / "reference")

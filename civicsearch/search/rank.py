@@ -182,8 +182,16 @@ class Ranker:
             docs = np.flatnonzero(held)
             tf = added[docs]
         else:
-            docs, where = np.unique(np.concatenate([ids_parts[k] for k in parts]), return_inverse=True)
-            tf = np.bincount(where, weights=np.concatenate([tf_parts[k] for k in parts]), minlength=len(docs))
+            # Each part is sorted by docnum: a stable sort merges the runs (np.unique's sort
+            # would not see them), and keeps each document's parts in the order they came.
+            ids = np.concatenate([ids_parts[k] for k in parts])
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            first = np.ones(len(ids), dtype=bool)
+            np.not_equal(ids[1:], ids[:-1], out=first[1:])
+            docs = ids[first]
+            tf = np.bincount(np.cumsum(first) - 1, weights=np.concatenate([tf_parts[k] for k in parts])[order],
+                             minlength=len(docs))
         return Scored(docs, tf, self.idf(len(docs)), weight, concept.own if len(concept.forms[0]) == 1 else (),
                       informative=weight > 0 and len(docs) <= max(self.p.common * self.n_docs, self.p.min_common_docs))
 
