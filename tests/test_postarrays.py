@@ -280,6 +280,15 @@ def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: P
     assert found[1] is None
     assert found[0][1].tolist() == [256, 1]
     assert found[2][0].tolist() == [0, 1, 2, 5, 9] and found[2][1].tolist() == weights
+    # Gathered in one step, as a query reads every segment: rows in any order, some twice.
+    keys = postarrays.KeySet([postarrays.key_of(f, t) for f, t in (("body", b"a"), ("title", b"b"))])
+    members, lo, hi = arrays.ranges(keys)
+    rows = postarrays.spans(lo, hi - lo)
+    every = np.concatenate([rows[::-1], rows])
+    docnums, got = arrays.gather(every)
+    assert docnums.tolist() == arrays.docnums[every].tolist()
+    assert got.tolist() == [arrays.weights.slice(r, r + 1)[0] for r in every.tolist()]
+    assert sorted(got.tolist()) == sorted((weights + [256, 1]) * 2)
     docnums, bounds, flat = arrays.get_positions(postarrays.key_of("body", b"a"))
     assert np.diff(bounds).tolist() == weights
     assert _position_starts(arrays, "body", docnums, bounds, flat) == positions[:, 1].tolist()

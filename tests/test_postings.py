@@ -10,6 +10,7 @@ from conftest import whoosh_reference
 from whoosh import query as wq
 
 from civicsearch import SearchEngine
+from civicsearch.index import postarrays
 from civicsearch.index.postings import read_characters, read_positions, read_postings, read_postings_many
 
 
@@ -80,11 +81,20 @@ def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) 
     reader = engine.backend.storage().reader
     wanted = [(f, t) for f in ("title", "body") for t in _terms(reader, f, 150)]
     wanted += [("body", "没有这个词"), ("grams", "电梯"), ("grams", "梯梯")]  # absent terms, the bigram field
+    wanted += wanted[:3]  # a term asked twice
     together = read_postings_many(reader, wanted)
     for (fieldname, term), (ids, weights) in zip(wanted, together):
         alone_ids, alone_weights = read_postings(reader, fieldname, term)
         assert ids.tolist() == alone_ids.tolist() and weights.tolist() == alone_weights.tolist()
         assert ids.dtype == alone_ids.dtype and weights.dtype == alone_weights.dtype
+        # Each segment's postings of the term, one at a time, the deleted documents left out.
+        expected: list[tuple[int, float]] = []
+        for leaf, offset in reader.leaf_readers():
+            found = postarrays.for_leaf(leaf).get(postarrays.key_of(fieldname, term.encode()))
+            if found is not None:
+                expected += [(offset + d, float(w)) for d, w in zip(found[0].tolist(), found[1].tolist())
+                             if not leaf.is_deleted(d)]
+        assert list(zip(ids.tolist(), weights.tolist())) == expected
     assert together[-3][0].size == 0 and together[-2][0].size > 0
 
 

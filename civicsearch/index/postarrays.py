@@ -212,6 +212,17 @@ class Escaped(_KeptApart):
         """Values ``lo:hi``: a view into the file where none was kept apart."""
         return self._put_back(self.main[lo:hi], lo, hi)
 
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The values at ``rows`` (an index array), those kept apart put back (as int64)."""
+        out = self.main[rows]
+        if len(self.at) and len(rows):
+            at = np.searchsorted(self.at, rows)
+            kept = self.at[np.minimum(at, len(self.at) - 1)] == rows
+            if kept.any():
+                out = out.astype(np.int64)
+                out[kept] = self.values[at[kept]]
+        return out
+
 
 @dataclass
 class WordStarts(_KeptApart):
@@ -582,15 +593,23 @@ def _length_bytes(lengths: np.ndarray, doc_count: int) -> np.ndarray:
     return out
 
 
+def spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indexes ``starts[i]`` to ``starts[i] + counts[i]`` (excluded) for each ``i``, end to end."""
+    ends = np.cumsum(counts)
+    if not len(ends) or not ends[-1]:
+        return np.zeros(0, dtype=np.int64)
+    take = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - counts), counts)
+    take += np.arange(int(ends[-1]), dtype=np.int64)  # in place: a flush's occurrences are many
+    return take
+
+
 def _gather(starts: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For consecutive parts (part ``i`` is ``starts[i]:starts[i + 1]``) put in
     ``order``: the index of each item in the new sequence, and the new starts."""
     counts = np.diff(starts)[order]
     new_starts = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_starts[1:])
-    take = np.repeat(starts[:-1][order] - new_starts[:-1], counts)
-    take += np.arange(int(new_starts[-1]), dtype=np.int64)  # in place: a segment's occurrences are many
-    return take, new_starts
+    return spans(starts[:-1][order], counts), new_starts
 
 
 def _starts(lengths: array) -> np.ndarray:
@@ -781,23 +800,36 @@ class PostingArrays:
         lo, hi = int(table.starts[i]), int(table.starts[i + 1])
         return self.docnums[lo:hi], self.weights.slice(lo, hi)
 
-    def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys``, each table searched once for all of its keys: a
-        query's terms in one call a segment (and worked out once for all segments). The
-        postings' bounds are looked up with array operations, not a call a term: a query's
-        few dozen terms times the segments is the cost."""
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * keys.count
-        weights = self.weights
-        for field, coded, members, lookups, terms in keys.groups:
+    def ranges(self, keys: "KeySet") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which of ``keys`` the segment holds (their indexes) and the rows of their postings
+        (from, to: int64 arrays), each table searched once for all of its keys: a query's
+        terms in one call a segment, worked out once for all segments."""
+        members, bounds = [], []
+        for field, coded, group, lookups, terms in keys.groups:
             tables = self._tables.get(field)
             if not tables:
                 continue
             table = tables[0] if coded else tables[1]
             held, rows = table.found(lookups, terms)
-            if not len(rows):
-                continue
-            for k, (a, b) in zip(members[held].tolist(), table.starts[rows[:, None] + _BOUNDS].tolist()):
-                out[k] = self.docnums[a:b], weights.slice(a, b)
+            if len(rows):
+                members.append(group[held])
+                bounds.append(table.starts[rows[:, None] + _BOUNDS])
+        if not members:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        rows = np.concatenate(bounds).astype(np.int64)
+        return np.concatenate(members), rows[:, 0], rows[:, 1]
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The docnums and frequencies of postings ``rows`` (an index array), in its order."""
+        return self.docnums[rows], self.weights.take(rows)
+
+    def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """:meth:`get` of each of ``keys``, looked up as :meth:`ranges` looks them up."""
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * keys.count
+        members, lo, hi = self.ranges(keys)
+        for k, a, b in zip(members.tolist(), lo.tolist(), hi.tolist()):
+            out[k] = self.docnums[a:b], self.weights.slice(a, b)
         return out
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:

@@ -29,23 +29,44 @@ def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[np.nd
 
 
 def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`read_postings` of each ``(field, term)``, every segment's hash table asked
-    once for all of them."""
+    """:func:`read_postings` of each ``(field, term)``, every segment's tables asked once for
+    all of them. Each segment's postings of all the terms are gathered in one step, into
+    the place each term's list has for that segment (the lists are views of two arrays):
+    not a step a term and segment, which a long query's dozens of terms times the
+    segments would cost."""
     keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
-    parts: list[tuple[list, list, list]] = [([], [], []) for _ in wanted]
+    held = []
+    totals = np.zeros(len(wanted), dtype=np.int64)
     for leaf, offset in reader.leaf_readers():
+        arrays = postarrays.for_leaf(leaf)
+        members, lo, hi = arrays.ranges(keys)
+        if len(members):
+            held.append((leaf, offset, arrays, members, lo, hi - lo))
+            totals[members] += hi - lo  # a key once a segment
+    starts = np.zeros(len(wanted) + 1, dtype=np.int64)
+    np.cumsum(totals, out=starts[1:])
+    ids, weights = np.empty(int(starts[-1]), dtype=np.int64), np.empty(int(starts[-1]), dtype=np.float64)
+    filled, dropped = starts[:-1].copy(), []
+    for leaf, offset, arrays, members, lo, counts in held:  # in segment order: each list's docnums sorted
+        into = postarrays.spans(filled[members], counts)
+        filled[members] += counts
+        local, frequencies = arrays.gather(postarrays.spans(lo, counts))
+        weights[into] = frequencies
+        docnums = local.astype(np.int64)
+        docnums += offset
+        ids[into] = docnums
         deleted = _deleted(leaf)
-        for j, found in enumerate(postarrays.for_leaf(leaf).find(keys)):
-            if found is None:
-                continue
-            ids, weights = found
-            if deleted is not None:
-                live = ~np.isin(ids, deleted)
-                ids, weights = ids[live], weights[live]
-            parts[j][0].append(ids)
-            parts[j][1].append(weights)
-            parts[j][2].append(offset)
-    return [_joined(*p) for p in parts]
+        if deleted is not None:
+            dropped.append(into[np.isin(local, deleted)])
+    if dropped:
+        live = np.ones(len(ids), dtype=bool)
+        live[np.concatenate(dropped)] = False
+        ids, weights = ids[live], weights[live]
+        kept = np.zeros(len(live) + 1, dtype=np.int64)
+        np.cumsum(live, out=kept[1:])
+        starts = kept[starts]
+    bounds = starts.tolist()
+    return [(ids[a:b], weights[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
@@ -103,19 +124,6 @@ def live_docs(reader: IndexReader, size: int) -> np.ndarray:
         if deleted is not None:
             live[offset + deleted] = False
     return live
-
-
-def _joined(id_parts: list[np.ndarray], weight_parts: list[np.ndarray], offsets: list[int]
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Segments' postings as one list: global docnums (int64) and frequencies (float64)."""
-    if not id_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    # Converted and moved to global docnums once for all segments, not once a segment
-    # (a term is read from every segment: their number multiplies any per-part cost).
-    ids = np.concatenate(id_parts, dtype=np.int64)
-    if any(offsets):
-        ids += np.repeat(np.asarray(offsets, dtype=np.int64), [len(part) for part in id_parts])
-    return ids, np.concatenate(weight_parts, dtype=np.float64)
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:

@@ -120,7 +120,9 @@ class Storage:
         if len(todo) > CACHE_TERMS // 2:
             self._fetched.update(zip(todo, found))  # more than the LRU should hold: this ranking's only
             return
-        self._postings.update(zip(todo, found))
+        # A term's lists are views of what all of them were read into: the cache keeps its
+        # own copy, or one cached term would keep the whole read alive.
+        self._postings.update((key, tuple(_apart(a) for a in lists)) for key, lists in zip(todo, found))
         while len(self._postings) > CACHE_TERMS:
             self._postings.popitem(last=False)
 
@@ -270,3 +272,8 @@ class Storage:
                 break
             found.append(docnum)
         return found
+
+
+def _apart(view: np.ndarray) -> np.ndarray:
+    """``view`` itself where it is most of the array it is a view of, else a copy."""
+    return view.copy() if view.base is not None and 2 * view.nbytes < view.base.nbytes else view
