@@ -46,8 +46,8 @@ def sketch(text: str) -> bytes:
 
 def _smallest(values: np.ndarray) -> np.ndarray:
     """The ``SKETCH`` smallest distinct ``values``, sorted. A partial sort brings the few
-    smallest to the front (a fifth of the time of sorting them all); where repeats among
-    them leave fewer distinct ones, more are brought."""
+    smallest to the front without sorting the rest; where repeats among them leave fewer
+    distinct ones, more are brought."""
     take = SKETCH
     while take < len(values):
         # The take + 1 smallest: every other value is at least the largest of them.
