@@ -212,15 +212,20 @@ class Escaped(_KeptApart):
         """Values ``lo:hi``: a view into the file where none was kept apart."""
         return self._put_back(self.main[lo:hi], lo, hi)
 
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        """The values at ``rows`` (an index array), those kept apart put back (as int64)."""
+    def take(self, lo: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The values of the runs ``lo[i]`` to ``lo[i] + counts[i]``, end to end (``rows``:
+        their indexes, :func:`spans`), those kept apart put back (as int64): they are found
+        by the runs' bounds, not by every row."""
         out = self.main[rows]
-        if len(self.at) and len(rows):
-            at = np.searchsorted(self.at, rows)
-            kept = self.at[np.minimum(at, len(self.at) - 1)] == rows
-            if kept.any():
-                out = out.astype(np.int64)
-                out[kept] = self.values[at[kept]]
+        if not len(self.at) or not len(rows):
+            return out
+        first, last = self.at.searchsorted(lo), self.at.searchsorted(lo + counts)
+        if not (last > first).any():
+            return out
+        kept = spans(first, last - first)  # the kept-apart values' indexes, run by run
+        run = np.repeat(np.arange(len(lo)), last - first)
+        out = out.astype(np.int64)
+        out[(np.cumsum(counts) - counts)[run] + self.at[kept].astype(np.int64) - lo[run]] = self.values[kept]
         return out
 
 
@@ -820,9 +825,11 @@ class PostingArrays:
         rows = np.concatenate(bounds).astype(np.int64)
         return np.concatenate(members), rows[:, 0], rows[:, 1]
 
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The docnums and frequencies of postings ``rows`` (an index array), in its order."""
-        return self.docnums[rows], self.weights.take(rows)
+    def gather(self, lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The docnums and frequencies of the postings ``lo[i]`` to ``lo[i] + counts[i]``,
+        run after run (the rows :meth:`ranges` gives)."""
+        rows = spans(lo, counts)
+        return self.docnums[rows], self.weights.take(lo, counts, rows)
 
     def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
         """:meth:`get` of each of ``keys``, looked up as :meth:`ranges` looks them up."""

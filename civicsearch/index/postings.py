@@ -50,7 +50,7 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
     for leaf, offset, arrays, members, lo, counts in held:  # in segment order: each list's docnums sorted
         into = postarrays.spans(filled[members], counts)
         filled[members] += counts
-        local, frequencies = arrays.gather(postarrays.spans(lo, counts))
+        local, frequencies = arrays.gather(lo, counts)
         weights[into] = frequencies
         docnums = local.astype(np.int64)
         docnums += offset
