@@ -280,7 +280,7 @@ def test_frequencies_and_characters_beyond_their_type_are_kept_apart(tmp_path: P
     assert found[1] is None
     assert found[0][1].tolist() == [256, 1]
     assert found[2][0].tolist() == [0, 1, 2, 5, 9] and found[2][1].tolist() == weights
-    # Gathered in one step, as a query reads every segment: rows in any order, some twice.
+    # Gathered in one step, as a query reads every segment: the runs in either order.
     keys = postarrays.KeySet([postarrays.key_of(f, t) for f, t in (("body", b"a"), ("title", b"b"))])
     members, lo, hi = arrays.ranges(keys)
     for order in (np.arange(len(lo)), np.arange(len(lo))[::-1]):  # runs in either order

@@ -96,6 +96,11 @@ def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) 
                              if not leaf.is_deleted(d)]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
     assert together[-3][0].size == 0 and together[-2][0].size > 0
+    # What the search's cache keeps of a read of many terms: each term's lists, not the read.
+    storage = engine.backend.storage()
+    storage.prefetch(wanted[:40])
+    kept = [a for key in dict.fromkeys(wanted[:40]) for a in storage._postings[key]]
+    assert kept and all(a.base is None or 2 * a.nbytes >= a.base.nbytes for a in kept)
 
 
 def test_phrase_documents_match_whoosh_phrase_query(engine: SearchEngine, tmp_path: Path) -> None:
