@@ -69,11 +69,15 @@ class _Field:
         """The pooled occurrences as posting lists: terms in code order, each one's
         postings by docnum, each posting's occurrences in the order they came. It empties
         the pool (a segment's flush: every occurrence is held once, as posting lists)."""
-        key = np.frombuffer(self.codes, dtype=np.uint32).astype(np.int64)
+        codes, docs = np.frombuffer(self.codes, dtype=np.uint32), np.frombuffer(self.docs, dtype=np.uint32)
+        key = codes.astype(np.int64)
         key <<= 32
-        key |= np.frombuffer(self.docs, dtype=np.uint32)  # term code, then docnum
+        key |= docs  # term code, then docnum
+        # Documents come in docnum order (unless a merge brought old segments' words): then a
+        # stable sort by code alone gives the same order, in half the passes.
+        order = stable_argsort(codes if np.all(docs[1:] >= docs[:-1]) else key)
+        del codes, docs
         self.codes, self.docs = array("I"), array("I")
-        order = stable_argsort(key)
         key = key[order]
         first = np.ones(len(key), dtype=bool)  # the first occurrence of each posting
         np.not_equal(key[1:], key[:-1], out=first[1:])
