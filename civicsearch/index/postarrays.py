@@ -831,14 +831,6 @@ class PostingArrays:
         rows = spans(lo, counts)
         return self.docnums[rows], self.weights.take(lo, counts, rows)
 
-    def find(self, keys: "KeySet") -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """:meth:`get` of each of ``keys``, looked up as :meth:`ranges` looks them up."""
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * keys.count
-        members, lo, hi = self.ranges(keys)
-        for k, a, b in zip(members.tolist(), lo.tolist(), hi.tolist()):
-            out[k] = self.docnums[a:b], self.weights.slice(a, b)
-        return out
-
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, frequencies) as views into the file, or None when no document
         of the segment holds the term."""

@@ -269,10 +269,9 @@ def _occurrences(found: tuple[np.ndarray, np.ndarray, np.ndarray], local: np.nda
     ids, bounds, flat = found
     hit, at = _found(ids, local)
     at = at[hit]
-    starts, counts = bounds[at], bounds[at + 1] - bounds[at]
+    counts = bounds[at + 1] - bounds[at]
     # Every occurrence's index into flat: each posting's range laid end to end.
-    index = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return np.repeat(local[hit], counts) << 32 | flat[index].astype(np.int64)
+    return np.repeat(local[hit], counts) << 32 | flat[postarrays.spans(bounds[at], counts)].astype(np.int64)
 
 
 def phrase_starts(positions: list[list[int]]) -> Iterator[int]:

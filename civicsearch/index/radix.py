@@ -36,3 +36,12 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
         shift += _DIGIT
         if span >> shift == 0:
             return order
+
+
+def by_code_then_doc(codes: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The order of a pool's postings by term code, then docnum, ties as they came. The
+    documents of a fresh segment come in docnum order: then a stable sort by code alone
+    gives it, in half the passes (a merge brings old segments' postings in any order)."""
+    if np.all(docs[1:] >= docs[:-1]):
+        return stable_argsort(codes)
+    return np.lexsort((docs, codes))

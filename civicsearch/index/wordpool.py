@@ -23,7 +23,7 @@ import numpy as np
 
 from civicsearch.index import postarrays
 from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
-from civicsearch.index.radix import stable_argsort
+from civicsearch.index.radix import by_code_then_doc
 from civicsearch.text.tokens import word_rows
 
 #: Bytes an occurrence costs in the pool (four u4 slots), and while the flush sorts
@@ -73,9 +73,7 @@ class _Field:
         key = codes.astype(np.int64)
         key <<= 32
         key |= docs  # term code, then docnum
-        # Documents come in docnum order (unless a merge brought old segments' words): then a
-        # stable sort by code alone gives the same order, in half the passes.
-        order = stable_argsort(codes if np.all(docs[1:] >= docs[:-1]) else key)
+        order = by_code_then_doc(codes, docs)
         del codes, docs
         self.codes, self.docs = array("I"), array("I")
         key = key[order]
