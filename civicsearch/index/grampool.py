@@ -25,7 +25,7 @@ from civicsearch.index import postarrays
 from civicsearch.index.radix import by_code_then_doc
 from civicsearch.text.bigrams import MAX_CHARS
 from civicsearch.text.normalize import fold
-from civicsearch.text.tokens import HAN_RANGES, TOKEN_RE, WORD_RE
+from civicsearch.text.tokens import TOKEN_RE, WORD_RE, in_ranges
 
 #: The bigram field's name in the posting arrays and in the ranker.
 FIELD = "grams"
@@ -34,13 +34,6 @@ FIELD = "grams"
 POSTING_BYTES = 16
 TERM_BYTES = 120
 _SHIFT = 21  # every code point is below 2 ** 21
-
-
-def _is_han(points: np.ndarray) -> np.ndarray:
-    han = np.zeros(len(points), dtype=bool)
-    for lo, hi in HAN_RANGES:
-        han |= (points >= lo) & (points <= hi)
-    return han
 
 
 def gram_code(term: str, words: dict[str, int]) -> int:
@@ -82,7 +75,7 @@ def gram_codes(text: str, words: dict[str, int]) -> np.ndarray:
     gives them, though not in its order); new runs of letters and digits are numbered in ``words``."""
     folded = fold(text[:MAX_CHARS])
     points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-    han = _is_han(points)
+    han = in_ranges(points)
     pair = han[:-1] & han[1:]
     bigrams = points[:-1][pair] << _SHIFT | points[1:][pair]
     # A lone Han character: no Han neighbour on either side.

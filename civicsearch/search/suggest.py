@@ -24,6 +24,7 @@ import numpy as np
 
 from civicsearch.index.postarrays import code_points, point_codes, term_code
 from civicsearch.text.normalize import fold
+from civicsearch.text.tokens import char_class, in_ranges
 from civicsearch.text.words import get_segmenter
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ CONTEXTS = (1, 0)
 #: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖):
 #: the first and last code point of each range.
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
-_HAN_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN_RANGES) + "]+")
+_HAN_RUN = re.compile(f"[{char_class(_HAN_RANGES)}]+")
 _TERM_FIELDS = ("title", "body")
 
 
@@ -84,7 +85,7 @@ class Vocabulary:
             codes.append(coded)
             longer.update(w for w in others if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
         points = code_points(np.unique(np.concatenate(codes)))  # rows in code point order
-        han = _is_han(points)
+        han = in_ranges(points, _HAN_RANGES)  # as _HAN_RUN takes them
         #: The words of each size as rows of code points (in code point order), their keys
         #: (sorted), and for each blanked position the rows by the other characters.
         self._short: dict[int, tuple[np.ndarray, np.ndarray, list[_Bucketed]]] = {}
@@ -156,14 +157,6 @@ def _texts(rows: np.ndarray) -> list[str]:
     """Rows of code points (none 0) as strings."""
     size, text = rows.shape[1], rows.astype("<u4").tobytes().decode("utf-32-le")
     return [text[k: k + size] for k in range(0, len(text), size)]
-
-
-def _is_han(points: np.ndarray) -> np.ndarray:
-    """Which code points are Han characters (those ``_HAN_RUN`` takes)."""
-    out = np.zeros(points.shape, dtype=bool)
-    for lo, hi in _HAN_RANGES:
-        out |= (points >= lo) & (points <= hi)
-    return out
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:

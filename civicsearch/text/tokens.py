@@ -14,14 +14,33 @@ them, and bump ``SCHEMA_VERSION`` in :mod:`civicsearch.index.schema`.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from civicsearch.text.normalize import fold
 from civicsearch.text.words import MIN_PARENT, RUN_END, get_segmenter
 
+if TYPE_CHECKING:
+    import numpy as np
+
 #: The code points of Han characters (a Chinese run is made of them), first and last.
 HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x3007, 0x3007))
-_HAN = "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES)
+
+
+def char_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The inside of a regular expression's character class holding ``ranges`` (first and
+    last code point of each)."""
+    return "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges)
+
+
+def in_ranges(points: "np.ndarray", ranges: tuple[tuple[int, int], ...] = HAN_RANGES) -> "np.ndarray":
+    """Which of ``points`` (an array of code points) fall in ``ranges`` (a boolean array)."""
+    out = points < 0
+    for lo, hi in ranges:
+        out |= (points >= lo) & (points <= hi)
+    return out
+
+
+_HAN = char_class(HAN_RANGES)
 _WORD = rf"[^\W_{_HAN}]+(?:\.[0-9]+)*"
 # A Chinese run, or a run of letters/digits (a decimal point kept inside numbers).
 TOKEN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>{_WORD})")
