@@ -212,6 +212,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
+#: The commands that only read the index and print: once one has run, the process may end
+#: without the interpreter's teardown (:func:`civicsearch.launch.main`).
+READING_COMMANDS = frozenset({"search", "show", "stats"})
+
+
 class _Group(click.Group):
     """The command group, run so that everything ends in one line and a documented status.
 
@@ -221,8 +226,12 @@ class _Group(click.Group):
     went away (``| head``) ends the output quietly, exit 0.
     """
 
+    #: The subcommand the last run of the group invoked (None: none yet, or only --help).
+    invoked: str | None = None
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        self.invoked = None
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
@@ -306,6 +315,7 @@ def _say_error(message: str) -> None:
 @_fail_cleanly
 def cli(ctx: click.Context, index_dir: Path | None, backend: str, url: str | None, index_name: str | None) -> None:
     """Full-text search for Chinese civic documents."""
+    ctx.command.invoked = ctx.invoked_subcommand  # type: ignore[attr-defined]
     if backend == "local" and (url or index_name) and ctx.invoked_subcommand != "opensearch":
         raise click.UsageError("--url and --index-name are for --backend opensearch")
     if backend == "opensearch" and not url:
@@ -808,6 +818,11 @@ def _plain_rows(title: str, rows: list[tuple[str, Any]]) -> str:
 
 def main() -> None:
     cli.main(prog_name="civicsearch")
+
+
+def only_read() -> bool:
+    """Whether the command that ran was one of :data:`READING_COMMANDS`."""
+    return cli.invoked in READING_COMMANDS
 
 
 if __name__ == "__main__":

@@ -40,3 +40,25 @@ def test_nothing_changes_while_the_collector_is_off() -> None:
             assert gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_what_the_start_up_set_aside_does_not_stop_a_build_freezing(monkeypatch) -> None:
+    from civicsearch.index import gcfreeze as module
+
+    monkeypatch.setattr(module, "_startup", 0)
+    gc.disable()  # as the command imports
+    try:
+        started = [object()]  # made at start-up
+        module.after_startup()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert not any(o is started for o in gc.get_objects())
+        at_start = gc.get_freeze_count()
+        held = []
+        with gcfreeze.building(every=1) as document:
+            held.append([1])
+            document()
+            assert gc.get_freeze_count() > at_start  # the build's own, frozen too
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

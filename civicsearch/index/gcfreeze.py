@@ -18,13 +18,26 @@ from typing import Callable, Iterator
 
 #: Documents between two freezes (a freeze costs next to nothing).
 EVERY = 200
+#: How many objects :func:`after_startup` set aside (0: it has not run).
+_startup = 0
+
+
+def after_startup() -> None:
+    """Set aside what the process's start-up made (modules, functions, tables: alive until it
+    ends), so that no collection walks it again, and turn the collector (back) on. The
+    command runs it after its imports, which it makes with the collector off: the dozens of
+    collections they would set off find nothing to free."""
+    global _startup
+    gc.freeze()
+    _startup = gc.get_freeze_count()
+    gc.enable()
 
 
 @contextmanager
 def building(every: int = EVERY, own_process: bool = False) -> Iterator[Callable[[], None]]:
     """Within: call the function given once a document. ``own_process``: a build
     worker's process, whose frozen objects (its parent's, forked) are all the build's."""
-    active = gc.isenabled() and (own_process or gc.get_freeze_count() == 0)
+    active = gc.isenabled() and (own_process or gc.get_freeze_count() in (0, _startup))
     count = 0
 
     def document() -> None:
