@@ -386,10 +386,11 @@ def test_a_bytes_columns_values_are_cut_out_as_asked() -> None:
     starts = np.asarray([0, *np.cumsum([len(v) for v in values])], dtype="<u8")
     blobs = postarrays.Blobs(starts, np.frombuffer(b"".join(values), dtype=np.uint8))
     assert len(blobs) == 80 and blobs[2] == values[2] and blobs[-1] == values[-1]
-    assert blobs.take([3, 0, 3]) == [values[3], values[0], values[3]]  # a few of many: cut out one by one
-    assert blobs.take(list(range(0, 80, 2))) == values[::2]  # many: read at once
+    assert blobs.take([3, 0, 3]) == [values[3], values[0], values[3]]
+    assert blobs.take(list(range(0, 80, 2))) == values[::2] and blobs.take([]) == []
+    assert blobs._every is None  # taking cuts out only the values asked for
     assert list(blobs) == values and values[2] in blobs and b"nope" not in blobs
-    assert blobs.take([1, 2]) == values[1:3] and blobs[-80] == values[0]  # read at once, looked up
+    assert blobs.take([1, 2]) == values[1:3] and blobs[-80] == values[0]  # all read: taken from them
     with pytest.raises(IndexError):
         blobs[80]
     with pytest.raises(IndexError):

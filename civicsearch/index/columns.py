@@ -104,7 +104,7 @@ class Columns:
             self._counted.add(fieldname)  # the next count numbers the index's values once
             return self._segment_counts(fieldname, docs)
         codes, distinct = self.codes(fieldname)
-        return _held(codes[docs], distinct, Counter())
+        return _counter(_held(codes[docs], distinct, {}))
 
     def _segment_counts(self, fieldname: str, docs: np.ndarray) -> Counter:
         """:meth:`counts` a segment at a time, over each segment's own codes, for a field's first
@@ -112,23 +112,29 @@ class Columns:
         the index (:meth:`codes`) cost it 20 ms on the bench; a process that counts again
         (the server) numbers them, since a count over the numbered codes is then the cheaper."""
         docs = np.asarray(docs, dtype=np.int64)
-        out: Counter = Counter()
+        found: dict[Any, int] = {}
         for leaf, offset in self.reader.leaf_readers():
             n = leaf.doc_count_all()
             local = docs[(docs >= offset) & (docs < offset + n)] - offset
             coded = postarrays.for_leaf(leaf).column(fieldname)
             if len(local) and coded is not None:
-                out = _held(np.asarray(coded.codes)[local], coded.distinct, out)
-        return out
+                _held(np.asarray(coded.codes)[local], coded.distinct, found)
+        return _counter(found)
 
 
-def _held(codes: np.ndarray, distinct: Sequence[Any], out: Counter) -> Counter:
-    """``out`` plus how many of ``codes`` name each distinct value (empty values left out)."""
+def _held(codes: np.ndarray, distinct: Sequence[Any], found: dict[Any, int]) -> dict[Any, int]:
+    """``found`` plus how many of ``codes`` name each distinct value."""
     counts = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
     held = np.flatnonzero(counts)
-    values = postarrays.values_at(distinct, held.tolist())
-    out.update({v: n for v, n in zip(values, counts[held].tolist()) if v not in _EMPTY})
-    return out
+    get = found.get
+    for value, n in zip(postarrays.values_at(distinct, held.tolist()), counts[held].tolist()):
+        found[value] = get(value, 0) + n
+    return found
+
+
+def _counter(found: dict[Any, int]) -> Counter:
+    """The counts as a Counter, empty values left out."""
+    return Counter({v: n for v, n in found.items() if v not in _EMPTY})
 
 
 class _Cells(Sequence[Any]):
