@@ -825,10 +825,13 @@ class PostingArrays:
         rows = np.concatenate(bounds).astype(np.int64)
         return np.concatenate(members), rows[:, 0], rows[:, 1]
 
-    def gather(self, lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def gather(self, lo: np.ndarray, counts: np.ndarray, rows: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         """The docnums and frequencies of the postings ``lo[i]`` to ``lo[i] + counts[i]``,
-        run after run (the rows :meth:`ranges` gives)."""
-        rows = spans(lo, counts)
+        run after run (the rows :meth:`ranges` gives; ``rows``: their indexes, where worked
+        out already, ``spans(lo, counts)``)."""
+        if rows is None:
+            rows = spans(lo, counts)
         return self.docnums[rows], self.weights.take(lo, counts, rows)
 
     def get(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:

@@ -30,43 +30,54 @@ def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[np.nd
 
 def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`read_postings` of each ``(field, term)``, every segment's tables asked once for
-    all of them. Each segment's postings of all the terms are gathered in one step, into
-    the place each term's list has for that segment (the lists are views of two arrays):
-    not a step a term and segment, which a long query's dozens of terms times the
-    segments would cost."""
+    all of them. Each segment's postings of all the terms are gathered in one step, and what
+    can be done for all segments at once is (the rows to gather, the docnums made global,
+    the runs put in each term's order; the lists are views of two arrays): not steps a term
+    and segment, nor many a segment, which a long query's dozens of terms times the segments
+    would cost."""
     keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
-    held = []
-    totals = np.zeros(len(wanted), dtype=np.int64)
+    found = []
     for leaf, offset in reader.leaf_readers():
         arrays = postarrays.for_leaf(leaf)
-        members, lo, hi = arrays.ranges(keys)
-        if len(members):
-            held.append((leaf, offset, arrays, members, lo, hi - lo))
-            totals[members] += hi - lo  # a key once a segment
-    starts = np.zeros(len(wanted) + 1, dtype=np.int64)
-    np.cumsum(totals, out=starts[1:])
-    ids, weights = np.empty(int(starts[-1]), dtype=np.int64), np.empty(int(starts[-1]), dtype=np.float64)
-    filled, dropped = starts[:-1].copy(), []
-    for leaf, offset, arrays, members, lo, counts in held:  # in segment order: each list's docnums sorted
-        into = postarrays.spans(filled[members], counts)
-        filled[members] += counts
-        local, frequencies = arrays.gather(lo, counts)
-        weights[into] = frequencies
-        docnums = local.astype(np.int64)
-        docnums += offset
-        ids[into] = docnums
+        held, lo, hi = arrays.ranges(keys)
+        if len(held):
+            found.append((leaf, offset, arrays, held, lo, hi - lo))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return [(empty, empty.astype(np.float64)) for _ in wanted]
+    held, runs = np.concatenate([f[3] for f in found]), np.concatenate([f[5] for f in found])
+    rows = postarrays.spans(np.concatenate([f[4] for f in found]), runs)  # each segment's, end to end
+    sizes = [int(f[5].sum()) for f in found]
+    local, weights, live, at = [], [], [], 0
+    for (leaf, _, arrays, _, lo, counts), size in zip(found, sizes):
+        docnums, frequencies = arrays.gather(lo, counts, rows[at:at + size])
+        at += size
+        local.append(docnums)
+        weights.append(frequencies)
         deleted = _deleted(leaf)
         if deleted is not None:
-            dropped.append(into[np.isin(local, deleted)])
-    if dropped:
-        live = np.ones(len(ids), dtype=bool)
-        live[np.concatenate(dropped)] = False
-        ids, weights = ids[live], weights[live]
-        kept = np.zeros(len(live) + 1, dtype=np.int64)
-        np.cumsum(live, out=kept[1:])
-        starts = kept[starts]
+            live.append((len(local) - 1, ~np.isin(docnums, deleted)))
+    ids = np.concatenate(local).astype(np.int64)
+    ids += np.repeat(np.asarray([f[1] for f in found], dtype=np.int64), sizes)
+    frequencies = np.concatenate(weights).astype(np.float64)
+    # The runs lie segment by segment; a term's runs, in segment order, make its list.
+    order = np.argsort(held, kind="stable")
+    rows = postarrays.spans((np.cumsum(runs) - runs)[order], runs[order])
+    ids, frequencies = ids[rows], frequencies[rows]
+    starts = np.zeros(len(wanted) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(held, weights=runs, minlength=len(wanted)).astype(np.int64), out=starts[1:])
+    if live:
+        kept = np.ones(len(rows), dtype=bool)
+        firsts = np.cumsum(sizes) - sizes
+        for segment, mask in live:
+            kept[firsts[segment]:firsts[segment] + sizes[segment]] = mask
+        kept = kept[rows]
+        ids, frequencies = ids[kept], frequencies[kept]
+        ends = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum(kept, out=ends[1:])
+        starts = ends[starts]
     bounds = starts.tolist()
-    return [(ids[a:b], weights[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return [(ids[a:b], frequencies[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
