@@ -126,8 +126,12 @@ def _held(codes: np.ndarray, distinct: Sequence[Any], found: dict[Any, int]) -> 
     """``found`` plus how many of ``codes`` name each distinct value."""
     counts = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
     held = np.flatnonzero(counts)
+    pairs = zip(postarrays.values_at(distinct, held.tolist()), counts[held].tolist())
+    if not found:
+        found.update(pairs)  # distinct values: nothing to add up
+        return found
     get = found.get
-    for value, n in zip(postarrays.values_at(distinct, held.tolist()), counts[held].tolist()):
+    for value, n in pairs:
         found[value] = get(value, 0) + n
     return found
 
