@@ -11,7 +11,8 @@ from whoosh import query as wq
 
 from civicsearch import SearchEngine
 from civicsearch.index import postarrays
-from civicsearch.index.postings import read_characters, read_positions, read_postings, read_postings_many
+from civicsearch.index.postings import (doc_frequencies, doc_frequency, read_characters, read_positions,
+                                        read_postings, read_postings_many)
 
 
 def _multi_segment_engine(corpus_copy: Path, tmp_path: Path) -> SearchEngine:
@@ -96,6 +97,12 @@ def test_postings_read_together_are_those_read_one_by_one(engine: SearchEngine) 
                              if not leaf.is_deleted(d)]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
     assert together[-3][0].size == 0 and together[-2][0].size > 0
+    # How many documents hold each (deleted ones too): read together as one at a time.
+    counts = doc_frequencies(reader, wanted)
+    assert counts.tolist() == [doc_frequency(reader, f, t) for f, t in wanted]
+    held = [[postarrays.for_leaf(leaf).get(postarrays.key_of(f, t.encode())) for leaf, _ in reader.leaf_readers()]
+            for f, t in wanted]
+    assert counts.tolist() == [sum(len(p[0]) for p in found if p is not None) for found in held]
     # What the search's cache keeps of a read of many terms: each term's lists, not the read.
     storage = engine.backend.storage()
     storage.prefetch(wanted[:40])

@@ -189,6 +189,21 @@ def test_the_radix_sort_orders_as_a_stable_sort(values: list) -> None:
     assert stable_argsort(few).tolist() == np.argsort(few, kind="stable").tolist()
 
 
+@CHECKS
+@given(parts=st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 40), max_size=60), max_size=8),
+       presorted=st.booleans())
+def test_the_union_of_sorted_arrays_is_their_distinct_values(parts: list, presorted: bool) -> None:
+    """The did-you-mean joins each segment's sorted term codes: the union is np.unique's, in any case."""
+    import numpy as np
+
+    from civicsearch.index.radix import union
+
+    arrays = [np.array(sorted(p) if presorted else p, dtype="<u8") for p in parts]
+    expected = np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype="<u8")
+    found = union(arrays)
+    assert found.dtype == np.dtype("<u8") and found.tolist() == expected.tolist()
+
+
 def test_the_fold_matrix_holds_a_pair_at_the_threshold_exactly() -> None:
     from civicsearch.ingest.fingerprint import THRESHOLD, repost_pairs
 

@@ -340,5 +340,37 @@ def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(see
             assert vocabulary.neighbours(word, i) == fits and word in fits
             assert vocabulary.neighbours(word[:i] + "\u4e00" + word[i + 1:], i) == fits
     assert vocabulary.neighbours("\u4e00" * 5, 0) == []
+    # How many documents hold a word: read together, the most of the two fields, remembered.
+    asked = sorted(expected)[::11] + ["没有这个词", "嘉定"] + sorted(expected)[:3]
+    counts = vocabulary.documents_of(asked)
+    assert counts == {w: max(storage.doc_frequency(f, w) for f in ("title", "body")) for w in asked}
+    assert counts["没有这个词"] == 0 and max(counts.values()) > 1
+    fresh = suggest.Vocabulary(storage)
+    assert [fresh.documents(w) for w in asked] == [counts[w] for w in asked]
+    fresh._documents.update(dict.fromkeys(asked[:5], 10**9))  # remembered, not read again
+    assert fresh.documents(asked[0]) == 10**9
     # Arrays and strings: a long-running searcher's garbage collector has nothing of it to walk.
     assert not any(gc.is_tracked(part) for part in (vocabulary._long, vocabulary._near))
+
+
+def test_a_characters_sound_is_pypinyins_without_importing_it(monkeypatch):
+    pytest.importorskip("pypinyin")
+    import subprocess
+    import sys
+
+    from pypinyin import Style, lazy_pinyin
+
+    from civicsearch.search import suggest
+
+    readings = suggest._readings()
+    assert readings is not None and len(readings) > 40000
+    chars = [chr(int(k)) for k in readings] + [chr(c) for c in range(0x3400, 0x3500)] + ["a", "7", "〇", "𫐖"]
+    sound = suggest._sound.__wrapped__
+    assert [sound(c) for c in chars] == [lazy_pinyin(c, style=Style.NORMAL)[0] for c in chars]
+    assert sound("绿") == "lv" and sound("中") == "zhong"
+    # Its data file not found: pypinyin itself answers.
+    monkeypatch.setattr(suggest, "_readings", lambda: None)
+    assert [sound(c) for c in ("绿", "中", "a")] == ["lv", "zhong", "a"]
+    # A search process that weighs a sound does not import pypinyin.
+    code = "import sys; from civicsearch.search import suggest; suggest._sound('加'); print('pypinyin' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

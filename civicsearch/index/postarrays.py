@@ -762,11 +762,6 @@ class PostingArrays:
         return (np.concatenate(codes) if codes else np.zeros(0, dtype="<u8"),
                 [t for table in tables if not table.coded for t in table.terms()])
 
-    def doc_frequencies(self, keys: Sequence[bytes]) -> list[int]:
-        """How many of the segment's documents (deleted ones too) hold each key's term."""
-        found = (self._table(key) for key in keys)  # one at a time: the callers ask for one
-        return [0 if f is None else int(f[0].starts[f[1] + 1] - f[0].starts[f[1]]) for f in found]
-
     def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
         for table in self._tables.get(fieldname, ()):

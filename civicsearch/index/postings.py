@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 from whoosh.reading import IndexReader
 
-from civicsearch.index import postarrays
+from civicsearch.index import postarrays, radix
 
 
 def read_postings(reader: IndexReader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
@@ -97,15 +97,25 @@ def lexicon_parts(reader: IndexReader, fieldname: str) -> tuple[np.ndarray, list
         coded, other = postarrays.for_leaf(leaf).term_parts(fieldname)
         codes.append(coded)
         others.update(other)
-    return (np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype="<u8"),
+    return (radix.union(codes),
             [t.decode("utf-8") for t in others])
 
 
 def doc_frequency(reader: IndexReader, fieldname: str, term: str) -> int:
     """How many documents hold ``term`` in a field the posting arrays keep (deleted
     documents too, until a merge drops them, as Whoosh counts)."""
-    key = postarrays.key_of(fieldname, term.encode("utf-8"))
-    return sum(postarrays.for_leaf(leaf).doc_frequencies([key])[0] for leaf, _ in reader.leaf_readers())
+    return int(doc_frequencies(reader, [(fieldname, term)])[0])
+
+
+def doc_frequencies(reader: IndexReader, wanted: list[tuple[str, str]]) -> np.ndarray:
+    """:func:`doc_frequency` of each ``(field, term)`` (int64), every segment's tables asked
+    once for all of them: the did-you-mean weighs hundreds of words."""
+    keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
+    totals = np.zeros(len(wanted), dtype=np.int64)
+    for leaf, _ in reader.leaf_readers():
+        held, lo, hi = postarrays.for_leaf(leaf).ranges(keys)
+        totals[held] += hi - lo  # a key once a segment
+    return totals
 
 
 def _deleted(leaf: object) -> np.ndarray | None:

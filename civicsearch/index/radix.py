@@ -1,4 +1,5 @@
-"""A stable sort of integer keys sixteen bits at a time, for a segment's flush.
+"""Sorting integer keys: a stable sort sixteen bits at a time, for a segment's flush, and
+the union of sorted arrays.
 
 numpy sorts 16-bit integers stably by radix and wider ones by merging runs. A flush
 sorts millions of wide keys (a term's code and a docnum; a bigram's code): sorted by
@@ -45,3 +46,16 @@ def by_code_then_doc(codes: np.ndarray, docs: np.ndarray) -> np.ndarray:
     if np.all(docs[1:] >= docs[:-1]):
         return stable_argsort(codes)
     return np.lexsort((docs, codes))
+
+
+def union(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct values of sorted arrays, sorted: their concatenation sorted stably
+    (numpy merges the sorted runs it finds) and repeats dropped; ``np.unique`` sorts as if
+    there were none (the segments' term codes, joined for the did-you-mean vocabulary)."""
+    if not parts:
+        return np.zeros(0, dtype="<u8")
+    values = np.concatenate(parts)
+    values.sort(kind="stable")
+    first = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]

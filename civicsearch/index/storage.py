@@ -25,6 +25,7 @@ from civicsearch.index import grampool, wordpool
 from civicsearch.index.columns import Columns
 from civicsearch.index.postarrays import BYTE_LENGTHS
 from civicsearch.index.postings import (
+    doc_frequencies,
     doc_frequency,
     field_length_bytes,
     lexicon,
@@ -244,6 +245,12 @@ class Storage:
         if fieldname in self._array_fields:
             return doc_frequency(self.reader, fieldname, term)
         return self.reader.doc_frequency(fieldname, term) if fieldname in self.reader.schema else 0
+
+    def doc_frequencies(self, fieldname: str, terms: list[str]) -> list[int]:
+        """:meth:`doc_frequency` of each of ``terms``, read together."""
+        if fieldname in self._array_fields:
+            return doc_frequencies(self.reader, [(fieldname, t) for t in terms]).tolist()
+        return [self.doc_frequency(fieldname, t) for t in terms]
 
     # -- documents -------------------------------------------------------------
 

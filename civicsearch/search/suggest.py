@@ -12,9 +12,11 @@ folds them (加裝電梯 finds what 加装电梯 finds).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,9 +25,10 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from civicsearch.index.postarrays import code_points, point_codes, term_code
+from civicsearch.index.radix import union
 from civicsearch.text.normalize import fold
 from civicsearch.text.tokens import char_class, in_ranges
-from civicsearch.text.words import get_segmenter
+from civicsearch.text.words import get_segmenter, package_file
 
 if TYPE_CHECKING:
     from civicsearch.index.storage import Storage
@@ -52,16 +55,40 @@ CONTEXTS = (1, 0)
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _HAN_RUN = re.compile(f"[{char_class(_HAN_RANGES)}]+")
 _TERM_FIELDS = ("title", "body")
+#: Words whose document counts a vocabulary keeps (past it, it starts again).
+KNOWN_WORDS = 65536
+
+
+@lru_cache(maxsize=1)
+def _readings() -> dict[str, str] | None:
+    """pypinyin's readings of each character (its code point as text → ``"zhōng,zhòng"``),
+    read from its data file without importing pypinyin, whose import loads phrase tables and
+    a segmenter that a character's sound does not need; None where the file is not found."""
+    path = package_file("pypinyin", "pinyin_dict.json")
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=65536)
 def _sound(ch: str) -> str | None:
-    """A character's pinyin without tone (None without pypinyin)."""
-    try:
-        from pypinyin import Style, lazy_pinyin
-    except ImportError:
-        return None
-    return lazy_pinyin(ch, style=Style.NORMAL)[0]
+    """A character's pinyin without tone, as pypinyin's ``lazy_pinyin(ch, style=Style.NORMAL)``
+    gives it (the first reading, ü as v); None without pypinyin."""
+    readings = _readings()
+    if readings is None:
+        try:
+            from pypinyin import Style, lazy_pinyin
+        except ImportError:
+            return None
+        return lazy_pinyin(ch, style=Style.NORMAL)[0]
+    found = readings.get(str(ord(ch)))
+    if found is None:
+        return ch
+    marked = unicodedata.normalize("NFD", found.split(",")[0]).replace("u\u0308", "v")
+    return "".join(c for c in marked if not unicodedata.combining(c))
 
 
 class Vocabulary:
@@ -84,7 +111,7 @@ class Vocabulary:
             coded, others = storage.term_parts(field)
             codes.append(coded)
             longer.update(w for w in others if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
-        points = code_points(np.unique(np.concatenate(codes)))  # rows in code point order
+        points = code_points(union(codes))  # rows in code point order
         han = in_ranges(points, _HAN_RANGES)  # as _HAN_RUN takes them
         #: The words of each size as rows of code points (in code point order), their keys
         #: (sorted), and for each blanked position the rows by the other characters.
@@ -100,6 +127,8 @@ class Vocabulary:
             for i in range(len(word)):
                 near[word[:i] + "\0" + word[i + 1:]].append(word)
         self._near: dict[str, str] = {blanked: "".join(found) for blanked, found in near.items()}
+        #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
+        self._documents: dict[str, int] = {}
 
     def holds(self, word: str) -> bool:
         """Whether ``word`` is one of the vocabulary's words."""
@@ -110,9 +139,21 @@ class Vocabulary:
             return at < len(keys) and int(keys[at]) == key
         return word in self._long
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - one vocabulary a searcher, dropped with it
     def documents(self, word: str) -> int:
-        return max((self.storage.doc_frequency(f, word) for f in _TERM_FIELDS), default=0)
+        """How many documents hold ``word`` (in the field that holds it most)."""
+        return self.documents_of([word])[word]
+
+    def documents_of(self, words: list[str]) -> dict[str, int]:
+        """:meth:`documents` of each of ``words``, those not asked before read together (each
+        segment's tables searched once for all of them, not once a word)."""
+        known = self._documents
+        todo = [w for w in dict.fromkeys(words) if w not in known]
+        if todo:
+            if len(known) + len(todo) > KNOWN_WORDS:
+                known.clear()
+            by_field = zip(*(self.storage.doc_frequencies(f, todo) for f in _TERM_FIELDS))
+            known.update(zip(todo, map(max, by_field)))
+        return {w: known[w] for w in words}
 
     def neighbours(self, window: str, i: int) -> list[str]:
         """Words the index holds that differ from ``window`` at position ``i`` only."""
@@ -166,8 +207,10 @@ def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, 
     ``everywhere``, every other position too, at the cost of the word it would break
     (the more documents hold it, the less likely it is the typo)."""
     out, at = {}, 0
-    for word in get_segmenter().cut(run):
-        n = vocabulary.documents(word)
+    words = get_segmenter().cut(run)
+    counts = vocabulary.documents_of(words)
+    for word in words:
+        n = counts[word]
         suspect = len(word) == 1 or n == 0
         if suspect or everywhere:
             for i in range(at, at + len(word)):
@@ -204,24 +247,28 @@ def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[st
         run = m.group()
         if len(run) < 2:
             continue
+        tried = []  # (position, its penalty, window size and start, window, a word one character away)
         for i, penalty in sorted(_positions(run, vocabulary, everywhere).items()):
             for size in WORD_SIZES:
                 for start in range(max(0, i - size + 1), min(i, len(run) - size) + 1):
                     window = run[start:start + size]
                     if not everywhere and vocabulary.holds(window):
                         continue
-                    for word in vocabulary.neighbours(window, i - start):
-                        n = vocabulary.documents(word)
-                        if word == window or n < MIN_DOCUMENTS:
-                            continue
-                        old, new = run[i], word[i - start]
-                        sound = _sound(old)
-                        prior = math.log(1 + n) + size - penalty + (
-                            SAME_SOUND if sound is not None and sound == _sound(new) else 0)
-                        at = m.start() + i
-                        fixed = query[:at] + new + query[at + 1:]  # fold keeps offsets
-                        if prior > out.get(fixed, (float("-inf"),))[0]:
-                            out[fixed] = (prior, m.span(), (start, start + size))
+                    tried += [(i, penalty, size, start, window, word)
+                              for word in vocabulary.neighbours(window, i - start)]
+        counts = vocabulary.documents_of([t[-1] for t in tried])
+        for i, penalty, size, start, window, word in tried:
+            n = counts[word]
+            if word == window or n < MIN_DOCUMENTS:
+                continue
+            old, new = run[i], word[i - start]
+            sound = _sound(old)
+            prior = math.log(1 + n) + size - penalty + (
+                SAME_SOUND if sound is not None and sound == _sound(new) else 0)
+            at = m.start() + i
+            fixed = query[:at] + new + query[at + 1:]  # fold keeps offsets
+            if prior > out.get(fixed, (float("-inf"),))[0]:
+                out[fixed] = (prior, m.span(), (start, start + size))
     return out
 
 

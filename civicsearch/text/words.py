@@ -181,7 +181,7 @@ def _rjieba() -> tuple[Callable[[str], list[str]], Callable[[str], bool]]:
     return rjieba.cut, rjieba.has_word
 
 
-def _package_file(package: str, name: str) -> Path | None:
+def package_file(package: str, name: str) -> Path | None:
     """A file inside an installed package, found without importing the package."""
     spec = util.find_spec(package)
     folders = list(spec.submodule_search_locations or []) if spec is not None else []
@@ -199,7 +199,7 @@ def light_dictionary() -> lightseg.Dictionary | None:
     from the cache folder; built there on first use (0.7 s), after checking that it cuts a
     check text as rjieba does. None where it cannot be (no jieba, no writable cache, a
     difference): rjieba then cuts everything."""
-    dict_txt = _package_file("jieba", "dict.txt")
+    dict_txt = package_file("jieba", "dict.txt")
     rjieba_lib = util.find_spec("rjieba")
     if dict_txt is None or rjieba_lib is None:
         return None
