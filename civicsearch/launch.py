@@ -5,9 +5,9 @@
   inside an import (a traceback) or inside the Rust segmenter (an abort with a Rust
   backtrace). It says so in one line instead.
 - numpy's OpenBLAS gets one thread (unless ``$OPENBLAS_NUM_THREADS`` says otherwise). It
-  starts one a core at import, and they spin: a terminal search spent a third of its CPU
-  time there. civicsearch's matrix products are small (a page's cosines, a fingerprint's
-  pairs); the embedding model has its own threads (``$OMP_NUM_THREADS``).
+  starts one a core at import, and they spin on cores the command's work could use.
+  civicsearch's matrix products are small (a page's cosines, a fingerprint's pairs); the
+  embedding model has its own threads (``$OMP_NUM_THREADS``).
 - The imports are made with the cyclic collector off, and what they made is set aside
   (:func:`civicsearch.index.gcfreeze.after_startup`).
 - A command that only reads and prints (:data:`civicsearch.cli.READING_COMMANDS`) ends the

@@ -320,7 +320,7 @@ def test_a_pasted_page_is_cut_to_its_first_words_and_still_finds_its_source(tmp_
         assert results.hits[0].doc_id == "p3" and results.notes == parsed.notes
 
 
-def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(seed_index):
+def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(seed_index, monkeypatch):
     import gc
 
     from civicsearch.search import suggest
@@ -349,6 +349,12 @@ def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(see
     assert [fresh.documents(w) for w in asked] == [counts[w] for w in asked]
     fresh._documents.update(dict.fromkeys(asked[:5], 10**9))  # remembered, not read again
     assert fresh.documents(asked[0]) == 10**9
+    # Past KNOWN_WORDS it starts again, and still answers every word asked, known before or not.
+    monkeypatch.setattr(suggest, "KNOWN_WORDS", 6)
+    small = suggest.Vocabulary(storage)
+    assert small.documents_of(asked[:5]) == {w: counts[w] for w in asked[:5]}
+    words = asked[:3] + asked[5:9]  # three known, four not: seven
+    assert small.documents_of(words) == {w: counts[w] for w in words} and set(small._documents) == set(words)
     # Arrays and strings: a long-running searcher's garbage collector has nothing of it to walk.
     assert not any(gc.is_tracked(part) for part in (vocabulary._long, vocabulary._near))
 

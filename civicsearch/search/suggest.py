@@ -151,6 +151,7 @@ class Vocabulary:
         if todo:
             if len(known) + len(todo) > KNOWN_WORDS:
                 known.clear()
+                todo = list(dict.fromkeys(words))
             by_field = zip(*(self.storage.doc_frequencies(f, todo) for f in _TERM_FIELDS))
             known.update(zip(todo, map(max, by_field)))
         return {w: known[w] for w in words}
