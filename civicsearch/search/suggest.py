@@ -17,7 +17,6 @@ import math
 import re
 import time
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
@@ -96,12 +95,13 @@ class Vocabulary:
     them, and every word's one-character-away neighbours (a bucket per word with one
     position blanked, its words in code point order).
 
-    The words of two and three characters (nine in ten) stay the index's code points in
-    arrays: a bucket is a run of their rows sorted by the other characters, found by
-    bisection. The four-character words are strings in dicts. Either way a long-running
-    searcher's garbage collector has nothing of it to walk (a set of the words and a list
-    a bucket would be walked at every full collection), and most of it is built in array
-    operations, not a step a word.
+    Every word is a row of code points in an array, its size's rows in code point order: a
+    bucket is a run of rows sorted by the other characters, found by bisection. Whether the
+    index holds a word: the two- and three-character words (nine in ten) by their code
+    (bisected), the four-character ones, too long for a code, as a dict's keys. A
+    long-running searcher's garbage collector has nothing of it to walk (a set of the words
+    and a list a bucket would be walked at every full collection), and most of it is built
+    in array operations, not a step a word.
     """
 
     def __init__(self, storage: Storage) -> None:
@@ -113,27 +113,26 @@ class Vocabulary:
             longer.update(w for w in others if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
         points = code_points(union(codes))  # rows in code point order
         han = in_ranges(points, _HAN_RANGES)  # as _HAN_RUN takes them
-        #: The words of each size as rows of code points (in code point order), their keys
-        #: (sorted), and for each blanked position the rows by the other characters.
-        self._short: dict[int, tuple[np.ndarray, np.ndarray, list[_Bucketed]]] = {}
+        #: Each size's words as rows of code points (in code point order), and for each blanked
+        #: position the rows by the other characters.
+        self._rows: dict[int, tuple[np.ndarray, list[_Bucketed]]] = {}
+        #: The two- and three-character words' codes (sorted).
+        self._keys: dict[int, np.ndarray] = {}
         for size in (2, 3):
             rows = points[han[:, 3 - size:].all(axis=1) & (points[:, : 3 - size] == 0).all(axis=1)][:, 3 - size:]
-            self._short[size] = (rows, point_codes(rows), [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
-        #: The four-character words (as keys), and each with one position blanked (``\0``) →
-        #: the words that fill it, end to end.
-        self._long: dict[str, None] = dict.fromkeys(sorted(longer))
-        near: dict[str, list[str]] = defaultdict(list)
-        for word in self._long:
-            for i in range(len(word)):
-                near[word[:i] + "\0" + word[i + 1:]].append(word)
-        self._near: dict[str, str] = {blanked: "".join(found) for blanked, found in near.items()}
+            self._keys[size] = point_codes(rows)
+            self._rows[size] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
+        #: The four-character words (as keys), in code point order.
+        self._long: dict[str, None] = dict.fromkeys(sorted(w for w in longer if len(w) == 4))
+        rows = np.frombuffer("".join(self._long).encode("utf-32-le"), dtype="<u4").reshape(-1, 4)
+        self._rows[4] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(4)])
         #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
         self._documents: dict[str, int] = {}
 
     def holds(self, word: str) -> bool:
         """Whether ``word`` is one of the vocabulary's words."""
-        if len(word) in self._short:
-            keys = self._short[len(word)][1]
+        if len(word) in self._keys:
+            keys = self._keys[len(word)]
             key = _code(word)
             at = int(keys.searchsorted(key))
             return at < len(keys) and int(keys[at]) == key
@@ -158,16 +157,15 @@ class Vocabulary:
 
     def neighbours(self, window: str, i: int) -> list[str]:
         """Words the index holds that differ from ``window`` at position ``i`` only."""
-        if len(window) in self._short:
-            rows, _, buckets = self._short[len(window)]
-            found = buckets[i].rows_of(window[:i] + window[i + 1:])
-            return _texts(rows[found]) if len(found) else []
-        found, n = self._near.get(window[:i] + "\0" + window[i + 1:], ""), len(window)
-        return [found[k: k + n] for k in range(0, len(found), n)]
+        if len(window) not in self._rows:
+            return []
+        rows, buckets = self._rows[len(window)]
+        found = buckets[i].rows_of(window[:i] + window[i + 1:])
+        return _texts(rows[found]) if len(found) else []
 
     def words(self) -> list[str]:
         """Every word, shortest first, each size in code point order."""
-        return [w for size in (2, 3) for w in _texts(self._short[size][0])] + list(self._long)
+        return [w for size in (2, 3) for w in _texts(self._rows[size][0])] + list(self._long)
 
 
 @dataclass
