@@ -125,14 +125,18 @@ def _extract(doc: Any) -> dict[str, Any] | None:
     if mark:
         status = REPEALED if "废止" in mark.group(1) else EXPIRED
     text = doc.body
-    # History stands at the top (in parentheses under the title) or at the very end.
+    # History stands at the top (in parentheses under the title) or at the very end. Each
+    # expression is run only where the words it cannot match without stand: most texts
+    # hold none of them, and an expression with no fixed start tries every character.
     edges = text[:1000] + "。" + text[-600:]
-    amended = sorted({d for m in _HISTORY.finditer(edges) if (d := _day(m)) and not _cites_another(edges, m)})
-    if any(_in_parentheses(edges, m.start()) for m in _REPEALED_ON.finditer(edges)):
+    amended = sorted({d for m in _HISTORY.finditer(edges) if (d := _day(m)) and not _cites_another(edges, m)}) \
+        if "修正" in edges or "修订" in edges else []
+    if "废止" in edges and any(_in_parentheses(edges, m.start()) for m in _REPEALED_ON.finditer(edges)):
         status = REPEALED
     effective = next((d for m in _EFFECTIVE.finditer(text) if (d := _day(m))), None)
-    expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None) or \
-        next((d for m in _CLOSING_EXPIRES.finditer(text) if (d := _day(m))), None) or _period_end(text)
+    expires = next((d for m in _EXPIRES.finditer(text) if (d := _day(m))), None)
+    if expires is None and "有效期" in text:
+        expires = next((d for m in _CLOSING_EXPIRES.finditer(text) if (d := _day(m))), None) or _period_end(text)
     if not (status or amended or expires or effective):
         return None
     return {"status": status, "amended": amended, "effective": effective, "expires": expires}
