@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from test_cleaning import doc
 
+import pytest
+
 from civicsearch import SearchEngine
 from civicsearch.ingest.docno import find_docnos, normalize_query
 from civicsearch.ingest.kinds import document_kind
@@ -58,3 +60,28 @@ def test_search_by_document_number_exactly_and_by_prefix(tmp_path):
     assert ids("文号:国办发〔2023〕") == ["b.txt"]
     assert ids("文号:沪府办规 做好") == ["c.txt"]
     assert engine.get("a.txt").docnos == ["国办发〔2024〕1号"]
+
+
+@pytest.mark.parametrize("text, replies", [
+    ("网友您好！您反映的问题已收悉。", True),  # an addressee, then a greeting
+    ("来信人：", True),
+    ("首先，非常感谢您对我们工作的支持。", True),
+    ("市住建局回复：您好，", True),  # a few words in: the reply's own label
+    ("我局于近日收到您的来信。", True),
+    ("您反映的路灯问题，我局高度重视，", True),
+    ("你好！关于你反映的问题，", True),
+    ("您的留言已收悉。", True),
+    ("经调查核实，现将有关情况答复如下：", True),
+    ("以下为对此留言的回复", True),  # words that mark a reply wherever they stand
+    ("本月网络交办件已收悉", True),
+    ("市政府召开常务会议", False),
+    ("关于加装电梯的通知", False),
+    ("举报电话：12345", False),  # a lead word, no way it opens
+    ("如下所述，市民回复率上升。" + "很" * 120 + "回复如下", False),  # past the reach of the opening
+    ("", False),
+])
+def test_a_reply_is_told_by_how_it_opens(text, replies):
+    from civicsearch.ingest.kinds import _opens_reply
+
+    assert _opens_reply(text) is replies
+    assert (document_kind(text, "正文。") == "答复") is replies  # as a title

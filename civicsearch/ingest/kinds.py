@@ -53,15 +53,23 @@ _MINISTERIAL = re.compile(r"(?:部|委员会|总局|总署|银行|署)令|部务
 _STATE_COUNCIL = re.compile(r"国务院令|国务院(?:常务会议|第\S{1,4}次常务会议)|国务院公布")
 _LOCAL_CONGRESS = re.compile(r"(?:省|市|自治区|自治州|县)人民代表大会常务委员会|人民代表大会常务委员会第")
 _PLACE_PREFIX = re.compile(r"^(?:\S{1,8}?(?:省|自治区|市|自治州|州|县|区|盟))(?!政府|人民政府办公)")
-_REPLY_OPENING = re.compile(
-    r"^\s*(?:亲爱的|尊敬的)?(?:网友|网民|市民|群众|同志|来信(?:同志|人|网友|者)?|“?UU\d+”?)[^。！!\n]{0,24}?"
+#: How a reply opens, tried at the start of the text alone (ways that each began with ``^``
+#: were tried at every character, each failing there): by its addressee or thanks...
+_REPLY_START = re.compile(
+    r"\s*(?:亲爱的|尊敬的)?(?:网友|网民|市民|群众|同志|来信(?:同志|人|网友|者)?|“?UU\d+”?)[^。！!\n]{0,24}?"
     r"(?:您好|你好|[：:]\s*(?:您|你)(?:反映|的|所|好))"
-    r"|^\s*(?:来信(?:同志|人|网友|者)?|网友|网民|“[^”\n]{1,24}”|UU\d+)\s*(?:网友)?\s*[：:]"
-    r"|^\s*(?:首先[，,]\s*)?(?:非常|十分)?感谢您|对此留言的回复|(?:信箱|网络)?交办件已收悉"
-    r"|^.{0,40}?(?:回复|答复)[：:]|^.{0,60}?收到(?:您|网友|市民)|^.{0,60}?(?:您|网友|市民|群众)(?:所)?(?:反映|举报|投诉)的?"
+    r"|\s*(?:来信(?:同志|人|网友|者)?|网友|网民|“[^”\n]{1,24}”|UU\d+)\s*(?:网友)?\s*[：:]"
+    r"|\s*(?:首先[，,]\s*)?(?:非常|十分)?感谢您")
+#: ...or by what its first line says, a few words in; each of these ways needs one of
+#: ``_REPLY_LEAD_WORDS`` (most texts hold none, and spare the expression's lazy scans)...
+_REPLY_LEAD = re.compile(
+    r".{0,40}?(?:回复|答复)[：:]|.{0,60}?收到(?:您|网友|市民)|.{0,60}?(?:您|网友|市民|群众)(?:所)?(?:反映|举报|投诉)的?"
     r"[^。]{0,60}?(?:经(?:调查|核实|查|现场)|高度重视|已转)"
-    r"|^.{0,40}?(?:您好|你好)[!！,，。：:\s]*.{0,30}?(?:您|你)(?:的|反映|所|提|咨询|关于|在)"
-    r"|^.{0,60}?(?:来信|留言|来电|诉求|信件|帖文|帖子)(?:已)?(?:收悉|获悉)|^.{0,80}?(?:现|特)?(?:将|就)?.{0,30}?(?:回复|答复)如下")
+    r"|.{0,40}?(?:您好|你好)[!！,，。：:\s]*.{0,30}?(?:您|你)(?:的|反映|所|提|咨询|关于|在)"
+    r"|.{0,60}?(?:来信|留言|来电|诉求|信件|帖文|帖子)(?:已)?(?:收悉|获悉)|.{0,80}?(?:现|特)?(?:将|就)?.{0,30}?(?:回复|答复)如下")
+_REPLY_LEAD_WORDS = ("回复", "答复", "收到", "反映", "举报", "投诉", "您好", "你好", "收悉", "获悉")
+#: ...and the words that mark a reply wherever they stand.
+_REPLY_WORDS = ("对此留言的回复", "交办件已收悉")
 _MESSAGE_OPENING = re.compile(r"^\s*(?:尊敬的|敬爱的|亲爱的)\S{0,12}(?:领导|书记|市长|县长|区长|局长|镇长|主任|同志|部门|政府)"
                               r"|^\s*(?:各位)?领导(?:您好|你好|好)|^\s*\S{1,3}(?:书记|市长|县长|区长|局长|镇长)[：:，,]?\s*(?:您好|你好)")
 #: A title that asks, complains or proposes, as citizens' messages do.
@@ -179,6 +187,12 @@ def _is_message(core: str, body: str) -> bool:
     return voice >= CITIZEN_VOICE_MARGIN
 
 
+def _opens_reply(text: str) -> bool:
+    """Whether ``text`` opens as a reply to a citizen's message does."""
+    return (_REPLY_START.match(text) is not None or any(words in text for words in _REPLY_WORDS)
+            or (any(words in text for words in _REPLY_LEAD_WORDS) and _REPLY_LEAD.match(text) is not None))
+
+
 def document_kind(title: str, body: str, record: Mapping[str, Any] | None = None,
                   header: Mapping[str, str] | None = None) -> str:
     """The document's kind, one of :data:`KINDS` (see the module docstring)."""
@@ -188,7 +202,7 @@ def document_kind(title: str, body: str, record: Mapping[str, Any] | None = None
     opening = body[:200]
     if _MESSAGE_OPENING.search(opening):
         return "留言"
-    if _REPLY_OPENING.search(title) or _REPLY_OPENING.search(opening[:120]):
+    if _opens_reply(title) or _opens_reply(opening[:120]):
         return "答复"
     core = _title_core(title)
     if _is_message(core, body):
