@@ -35,30 +35,24 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
     the runs put in each term's order; the lists are views of two arrays): not steps a term
     and segment, nor many a segment, which a long query's dozens of terms times the segments
     would cost."""
-    keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
-    found = []
-    for leaf, offset in reader.leaf_readers():
-        arrays = postarrays.for_leaf(leaf)
-        held, lo, hi = arrays.ranges(keys)
-        if len(held):
-            found.append((leaf, offset, arrays, held, lo, hi - lo))
+    found = _runs(reader, wanted)
     if not found:
         empty = np.zeros(0, dtype=np.int64)
         return [(empty, empty.astype(np.float64)) for _ in wanted]
-    held, runs = np.concatenate([f[3] for f in found]), np.concatenate([f[5] for f in found])
-    rows = postarrays.spans(np.concatenate([f[4] for f in found]), runs)  # each segment's, end to end
-    sizes = [int(f[5].sum()) for f in found]
+    leaves, offsets, segments, helds, los, counts = zip(*found)
+    held, runs = np.concatenate(helds), np.concatenate(counts)
+    rows = postarrays.spans(np.concatenate(los), runs)  # each segment's, end to end
+    sizes = [int(c.sum()) for c in counts]
     local, weights, live, at = [], [], [], 0
-    for (leaf, _, arrays, _, lo, counts), size in zip(found, sizes):
-        docnums, frequencies = arrays.gather(lo, counts, rows[at:at + size])
+    for leaf, arrays, lo, count, size in zip(leaves, segments, los, counts, sizes):
+        docnums, frequencies = arrays.gather(lo, count, rows[at:at + size])
         at += size
         local.append(docnums)
         weights.append(frequencies)
         deleted = _deleted(leaf)
-        if deleted is not None:
-            live.append((len(local) - 1, ~np.isin(docnums, deleted)))
+        live.append(None if deleted is None else ~np.isin(docnums, deleted))
     ids = np.concatenate(local).astype(np.int64)
-    ids += np.repeat(np.asarray([f[1] for f in found], dtype=np.int64), sizes)
+    ids += np.repeat(np.asarray(offsets, dtype=np.int64), sizes)
     frequencies = np.concatenate(weights).astype(np.float64)
     # The runs lie segment by segment; a term's runs, in segment order, make its list.
     order = np.argsort(held, kind="stable")
@@ -66,18 +60,29 @@ def read_postings_many(reader: IndexReader, wanted: list[tuple[str, str]]) -> li
     ids, frequencies = ids[rows], frequencies[rows]
     starts = np.zeros(len(wanted) + 1, dtype=np.int64)
     np.cumsum(np.bincount(held, weights=runs, minlength=len(wanted)).astype(np.int64), out=starts[1:])
-    if live:
-        kept = np.ones(len(rows), dtype=bool)
-        firsts = np.cumsum(sizes) - sizes
-        for segment, mask in live:
-            kept[firsts[segment]:firsts[segment] + sizes[segment]] = mask
-        kept = kept[rows]
+    if any(mask is not None for mask in live):
+        kept = np.concatenate([np.ones(size, dtype=bool) if mask is None else mask
+                               for mask, size in zip(live, sizes)])[rows]
         ids, frequencies = ids[kept], frequencies[kept]
         ends = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(kept, out=ends[1:])
         starts = ends[starts]
     bounds = starts.tolist()
     return [(ids[a:b], frequencies[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _runs(reader: IndexReader, wanted: list[tuple[str, str]]) -> list[tuple]:
+    """For each segment holding some of ``wanted``: (its reader, its first docnum, its
+    arrays, which of ``wanted`` it holds, where their postings start, how many each has);
+    each segment's tables searched once for all of them."""
+    keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
+    found = []
+    for leaf, offset in reader.leaf_readers():
+        arrays = postarrays.for_leaf(leaf)
+        held, lo, hi = arrays.ranges(keys)
+        if len(held):
+            found.append((leaf, offset, arrays, held, lo, hi - lo))
+    return found
 
 
 def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
@@ -110,11 +115,9 @@ def doc_frequency(reader: IndexReader, fieldname: str, term: str) -> int:
 def doc_frequencies(reader: IndexReader, wanted: list[tuple[str, str]]) -> np.ndarray:
     """:func:`doc_frequency` of each ``(field, term)`` (int64), every segment's tables asked
     once for all of them: the did-you-mean weighs hundreds of words."""
-    keys = postarrays.KeySet([postarrays.key_of(f, t.encode("utf-8")) for f, t in wanted])
     totals = np.zeros(len(wanted), dtype=np.int64)
-    for leaf, _ in reader.leaf_readers():
-        held, lo, hi = postarrays.for_leaf(leaf).ranges(keys)
-        totals[held] += hi - lo  # a key once a segment
+    for _, _, _, held, _, counts in _runs(reader, wanted):
+        totals[held] += counts  # a key once a segment
     return totals
 
 
