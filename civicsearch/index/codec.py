@@ -24,7 +24,7 @@ import numpy as np
 from whoosh.codec.base import TermsReader, WrappingCodec
 from whoosh.codec.whoosh3 import W3Codec, W3Segment
 
-from civicsearch.index import columns, grampool, postarrays, wordpool
+from civicsearch.index import columns, grampool, postarrays, runs, wordpool
 
 
 class CivicCodec(WrappingCodec):
@@ -158,7 +158,9 @@ class VectorPool:
 class ArrayWriter:
     """One segment's posting arrays under way: its documents' words (the schema's word
     fields), bigrams, pure column values and embeddings, pooled in memory and written
-    once, when the segment is (:meth:`write`)."""
+    once, when the segment is (:meth:`write`). The words and bigrams can be spilled
+    to run files on the way (:meth:`spill`, :mod:`civicsearch.index.runs`), so that
+    a segment can hold many times what its pool holds."""
 
     def __init__(self, storage: Any, segment: Any, schema: Any) -> None:
         self.storage = storage
@@ -170,11 +172,24 @@ class ArrayWriter:
         #: The pure column fields (:attr:`columns.index` names them): their values are the arrays' only.
         self.columns = columns.ColumnPool(schema)
         self.vectors = VectorPool()
+        #: The run files spilled so far, and the first document the pool holds.
+        self.runs: list[str] = []
+        self._first_doc = 0
 
     @property
     def nbytes(self) -> int:
         """Memory the words and bigrams take so far, and what their write will take besides."""
         return self.words.nbytes + self.grams.nbytes
+
+    @property
+    def pending_bytes(self) -> int:
+        """The part of :attr:`nbytes` a :meth:`spill` frees."""
+        return self.words.pending_bytes + self.grams.pending_bytes
+
+    @property
+    def can_spill(self) -> bool:
+        """Whether run files can be spilled (they are memory-mapped from a folder)."""
+        return bool(getattr(self.storage, "folder", None))
 
     def add_segment(self, arrays: postarrays.PostingArrays, docmap: np.ndarray) -> None:
         """An old segment's arrays for a merge: ``docmap`` gives each of its docnums the new
@@ -184,8 +199,27 @@ class ArrayWriter:
         self.grams.add_segment(arrays, docmap)
         self.vectors.add_segment(arrays, docmap)
 
+    def spill(self, doc_count: int) -> None:
+        """Write the pooled words and bigrams of the documents before ``doc_count`` to a
+        run file and empty the pool (the documents' lengths, columns and vectors stay)."""
+        fields = {}
+        for name, field in self.words.fields.items():
+            fields[name] = runs.Spilled.of(*field.coded(), first_doc=self._first_doc, doc_count=doc_count)
+        fields[grampool.FIELD] = runs.Spilled.of(*self.grams.coded())
+        name = self.segment.make_filename(f".run{len(self.runs)}")
+        out = self.storage.create_file(name)
+        try:
+            runs.write_run(out, self._first_doc, doc_count, fields)
+        finally:
+            out.close()
+        self.runs.append(name)
+        self._first_doc = doc_count
+
     def write(self, doc_count: int) -> None:
         """Write the segment's file for its ``doc_count`` documents."""
+        if self.runs:
+            self._write_runs(doc_count)
+            return
         fields = self.words.postings()
         grams, lengths = self.grams.postings()
         fields[grampool.FIELD] = grams
@@ -195,3 +229,27 @@ class ArrayWriter:
                              columns=self.columns.coded(doc_count), vectors=self.vectors.matrix(doc_count))
         finally:
             out.close()
+
+    def _write_runs(self, doc_count: int) -> None:
+        """Write the segment's file from its runs (the pool's rest spilled as the last)."""
+        if self.pending_bytes or self._first_doc < doc_count:
+            self.spill(doc_count)
+        opened = [runs.Run(os.path.join(self.storage.folder, name)) for name in self.runs]
+        words = {name: list(field.ids) for name, field in self.words.fields.items()}
+        names: dict[str, Callable[[np.ndarray], list[bytes]]] = {
+            name: (lambda codes, terms=terms: [terms[c].encode("utf-8") for c in codes.tolist()])
+            for name, terms in words.items()}
+        grams = list(self.grams.words)
+        names[grampool.FIELD] = lambda codes: grampool.gram_names(codes, grams)
+        out = self.storage.create_file(self.segment.make_filename(CivicCodec.ARRAYS_EXT))
+        try:
+            runs.merge(out, opened, names, doc_count,
+                       {grampool.FIELD: self.grams.document_lengths(), **self.words.lengths(doc_count)},
+                       self.columns.coded(doc_count), self.vectors.matrix(doc_count))
+        finally:
+            out.close()
+            for run in opened:
+                run.close()
+        for name in self.runs:
+            self.storage.delete_file(name)
+        self.runs = []

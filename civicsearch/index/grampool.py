@@ -97,7 +97,12 @@ class GramPool:
 
     @property
     def nbytes(self) -> int:
-        return POSTING_BYTES * len(self.codes) + TERM_BYTES * len(self.words)
+        return self.pending_bytes + TERM_BYTES * len(self.words)
+
+    @property
+    def pending_bytes(self) -> int:
+        """The part of :attr:`nbytes` a flush or a spill frees: the postings'."""
+        return POSTING_BYTES * len(self.codes)
 
     def add(self, docnum: int, text: str) -> None:
         """Pool the bigrams of document ``docnum``'s ``text``."""
@@ -133,17 +138,29 @@ class GramPool:
 
     def postings(self) -> tuple[postarrays.Postings, np.ndarray]:
         """The pooled postings, term by term (docnums sorted), and every document's length."""
+        codes, starts, docs, counts = self.coded()
+        names = gram_names(codes, list(self.words))
+        return postarrays.Postings(names, starts, docs, counts.astype(np.float64)), self.document_lengths()
+
+    def coded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The pooled postings by term code (ascending): the codes, where each one's
+        postings start, their docnums and counts. It empties the pool; the numbers of
+        the runs of letters and digits stay, so that every run of a segment codes alike."""
         codes = np.frombuffer(self.codes, dtype=np.int64)
         docs = np.frombuffer(self.docs, dtype=np.uint32)
         order = by_code_then_doc(codes, docs)
         codes = codes[order]
         first = np.flatnonzero(np.diff(codes, prepend=codes[:1] - 1))  # each code's first posting
         starts = np.append(first, len(codes)).astype(np.int64)
-        codes = codes[first]
+        counts = np.frombuffer(self.counts, dtype=np.uint32)[order]
+        docs = docs[order]
+        self.codes, self.docs, self.counts = array("q"), array("I"), array("I")
+        return codes[first], starts, docs, counts
+
+    def document_lengths(self) -> np.ndarray:
+        """Every pooled document's length (its number of bigram tokens)."""
         size = max(self.lengths, default=-1) + 1
         lengths = np.zeros(size, dtype=np.int64)
         if self.lengths:
             lengths[np.fromiter(self.lengths, dtype=np.int64)] = np.fromiter(self.lengths.values(), dtype=np.int64)
-        names = gram_names(codes, list(self.words))
-        return postarrays.Postings(names, starts, docs[order],
-                                   np.frombuffer(self.counts, dtype=np.uint32)[order].astype(np.float64)), lengths
+        return lengths

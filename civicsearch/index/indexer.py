@@ -248,7 +248,7 @@ class _Run:
         if self._writer is None:
             # keep_files: a search opening the old table of contents must still find it.
             self._writer = CivicWriter(self.ix, limitmb=WRITER_MB, compound=False, codec=CivicCodec(),
-                                       keep_files=True)
+                                       keep_files=True, spill_bytes=SEGMENT_BYTES)
         return self._writer
 
     @property

@@ -150,11 +150,13 @@ class CivicWriter(SegmentWriter):
 
     ``block_protocol`` is the pickle protocol of the posting blocks (see
     :data:`BLOCK_PROTOCOL`) and ``min_compress`` the smallest block compressed;
-    at 2 and 0 Whoosh's files are byte for byte Whoosh's.
+    at 2 and 0 Whoosh's files are byte for byte Whoosh's. When :attr:`pooled_bytes`
+    reaches ``spill_bytes`` (if given) and the words and bigrams are at least half of
+    it, they are spilled to a run file (:meth:`ArrayWriter.spill`).
     """
 
     def __init__(self, ix: Any, block_protocol: int = BLOCK_PROTOCOL, min_compress: int = MIN_COMPRESS_BYTES,
-                 keep_files: bool = False, **kwargs: Any) -> None:
+                 keep_files: bool = False, spill_bytes: int | None = None, **kwargs: Any) -> None:
         codec = kwargs.setdefault("codec", CivicCodec())
         if not isinstance(codec, CivicCodec):
             raise ValueError(f"a CivicWriter writes with civicsearch's codec (CivicCodec), not {codec!r}")
@@ -168,6 +170,7 @@ class CivicWriter(SegmentWriter):
         self.unkept = unkept() - set(self.schema.names())
         self.block_protocol = block_protocol
         self.min_compress = min_compress
+        self.spill_bytes = spill_bytes
         #: Leave the files the new table of contents no longer lists (the old one,
         #: merged segments) to the caller, who removes them once no reader needs them.
         self.keep_files = keep_files
@@ -245,6 +248,9 @@ class CivicWriter(SegmentWriter):
             arrays.vectors.add(docnum, *vector)
         self._added = True
         self.docnum += 1
+        if self.spill_bytes is not None and self.pooled_bytes >= self.spill_bytes \
+                and 2 * arrays.pending_bytes >= self.spill_bytes and arrays.can_spill:
+            arrays.spill(self.docnum)
 
     def add_reader(self, reader: Any) -> None:
         """Whoosh's ``add_reader`` (a merge), bringing the segment's words and bigrams along."""

@@ -43,6 +43,10 @@ QUEUE_BATCHES = 16
 RECORD_CHARS = 1_000
 #: How long the parent waits on a queue before it checks the workers are alive.
 POLL_SECONDS = 1.0
+#: The runs a worker's segment holds at most: a query pays for every segment it reads,
+#: and the merge of a segment's runs for every run it reads (its memory grows with the
+#: runs' terms). The whole bench makes four a worker; three times it, about eleven.
+SEGMENT_RUNS = 16
 
 #: Turns a record into an object with ``fields`` (its Whoosh field values) and
 #: ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
@@ -97,8 +101,11 @@ class ParallelBuild:
     ``prepare`` turns a record into Whoosh fields or a :class:`Skipped` (it runs in
     the workers); after :meth:`commit`, ``skipped`` lists what the workers skipped
     and ``uncleaned`` counts the documents indexed as read.
-    A worker starts a new segment when its posting pool reaches ``segment_bytes``
-    (its pool's spill limit lies above that: workers never spill to disk).
+    A worker's writer spills its words and bigrams to run files when its pools reach
+    ``segment_bytes`` (:mod:`civicsearch.index.runs`); the worker starts a new segment
+    when what stays in memory reaches it all the same (the terms, the keyword postings)
+    or the segment holds :data:`SEGMENT_RUNS` runs (Whoosh's keyword pool spills only above
+    twice that: that path is slower).
     Workers close ``lock_fds`` at once: a lock must die with the parent, not
     outlive it in a worker that has yet to notice.
     """
@@ -115,7 +122,8 @@ class ParallelBuild:
         self.workers = [
             context.Process(target=_work, name=f"civicsearch-writer-{k}", daemon=True,
                             args=(k, os.getpid(), ix, self.inboxes[k], self.results, prepare,
-                                  dict(writer_kwargs, _lk=False, limitmb=2 * segment_bytes / 2**20),
+                                  dict(writer_kwargs, _lk=False, limitmb=2 * segment_bytes / 2**20,
+                                       spill_bytes=segment_bytes),
                                   segment_bytes, lock_fds))
             for k in range(procs)
         ]
@@ -256,7 +264,7 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                     if writer is None:
                         writer = CivicWriter(ix, **writer_kwargs)
                     writer.add_document(**prepared.fields)
-                    if writer.pooled_bytes >= segment_bytes:
+                    if writer.pooled_bytes >= segment_bytes or len(writer.arrays.runs) >= SEGMENT_RUNS:
                         segments.append(writer.finalize_segment())
                         writer = None
                 written += len(batch)

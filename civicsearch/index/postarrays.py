@@ -253,6 +253,26 @@ class WordStarts(_KeptApart):
         a position's start is the least of its occurrences' (its word's; the sub-words standing
         at it start there or after), and a position none stands at starts where the one before
         it does."""
+        counts, gaps = cls.gaps(postings, doc_count)
+        runs = np.zeros(doc_count + 1, dtype=np.int64)
+        np.cumsum(counts, out=runs[1:])
+        return cls.packing(runs, cls.kept(gaps))
+
+    @classmethod
+    def kept(cls, gaps: np.ndarray) -> Escaped:
+        """Gaps as the file keeps them: four bits each, those of :attr:`TOP` and more apart."""
+        return Escaped.split(gaps, "u1", "<i8", top=cls.TOP)
+
+    @classmethod
+    def packing(cls, runs: np.ndarray, kept: Escaped) -> "WordStarts":
+        """From each document's run of entries and their :meth:`kept` gaps, two a byte."""
+        low = kept.main if len(kept.main) % 2 == 0 else np.append(kept.main, np.uint8(0))
+        return cls(runs, low[0::2] | low[1::2] << 4, kept.at, kept.values, len(kept.main))
+
+    @staticmethod
+    def gaps(postings: "Postings", doc_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`of`'s work: each document's number of word positions, and the gaps between
+        consecutive starts, documents end to end (int64 both)."""
         # A segment's flush holds every occurrence: the temporaries here are freed as soon as
         # they are used, and the writer calls this before it gathers the rest.
         rows = np.asarray(postings.positions).reshape(-1, 2)  # as the pool gives them (u4): no copy
@@ -275,9 +295,7 @@ class WordStarts(_KeptApart):
         gaps = np.diff(starts, prepend=0)
         first = runs[:-1][counts > 0]
         gaps[first] = starts[first]
-        kept = Escaped.split(gaps, "u1", "<i8", top=cls.TOP)
-        low = kept.main if len(kept.main) % 2 == 0 else np.append(kept.main, np.uint8(0))
-        return cls(runs, low[0::2] | low[1::2] << 4, kept.at, kept.values, len(gaps))
+        return counts, gaps
 
     def parts(self, index_dtype: str) -> list[np.ndarray]:
         """The arrays as the file keeps them."""
@@ -466,7 +484,6 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     starts_of = {n: WordStarts.of(fields[n], doc_count) for n in names if fields[n].positions is not None}
     # Every term of every field, end to end; then each field's two tables (its short terms
     # by code, the others by hash), each a run of that order.
-    terms = [(name, tbytes) for name in names for tbytes in fields[name].terms]
     starts, pos_counts, pos_parts, posting_base = [np.zeros(1, dtype=np.int64)], [], [], 0
     for name in names:
         block = fields[name]
@@ -481,26 +498,11 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
             pos_counts.append(np.diff(term_ends, prepend=0))
             pos_parts.append(np.asarray(block.positions).reshape(-1, 2))
     all_starts = np.concatenate(starts)
-    pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
-    if terms:
+    pos_starts = np.zeros(sum(len(fields[n].terms) for n in names) + 1, dtype=np.int64)
+    if len(pos_starts) > 1:
         np.cumsum(np.concatenate(pos_counts), out=pos_starts[1:])
-    sections, order_parts, first = [], [], 0
-    for name in names:
-        count = len(fields[name].terms)
-        field_terms = [tbytes for _, tbytes in terms[first: first + count]]
-        codes = term_codes(field_terms)
-        short, long = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
-        coded = codes[short].astype(np.uint64)
-        hashed = key_hashes([key_of(name, field_terms[i]) for i in long.tolist()])
-        by_code, by_hash = stable_argsort(coded), stable_argsort(hashed)
-        positioned = fields[name].positions is not None
-        sections.append({"field": name, "coded": True, "terms": len(short), "positioned": positioned,
-                         "lookup": coded[by_code]})
-        sections.append({"field": name, "coded": False, "terms": len(long), "positioned": positioned,
-                         "lookup": hashed[by_hash], "keys": [field_terms[i] for i in long[by_hash].tolist()]})
-        order_parts += [first + short[by_code], first + long[by_hash]]
-        first += count
-    order = np.concatenate(order_parts) if order_parts else np.zeros(0, dtype=np.int64)
+    sections, order = _sections(names, {n: fields[n].terms for n in names},
+                                {n for n in names if fields[n].positions is not None})
     docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
     weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
         else np.zeros(0)
@@ -516,14 +518,53 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     words = words[take]
     del take
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
+    header = _header(names, {n for n in names if fields[n].positions is not None}, sections, len(docnums),
+                     len(words), int(words.max()) if len(words) else 0, whole, doc_count, lengths, columns,
+                     vectors, starts_of)
+    # Frequencies a byte, the few that do not fit kept apart.
+    weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
+    header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
+    _write_parts(out, [_head(header), *_table_parts(sections, starts_out, pos_starts_out, header["tables"]),
+                       docnums.astype(header["docnums"]),
+                       *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
+                         else (weights.astype(header["weights"]),)),
+                       words.astype(header["word_positions"]),
+                       *_tail_parts(header, starts_of, lengths, columns, vectors, doc_count)])
+
+
+def _sections(names: list[str], field_terms: dict[str, list[bytes]],
+              positioned: set[str]) -> tuple[list[dict], np.ndarray]:
+    """Each field's two tables (its short terms by code, the others by hash) and the
+    order of its terms in them: ``order`` lists the indexes of the fields' terms, end
+    to end, table after table."""
+    sections, order_parts, first = [], [], 0
+    for name in names:
+        terms = field_terms[name]
+        codes = term_codes(terms)
+        short, long = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
+        coded = codes[short].astype(np.uint64)
+        hashed = key_hashes([key_of(name, terms[i]) for i in long.tolist()])
+        by_code, by_hash = stable_argsort(coded), stable_argsort(hashed)
+        sections.append({"field": name, "coded": True, "terms": len(short), "positioned": name in positioned,
+                         "lookup": coded[by_code]})
+        sections.append({"field": name, "coded": False, "terms": len(long), "positioned": name in positioned,
+                         "lookup": hashed[by_hash], "keys": [terms[i] for i in long[by_hash].tolist()]})
+        order_parts += [first + short[by_code], first + long[by_hash]]
+        first += len(terms)
+    return sections, np.concatenate(order_parts) if order_parts else np.zeros(0, dtype=np.int64)
+
+
+def _header(names: list[str], positioned: set[str], sections: list[dict], postings: int, positions: int,
+            word_max: int, whole: bool, doc_count: int, lengths: dict[str, np.ndarray], columns: dict[str, Coded],
+            vectors: Vectors | None, starts_of: dict[str, WordStarts]) -> dict:
+    """The file's header (but its count of frequencies kept apart)."""
     key_bytes = sum(len(k) for section in sections for k in section.get("keys", ()))
-    size = max(len(docnums), key_bytes, len(words))
-    header = {
-        "postings": len(docnums), "fields": names,
-        "positioned": sorted(n for n in names if fields[n].positions is not None), "positions": len(words),
+    size = max(postings, key_bytes, positions)
+    return {
+        "postings": postings, "fields": names, "positioned": sorted(positioned), "positions": positions,
         "tables": "<u4" if size < 2**32 else "<u8",
         "docnums": "<u2" if doc_count <= 2**16 else "<u4", "weights": "<u1" if whole else "<f4",
-        "word_positions": "<u2" if not len(words) or int(words.max()) < 2**16 else "<u4",
+        "word_positions": "<u2" if word_max < 2**16 else "<u4",
         "sections": [{"field": sec["field"], "coded": sec["coded"], "terms": sec["terms"],
                       "positioned": sec["positioned"], "key_bytes": sum(map(len, sec.get("keys", ())))}
                      for sec in sections],
@@ -533,34 +574,49 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
         "word_starts": [{"field": n, "entries": starts_of[n].entries, "exceptions": len(starts_of[n].at)}
                         for n in sorted(starts_of)],
     }
-    # Frequencies a byte, the few that do not fit kept apart.
-    weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
-    header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
+
+
+def _head(header: dict) -> bytes:
     encoded = json.dumps(header).encode("utf-8")
-    parts: list[Any] = [MAGIC + _LENGTH.pack(len(encoded)) + encoded]
-    at = 0
+    return MAGIC + _LENGTH.pack(len(encoded)) + encoded
+
+
+def _table_parts(sections: list[dict], starts_out: np.ndarray, pos_starts_out: np.ndarray,
+                 tables: str) -> list[np.ndarray]:
+    """Each table as the file keeps it: its look-up, where each term's postings (and
+    positions) start, and a hashed table's term bytes."""
+    parts, at = [], 0
     for sec in sections:
         n = sec["terms"]
-        parts += [sec["lookup"].astype("<u8" if sec["coded"] else "<u4"),
-                  starts_out[at: at + n + 1].astype(header["tables"])]
+        parts += [sec["lookup"].astype("<u8" if sec["coded"] else "<u4"), starts_out[at: at + n + 1].astype(tables)]
         if sec["positioned"]:
-            parts.append(pos_starts_out[at: at + n + 1].astype(header["tables"]))
+            parts.append(pos_starts_out[at: at + n + 1].astype(tables))
         if not sec["coded"]:
-            parts += [_starts(array("Q", map(len, sec["keys"]))).astype(header["tables"]),
+            parts += [_starts(array("Q", map(len, sec["keys"]))).astype(tables),
                       np.frombuffer(b"".join(sec["keys"]), dtype=np.uint8)]
         at += n
-    parts += [docnums.astype(header["docnums"]),
-              *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
-                else (weights.astype(header["weights"]),)),
-              words.astype(header["word_positions"]),
-              *(part for n in sorted(starts_of) for part in starts_of[n].parts(header["tables"])),
-              *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
-              *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
-              *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
+    return parts
+
+
+def _tail_parts(header: dict, starts_of: dict[str, WordStarts], lengths: dict[str, np.ndarray],
+                columns: dict[str, Coded], vectors: Vectors | None, doc_count: int) -> list[np.ndarray]:
+    """What follows the word positions: their starts, the lengths, the columns, the vectors."""
+    return [*(part for n in sorted(starts_of) for part in starts_of[n].parts(header["tables"])),
+            *(_length_bytes(lengths[n], doc_count) for n in sorted(lengths)),
+            *(part for entry in header["columns"] for part in _column_parts(columns[entry["name"]], entry, doc_count)),
+            *(() if vectors is None else (_vector_rows(vectors.rows, doc_count),))]
+
+
+def write_part(out: BinaryIO, part: bytes | np.ndarray) -> None:
+    """Write one part of the file, padded to a multiple of :data:`ALIGN` bytes."""
+    data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
+    out.write(data)
+    out.write(b"\0" * _padding(len(data)))
+
+
+def _write_parts(out: BinaryIO, parts: Iterable[bytes | np.ndarray]) -> None:
     for part in parts:
-        data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
-        out.write(data)
-        out.write(b"\0" * _padding(len(data)))
+        write_part(out, part)
 
 
 def _column_header(name: str, coded: Coded) -> dict:

@@ -69,6 +69,15 @@ class _Field:
         """The pooled occurrences as posting lists: terms in code order, each one's
         postings by docnum, each posting's occurrences in the order they came. It empties
         the pool (a segment's flush: every occurrence is held once, as posting lists)."""
+        held, starts, docnums, freqs, positions = self.coded()
+        terms = list(self.ids)
+        names = [terms[c].encode("utf-8") for c in held.tolist()]
+        return postarrays.Postings(names, starts, docnums, freqs.astype(np.float64), positions)
+
+    def coded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`postings` with each term as its code (ascending) and the frequencies
+        as integers: what a spilled run keeps (:mod:`civicsearch.index.runs`). It empties
+        the pool; the codes stay, so that every run of a segment numbers a term alike."""
         codes, docs = np.frombuffer(self.codes, dtype=np.uint32), np.frombuffer(self.docs, dtype=np.uint32)
         key = codes.astype(np.int64)
         key <<= 32
@@ -84,17 +93,15 @@ class _Field:
         key = key[at]  # each posting's
         freqs = np.diff(np.append(at, len(order)))
         counts = np.bincount(key >> 32, minlength=len(self.ids))
-        held = counts > 0  # a term whose every document a merge dropped holds none
-        starts = np.zeros(int(held.sum()) + 1, dtype=np.int64)
+        held = np.flatnonzero(counts)  # a term whose every document a merge dropped holds none
+        starts = np.zeros(len(held) + 1, dtype=np.int64)
         np.cumsum(counts[held], out=starts[1:])
-        names = [t.encode("utf-8") for t, keep in zip(self.ids, held.tolist()) if keep]
         positions = np.empty((len(order), 2), dtype=np.uint32)
         positions[:, 0] = np.frombuffer(self.positions, dtype=np.uint32)[order]
         self.positions = array("I")
         positions[:, 1] = np.frombuffer(self.starts, dtype=np.uint32)[order]
         self.starts = array("I")
-        return postarrays.Postings(names, starts, (key & 0xFFFFFFFF).astype(np.uint32), freqs.astype(np.float64),
-                                   positions)
+        return held, starts, (key & 0xFFFFFFFF).astype(np.uint32), freqs, positions
 
 
 class WordPool:
@@ -106,8 +113,12 @@ class WordPool:
     @property
     def nbytes(self) -> int:
         """Memory the pool takes, and what its flush will take besides."""
-        return sum((OCCURRENCE_BYTES + FLUSH_BYTES) * len(f.codes) + TERM_BYTES * len(f.ids)
-                   for f in self.fields.values())
+        return self.pending_bytes + sum(TERM_BYTES * len(f.ids) for f in self.fields.values())
+
+    @property
+    def pending_bytes(self) -> int:
+        """The part of :attr:`nbytes` a flush or a spill frees: the occurrences'."""
+        return sum((OCCURRENCE_BYTES + FLUSH_BYTES) * len(f.codes) for f in self.fields.values())
 
     def add(self, fieldname: str, docnum: int, text: str) -> int:
         """Pool the words of document ``docnum``'s ``text`` in ``fieldname``; their number
