@@ -81,7 +81,12 @@ def write_run(out: BinaryIO, first_doc: int, doc_count: int, fields: dict[str, S
                        (f"{name}/counts", f.counts.astype("<i8")),
                        (f"{name}/gaps", f.gaps.main), (f"{name}/at", f.gaps.at.astype("<i8")),
                        (f"{name}/values", f.gaps.values.astype("<u4"))]
-    header = {"documents": [first_doc, doc_count], "fields": sorted(fields),
+    # What the merge's header needs of every posting, counted while they are in memory.
+    stats = {name: {"weight_max": int(f.weights.max()) if len(f.weights) else 0,
+                    "weights_kept": int(np.count_nonzero(f.weights >= 255)),
+                    "word_max": int(f.words.max()) if f.words is not None and len(f.words) else 0}
+             for name, f in fields.items()}
+    header = {"documents": [first_doc, doc_count], "fields": sorted(fields), "stats": stats,
               "arrays": [[key, a.dtype.str, len(a)] for key, a in arrays]}
     encoded = json.dumps(header).encode("utf-8")
     postarrays.write_part(out, MAGIC + _LENGTH.pack(len(encoded)) + encoded)
@@ -90,7 +95,9 @@ def write_run(out: BinaryIO, first_doc: int, doc_count: int, fields: dict[str, S
 
 
 class Run:
-    """A run file, memory-mapped: :attr:`fields` by name, as :class:`Spilled`."""
+    """A run file, memory-mapped: :attr:`fields` by name, as :class:`Spilled`, and
+    :attr:`stats` (each field's largest weight and word position, and its weights of
+    255 and more)."""
 
     def __init__(self, path: str) -> None:
         with open(path, "rb") as f:
@@ -107,6 +114,7 @@ class Run:
             nbytes = found[key].nbytes
             at += nbytes + postarrays._padding(nbytes)
         self.first_doc, self.doc_count = header["documents"]
+        self.stats: dict[str, dict[str, int]] = header["stats"]
         self.fields = {}
         for name in header["fields"]:
             positioned = f"{name}/words" in found
@@ -114,6 +122,11 @@ class Run:
                 found[f"{name}/codes"], found[f"{name}/starts"], found[f"{name}/docnums"], found[f"{name}/weights"],
                 found.get(f"{name}/words"), found.get(f"{name}/occurrences"), found.get(f"{name}/counts"),
                 Escaped(found[f"{name}/gaps"], found[f"{name}/at"], found[f"{name}/values"]) if positioned else None)
+
+    def release(self) -> None:
+        """Drop the pages read so far from this process (the next read maps them again):
+        the runs of a large segment are many times what the merge needs at once."""
+        self._map.madvise(mmap.MADV_DONTNEED)
 
     def close(self) -> None:
         """Let the file go: the map closes once no array read from it is left."""
@@ -152,15 +165,15 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
     postings, positions = int(starts_out[-1]), int(pos_starts_out[-1])
     fields_of = np.repeat(np.arange(len(fields)), [len(union[n]) for n in fields])
     local = order - np.concatenate([[0], np.cumsum([len(union[n]) for n in fields])])[fields_of[order]]
-    word_max = max((int(r.fields[n].words.max()) for r in runs for n in positioned  # type: ignore[union-attr]
-                    if n in r.fields and len(r.fields[n].words)), default=0)  # type: ignore[arg-type]
-    weight_max = max((int(f.weights.max()) for r in runs for f in r.fields.values() if len(f.weights)), default=0)
-    whole = weight_max < 2**16
+    stats = [s for r in runs for s in r.stats.values()]
+    whole = max((s["weight_max"] for s in stats), default=0) < 2**16
     starts_of = {n: _word_starts([r for r in runs if n in r.fields], n, doc_count) for n in sorted(positioned)}
-    header = postarrays._header(fields, positioned, sections, postings, positions, word_max, whole, doc_count,
-                                lengths, columns, vectors, starts_of)
-    kept = sum(int(np.count_nonzero(f.weights >= 255)) for r in runs for f in r.fields.values()) if whole else 0
-    header["weight_exceptions"] = kept
+    for r in runs:
+        r.release()
+    header = postarrays._header(fields, positioned, sections, postings, positions,
+                                max((s["word_max"] for s in stats), default=0), whole, doc_count, lengths, columns,
+                                vectors, starts_of)
+    header["weight_exceptions"] = sum(s["weights_kept"] for s in stats) if whole else 0
     postarrays.write_part(out, postarrays._head(header))
     for part in postarrays._table_parts(sections, starts_out, pos_starts_out, header["tables"]):
         postarrays.write_part(out, part)
@@ -270,6 +283,7 @@ class _Plan:
                 size[found] = last - first
                 sizes.append(size)
                 pieces.append(source[postarrays.spans(first, last - first)])
+                r.release()
             # The pieces run after run; the file wants them term after term, runs in turn.
             matrix = np.stack(sizes, axis=1)  # a row a term, a column a run
             before = np.cumsum(matrix.sum(axis=0)) - matrix.sum(axis=0)
