@@ -101,3 +101,29 @@ def test_a_run_file_keeps_what_was_spilled(tmp_path: Path) -> None:
     path.write_bytes(b"not a run")
     with pytest.raises(ValueError, match="not a run of postings"):
         runs.Run(str(path))
+
+
+def test_a_merge_of_segments_spills_as_it_goes(corpus_copy: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from whoosh.index import open_dir
+
+    from civicsearch.index.codec import CivicCodec
+    from civicsearch.index.internals import CivicWriter
+
+    corpus = _documents(corpus_copy)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer, "SEGMENT_BYTES", 20_000)
+    out = []
+    for name, spill_bytes in (("whole", None), ("spilled", 20_000)):
+        engine = SearchEngine(tmp_path / name)
+        engine.index([corpus], procs=2)  # several segments a worker
+        engine.close()
+        folder = tmp_path / name / (tmp_path / name / "CURRENT").read_text().strip()
+        assert len(list(folder.glob("*.csa"))) > 2
+        writer = CivicWriter(open_dir(str(folder)), compound=False, codec=CivicCodec(), spill_bytes=spill_bytes)
+        spilled = []
+        monkeypatch.setattr(writer.arrays, "spill", lambda n, f=writer.arrays.spill: (spilled.append(n), f(n))[1])
+        writer.commit(optimize=True)  # every segment merged into one
+        assert bool(spilled) == (spill_bytes is not None)
+        out.append(_arrays(folder))
+    assert len(out[0]) == 1 and out[0] == out[1]

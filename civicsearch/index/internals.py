@@ -248,6 +248,12 @@ class CivicWriter(SegmentWriter):
             arrays.vectors.add(docnum, *vector)
         self._added = True
         self.docnum += 1
+        self._spill()
+
+    def _spill(self) -> None:
+        """Spill the words and bigrams when the pools have reached the bound and they are
+        at least half of it (else the caller's bound on the segment is what holds)."""
+        arrays = self.arrays
         if self.spill_bytes is not None and self.pooled_bytes >= self.spill_bytes \
                 and 2 * arrays.pending_bytes >= self.spill_bytes and arrays.can_spill:
             arrays.spill(self.docnum)
@@ -268,6 +274,7 @@ class CivicWriter(SegmentWriter):
                 new[np.fromiter(docmap, dtype=np.int64)] = np.fromiter(docmap.values(), dtype=np.int64)
         self.arrays.add_segment(postarrays.for_leaf(reader), new)
         self._added = True
+        self._spill()  # an old segment at a time
 
     def _flush_segment(self) -> None:
         fieldwriter = self.fieldwriter

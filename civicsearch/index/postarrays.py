@@ -501,7 +501,7 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     pos_starts = np.zeros(sum(len(fields[n].terms) for n in names) + 1, dtype=np.int64)
     if len(pos_starts) > 1:
         np.cumsum(np.concatenate(pos_counts), out=pos_starts[1:])
-    sections, order = _sections(names, {n: fields[n].terms for n in names},
+    sections, order = sections_of(names, {n: fields[n].terms for n in names},
                                 {n for n in names if fields[n].positions is not None})
     docnums = np.concatenate([np.asarray(fields[n].docnums) for n in names]) if names else np.zeros(0, np.uint32)
     weights = np.concatenate([np.asarray(fields[n].weights, dtype=np.float64) for n in names]) if names \
@@ -518,21 +518,21 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     words = words[take]
     del take
     whole = bool(np.all((weights == np.floor(weights)) & (weights >= 0) & (weights < 2**16)))
-    header = _header(names, {n for n in names if fields[n].positions is not None}, sections, len(docnums),
+    header = header_of(names, {n for n in names if fields[n].positions is not None}, sections, len(docnums),
                      len(words), int(words.max()) if len(words) else 0, whole, doc_count, lengths, columns,
                      vectors, starts_of)
     # Frequencies a byte, the few that do not fit kept apart.
     weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
     header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
-    _write_parts(out, [_head(header), *_table_parts(sections, starts_out, pos_starts_out, header["tables"]),
+    _write_parts(out, [head_bytes(header), *table_parts(sections, starts_out, pos_starts_out, header["tables"]),
                        docnums.astype(header["docnums"]),
                        *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
                          else (weights.astype(header["weights"]),)),
                        words.astype(header["word_positions"]),
-                       *_tail_parts(header, starts_of, lengths, columns, vectors, doc_count)])
+                       *tail_parts(header, starts_of, lengths, columns, vectors, doc_count)])
 
 
-def _sections(names: list[str], field_terms: dict[str, list[bytes]],
+def sections_of(names: list[str], field_terms: dict[str, list[bytes]],
               positioned: set[str]) -> tuple[list[dict], np.ndarray]:
     """Each field's two tables (its short terms by code, the others by hash) and the
     order of its terms in them: ``order`` lists the indexes of the fields' terms, end
@@ -554,7 +554,7 @@ def _sections(names: list[str], field_terms: dict[str, list[bytes]],
     return sections, np.concatenate(order_parts) if order_parts else np.zeros(0, dtype=np.int64)
 
 
-def _header(names: list[str], positioned: set[str], sections: list[dict], postings: int, positions: int,
+def header_of(names: list[str], positioned: set[str], sections: list[dict], postings: int, positions: int,
             word_max: int, whole: bool, doc_count: int, lengths: dict[str, np.ndarray], columns: dict[str, Coded],
             vectors: Vectors | None, starts_of: dict[str, WordStarts]) -> dict:
     """The file's header (but its count of frequencies kept apart)."""
@@ -576,12 +576,13 @@ def _header(names: list[str], positioned: set[str], sections: list[dict], postin
     }
 
 
-def _head(header: dict) -> bytes:
+def head_bytes(header: dict) -> bytes:
+    """The file's start: its magic, and its header's length and JSON."""
     encoded = json.dumps(header).encode("utf-8")
     return MAGIC + _LENGTH.pack(len(encoded)) + encoded
 
 
-def _table_parts(sections: list[dict], starts_out: np.ndarray, pos_starts_out: np.ndarray,
+def table_parts(sections: list[dict], starts_out: np.ndarray, pos_starts_out: np.ndarray,
                  tables: str) -> list[np.ndarray]:
     """Each table as the file keeps it: its look-up, where each term's postings (and
     positions) start, and a hashed table's term bytes."""
@@ -598,7 +599,7 @@ def _table_parts(sections: list[dict], starts_out: np.ndarray, pos_starts_out: n
     return parts
 
 
-def _tail_parts(header: dict, starts_of: dict[str, WordStarts], lengths: dict[str, np.ndarray],
+def tail_parts(header: dict, starts_of: dict[str, WordStarts], lengths: dict[str, np.ndarray],
                 columns: dict[str, Coded], vectors: Vectors | None, doc_count: int) -> list[np.ndarray]:
     """What follows the word positions: their starts, the lengths, the columns, the vectors."""
     return [*(part for n in sorted(starts_of) for part in starts_of[n].parts(header["tables"])),
@@ -611,7 +612,7 @@ def write_part(out: BinaryIO, part: bytes | np.ndarray) -> None:
     """Write one part of the file, padded to a multiple of :data:`ALIGN` bytes."""
     data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
     out.write(data)
-    out.write(b"\0" * _padding(len(data)))
+    out.write(b"\0" * padding(len(data)))
 
 
 def _write_parts(out: BinaryIO, parts: Iterable[bytes | np.ndarray]) -> None:
@@ -680,7 +681,7 @@ def _starts(lengths: array) -> np.ndarray:
     return starts
 
 
-def _padding(size: int) -> int:
+def padding(size: int) -> int:
     # Every array starts at a multiple of 8 bytes: numpy copies a misaligned
     # array before searching it, which would cost a copy of the table per look-up.
     return -size % ALIGN
@@ -698,7 +699,7 @@ class PostingArrays:
             at = len(MAGIC) + _LENGTH.size
             (length,) = _LENGTH.unpack_from(self._map, len(MAGIC))
             header = json.loads(self._map[at: at + length])
-            at += length + _padding(at + length)
+            at += length + padding(at + length)
         except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: damaged header ({e})") from e
         self.fields = frozenset(header["fields"])
@@ -707,7 +708,7 @@ class PostingArrays:
         def take(dtype: str, count: int) -> np.ndarray:
             nonlocal at
             view = np.frombuffer(self._map, dtype=dtype, count=count, offset=at)
-            at += view.nbytes + _padding(view.nbytes)
+            at += view.nbytes + padding(view.nbytes)
             return view
 
         tables = header["tables"]

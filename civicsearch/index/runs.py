@@ -107,12 +107,12 @@ class Run:
         (size,) = _LENGTH.unpack_from(self._map, len(MAGIC))
         at = len(MAGIC) + _LENGTH.size
         header = json.loads(self._map[at: at + size])
-        at += size + postarrays._padding(at + size)
+        at += size + postarrays.padding(at + size)
         found: dict[str, np.ndarray] = {}
         for key, dtype, count in header["arrays"]:
             found[key] = np.frombuffer(self._map, dtype=dtype, count=count, offset=at)
             nbytes = found[key].nbytes
-            at += nbytes + postarrays._padding(nbytes)
+            at += nbytes + postarrays.padding(nbytes)
         self.first_doc, self.doc_count = header["documents"]
         self.stats: dict[str, dict[str, int]] = header["stats"]
         self.fields = {}
@@ -158,7 +158,7 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
         counts.append(n)
         pos_counts.append(c)
         terms[name] = names[name](codes)
-    sections, order = postarrays._sections(fields, terms, positioned)
+    sections, order = postarrays.sections_of(fields, terms, positioned)
     del terms
     counts_all, pos_all = np.concatenate(counts), np.concatenate(pos_counts)
     starts_out, pos_starts_out = _cumulative(counts_all[order]), _cumulative(pos_all[order])
@@ -170,12 +170,12 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
     starts_of = {n: _word_starts([r for r in runs if n in r.fields], n, doc_count) for n in sorted(positioned)}
     for r in runs:
         r.release()
-    header = postarrays._header(fields, positioned, sections, postings, positions,
+    header = postarrays.header_of(fields, positioned, sections, postings, positions,
                                 max((s["word_max"] for s in stats), default=0), whole, doc_count, lengths, columns,
                                 vectors, starts_of)
     header["weight_exceptions"] = sum(s["weights_kept"] for s in stats) if whole else 0
-    postarrays.write_part(out, postarrays._head(header))
-    for part in postarrays._table_parts(sections, starts_out, pos_starts_out, header["tables"]):
+    postarrays.write_part(out, postarrays.head_bytes(header))
+    for part in postarrays.table_parts(sections, starts_out, pos_starts_out, header["tables"]):
         postarrays.write_part(out, part)
     del sections
     plan = _Plan(runs, fields, union, fields_of[order], local, starts_out, pos_starts_out)
@@ -189,13 +189,13 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
             values.append(part[big])
             done += len(part)
             out.write(memoryview(np.minimum(part, 255).astype("<u1")).cast("B"))
-        out.write(b"\0" * postarrays._padding(postings))
+        out.write(b"\0" * postarrays.padding(postings))
         postarrays.write_part(out, np.concatenate([np.zeros(0, dtype=np.int64), *at]).astype(header["tables"]))
         postarrays.write_part(out, np.concatenate([np.zeros(0, dtype="<u4"), *values]).astype("<u4"))
     else:
         _stream(out, plan.slices("weights"), header["weights"], postings)
     _stream(out, plan.slices("words"), header["word_positions"], positions)
-    for part in postarrays._tail_parts(header, starts_of, lengths, columns, vectors, doc_count):
+    for part in postarrays.tail_parts(header, starts_of, lengths, columns, vectors, doc_count):
         postarrays.write_part(out, part)
 
 
@@ -215,7 +215,7 @@ def _stream(out: BinaryIO, slices: Any, dtype: str, count: int) -> None:
     """Write one part of the file from its slices (``count`` items of ``dtype`` in all)."""
     for part in slices:
         out.write(memoryview(np.ascontiguousarray(part.astype(dtype))).cast("B"))
-    out.write(b"\0" * postarrays._padding(count * np.dtype(dtype).itemsize))
+    out.write(b"\0" * postarrays.padding(count * np.dtype(dtype).itemsize))
 
 
 def _word_starts(runs: list[Run], name: str, doc_count: int) -> WordStarts:
