@@ -61,8 +61,10 @@ Progress = Callable[[int, int, str], None]
 PARALLEL_MIN_BYTES = 1_000_000
 #: Memory (MB) a writer's posting pool may take before it sorts runs out to disk.
 WRITER_MB = 256
-#: A parallel build's worker starts a new segment when its pool reaches this many
-#: bytes: it bounds the workers' memory, and fewer segments answer queries faster.
+#: A writer spills its words and bigrams to a run file when its pools reach this many
+#: bytes (:mod:`civicsearch.index.runs`): it bounds a writer's memory. A parallel build's
+#: worker starts a new segment only when what cannot be spilled reaches it, or after
+#: ``parallel.SEGMENT_RUNS`` runs: fewer segments answer queries faster.
 SEGMENT_BYTES = 320 * 1024 * 1024
 #: A run deleting this many documents of a root, and more than this share of them,
 #: is refused (as is one deleting all of a root's where no file is left): see

@@ -253,7 +253,7 @@ class WordStarts(_KeptApart):
         a position's start is the least of its occurrences' (its word's; the sub-words standing
         at it start there or after), and a position none stands at starts where the one before
         it does."""
-        counts, gaps = cls.gaps(postings, doc_count)
+        counts, gaps = cls.gaps(postings.docnums, postings.weights, postings.positions, doc_count)
         runs = np.zeros(doc_count + 1, dtype=np.int64)
         np.cumsum(counts, out=runs[1:])
         return cls.packing(runs, cls.kept(gaps))
@@ -270,13 +270,15 @@ class WordStarts(_KeptApart):
         return cls(runs, low[0::2] | low[1::2] << 4, kept.at, kept.values, len(kept.main))
 
     @staticmethod
-    def gaps(postings: "Postings", doc_count: int) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`of`'s work: each document's number of word positions, and the gaps between
-        consecutive starts, documents end to end (int64 both)."""
+    def gaps(docnums: np.ndarray, weights: np.ndarray, positions: Any,
+             doc_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`of`'s work from postings (their docnums, frequencies and occurrences' rows
+        of word position and start character): each document's number of word positions,
+        and the gaps between consecutive starts, documents end to end (int64 both)."""
         # A segment's flush holds every occurrence: the temporaries here are freed as soon as
         # they are used, and the writer calls this before it gathers the rest.
-        rows = np.asarray(postings.positions).reshape(-1, 2)  # as the pool gives them (u4): no copy
-        at = np.repeat(np.asarray(postings.docnums, dtype=np.int64), np.asarray(postings.weights, dtype=np.int64))
+        rows = np.asarray(positions).reshape(-1, 2)  # as the pool gives them (u4): no copy
+        at = np.repeat(np.asarray(docnums, dtype=np.int64), np.asarray(weights, dtype=np.int64))
         # (ufunc.at's fast path wants every operand of one type: int64 throughout.)
         counts = np.zeros(doc_count, dtype=np.int64)
         np.maximum.at(counts, at, rows[:, 0].astype(np.int64) + 1)

@@ -62,7 +62,7 @@ class Spilled:
         ``doc_count`` (excluded)."""
         if rows is None:
             return cls(codes, starts, docnums, weights)
-        counts, gaps = WordStarts.gaps(postarrays.Postings([], starts, docnums, weights, rows), doc_count)
+        counts, gaps = WordStarts.gaps(docnums, weights, rows, doc_count)
         return cls(codes, starts, docnums, weights, np.ascontiguousarray(rows[:, 0]),
                    _cumulative(_term_sums(weights, starts)), counts[first_doc:], WordStarts.kept(gaps))
 
@@ -180,18 +180,17 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
     del sections
     plan = _Plan(runs, fields, union, fields_of[order], local, starts_out, pos_starts_out)
     _stream(out, plan.slices("docnums"), header["docnums"], postings)
-    if whole:
-        at, values = [], []
-        done = 0
+    if whole:  # a byte each, the few that do not fit kept apart (as postarrays.write keeps them)
+        at, values, done = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype="<u4")], 0
         for part in plan.slices("weights"):
-            big = np.flatnonzero(part >= 255)
-            at.append(big + done)
-            values.append(part[big])
+            kept = Escaped.split(part, "<u1", "<i8")
+            out.write(memoryview(kept.main).cast("B"))
+            at.append(kept.at + done)
+            values.append(kept.values)
             done += len(part)
-            out.write(memoryview(np.minimum(part, 255).astype("<u1")).cast("B"))
         out.write(b"\0" * postarrays.padding(postings))
-        postarrays.write_part(out, np.concatenate([np.zeros(0, dtype=np.int64), *at]).astype(header["tables"]))
-        postarrays.write_part(out, np.concatenate([np.zeros(0, dtype="<u4"), *values]).astype("<u4"))
+        postarrays.write_part(out, np.concatenate(at).astype(header["tables"]))
+        postarrays.write_part(out, np.concatenate(values))
     else:
         _stream(out, plan.slices("weights"), header["weights"], postings)
     _stream(out, plan.slices("words"), header["word_positions"], positions)
