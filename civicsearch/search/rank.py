@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from civicsearch.index import heap
 from civicsearch.index.storage import Storage
 from civicsearch.search.params import DEFAULT, GRAMS, RankParams
 from civicsearch.search.query import Concept
@@ -105,6 +106,7 @@ class Ranker:
     """Scores over one storage (reuse it: the length normalisation is kept per field)."""
 
     def __init__(self, storage: Storage, params: RankParams = DEFAULT) -> None:
+        heap.keep_freed()  # the arrays a query frees serve the next ones
         self.storage = storage
         self.p = params
         self.n_docs = storage.n_docs
