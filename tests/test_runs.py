@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civicsearch import SearchEngine
+from civicsearch import CivicSearchError, SearchEngine
 from civicsearch.index import codec, indexer, runs
 
 
@@ -127,3 +127,35 @@ def test_a_merge_of_segments_spills_as_it_goes(corpus_copy: Path, tmp_path: Path
         assert bool(spilled) == (spill_bytes is not None)
         out.append(_arrays(folder))
     assert len(out[0]) == 1 and out[0] == out[1]
+
+
+def test_a_run_that_fails_mid_merge_leaves_no_runs_behind(corpus_copy: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _documents(corpus_copy)
+    _build(corpus, tmp_path / "ix", 2**40, monkeypatch)
+    for i in range(8):
+        (corpus / f"later{i}.md").write_text(f"# 后来{i}\n\n" + "加装电梯补贴申请流程。" * 50, encoding="utf-8")
+    monkeypatch.setattr(indexer, "SEGMENT_BYTES", 20_000)
+    spilled = []
+    spill = codec.ArrayWriter.spill
+    monkeypatch.setattr(codec.ArrayWriter, "spill", lambda self, n: (spilled.append(n), spill(self, n))[1])
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "merge", dies)
+    with SearchEngine(tmp_path / "ix") as engine:
+        before = engine.stats().documents
+        with pytest.raises(CivicSearchError, match="no space left .* left as it was"):
+            engine.index([corpus], procs=1)
+        assert spilled and not list((tmp_path / "ix").rglob("*.run*"))
+        assert engine.stats().documents == before
+    monkeypatch.setattr(runs, "merge", real_merge)
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert engine.index([corpus], procs=1).added == 8
+        assert engine.stats().documents == before + 8
+        assert "later3.md" in [h.doc_id for h in engine.search("后来3 加装电梯", limit=50).hits]
+    assert not list((tmp_path / "ix").rglob("*.run*"))
+
+
+real_merge = runs.merge

@@ -126,7 +126,8 @@ class Run:
     def release(self) -> None:
         """Drop the pages read so far from this process (the next read maps them again):
         the runs of a large segment are many times what the merge needs at once."""
-        self._map.madvise(mmap.MADV_DONTNEED)
+        if hasattr(mmap, "MADV_DONTNEED"):  # else the system keeps them as it sees fit
+            self._map.madvise(mmap.MADV_DONTNEED)
 
     def close(self) -> None:
         """Let the file go: the map closes once no array read from it is left."""
