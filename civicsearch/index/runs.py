@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from civicsearch.index import postarrays
+from civicsearch.index import postarrays, radix
 from civicsearch.index.postarrays import Coded, Escaped, Vectors, WordStarts
 
 MAGIC = b"CSRUN01\n"
@@ -148,8 +148,8 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
     terms: dict[str, list[bytes]] = {}
     for name in fields:
         parts = [r.fields[name] for r in runs if name in r.fields]
-        codes = union[name] = np.unique(np.concatenate([p.codes for p in parts])) if parts \
-            else np.zeros(0, dtype=np.int64)
+        # Each run's codes are sorted: a stable sort merges them (np.unique would sort anew).
+        codes = union[name] = radix.union([p.codes for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         n, c = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.int64)
         for p in parts:
             at = np.searchsorted(codes, p.codes)
