@@ -331,6 +331,10 @@ def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(see
                 if len(w) in suggest.WORD_SIZES and suggest._HAN_RUN.fullmatch(w)}
     assert {len(w) for w in expected} == {2, 3, 4} and len(expected) > 500
     assert sorted(vocabulary.words()) == sorted(expected)
+    for f in ("title", "body"):  # the longer terms read are those of the bytes asked for, all of them
+        _, others = storage.term_parts(f)
+        _, chosen = storage.term_parts(f, nbytes=(12, 13))
+        assert chosen and sorted(chosen) == sorted(t for t in others if 12 <= len(t.encode()) <= 13)
     assert all(vocabulary.holds(w) for w in expected)
     assert not any(vocabulary.holds(w) for w in ("\u4e00" * 3, "嘉定" + "\u4e00" * 2, "嘉", "a1", "嘉定镇街道"))
     # Each bucket: the words one character away at that position, in code point order.

@@ -813,13 +813,14 @@ class PostingArrays:
         """Every term of ``fieldname`` in the file (in no useful order)."""
         return [t for table in self._tables.get(fieldname, ()) for t in table.terms()]
 
-    def term_parts(self, fieldname: str) -> tuple[np.ndarray, list[bytes]]:
+    def term_parts(self, fieldname: str, nbytes: tuple[int, int] | None = None) -> tuple[np.ndarray, list[bytes]]:
         """Every term of ``fieldname`` in the file, as kept: the short terms' codes (u8, to be
-        read with :func:`code_texts`) and the other terms' bytes (in no useful order)."""
+        read with :func:`code_texts`) and the other terms' bytes (in no useful order), those
+        of ``nbytes`` (the least and most bytes, when given) alone."""
         tables = self._tables.get(fieldname, ())
         codes = [table.lookup for table in tables if table.coded]
         return (np.concatenate(codes) if codes else np.zeros(0, dtype="<u8"),
-                [t for table in tables if not table.coded for t in table.terms()])
+                [t for table in tables if not table.coded for t in table.terms(nbytes)])
 
     def field_terms(self, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
         """(term, docnums, frequencies) of every term of ``fieldname`` in the file (for a merge)."""
@@ -983,11 +984,18 @@ class _Table:
             i += 1
         return None
 
-    def terms(self) -> list[bytes]:
+    def terms(self, nbytes: tuple[int, int] | None = None) -> list[bytes]:
+        """The table's terms, or a hashed table's of ``nbytes`` (the least and most bytes)."""
         if self.coded:
             return [t.encode("utf-8") for t in code_texts(self.lookup)]
-        starts, keys = self.key_starts.tolist(), self.keys.tobytes()  # type: ignore[union-attr]
-        return [keys[a:b] for a, b in zip(starts, starts[1:])]
+        assert self.key_starts is not None and self.keys is not None
+        if nbytes is None:
+            starts, keys = self.key_starts.tolist(), self.keys.tobytes()
+            return [keys[a:b] for a, b in zip(starts, starts[1:])]
+        sizes = np.diff(self.key_starts.astype(np.int64))
+        chosen = np.flatnonzero((sizes >= nbytes[0]) & (sizes <= nbytes[1]))
+        keys = self.keys.tobytes()
+        return [keys[a:a + n] for a, n in zip(self.key_starts[chosen].tolist(), sizes[chosen].tolist())]
 
 
 def code_points(codes: np.ndarray) -> np.ndarray:

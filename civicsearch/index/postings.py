@@ -92,14 +92,16 @@ def lexicon(reader: IndexReader, fieldname: str) -> list[str]:
     return sorted(postarrays.code_texts(codes) + others)
 
 
-def lexicon_parts(reader: IndexReader, fieldname: str) -> tuple[np.ndarray, list[str]]:
+def lexicon_parts(reader: IndexReader, fieldname: str,
+                  nbytes: tuple[int, int] | None = None) -> tuple[np.ndarray, list[str]]:
     """Every term of a field the posting arrays keep, in two parts: the short terms' codes
     (sorted, u8: :func:`~civicsearch.index.postarrays.code_points` reads them) and the other
-    terms (in no useful order). The codes are joined across segments before anything is
-    decoded, so a term is read once, not once a segment."""
+    terms (in no useful order; those of ``nbytes`` alone, the least and most UTF-8 bytes, when
+    given). The codes are joined across segments before anything is decoded, so a term is
+    read once, not once a segment."""
     codes, others = [], set()
     for leaf, _ in reader.leaf_readers():
-        coded, other = postarrays.for_leaf(leaf).term_parts(fieldname)
+        coded, other = postarrays.for_leaf(leaf).term_parts(fieldname, nbytes)
         codes.append(coded)
         others.update(other)
     return (radix.union(codes),

@@ -231,14 +231,18 @@ class Storage:
             for t in self.reader.lexicon(fieldname):
                 yield t.decode("utf-8") if isinstance(t, bytes) else t
 
-    def term_parts(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
+    def term_parts(self, fieldname: str, nbytes: tuple[int, int] | None = None) -> tuple[np.ndarray, list[str]]:
         """Every term of ``fieldname``: its terms of one to three characters as codes (sorted,
         u8; :func:`~civicsearch.index.postarrays.code_points` reads them) and the others as
-        text (in no useful order); what :meth:`terms` gives, without decoding every term (a
-        field the posting arrays do not keep gives every term as text)."""
+        text (in no useful order), only those of ``nbytes`` UTF-8 bytes (the least and most)
+        when given; what :meth:`terms` gives, without decoding every term (a field the
+        posting arrays do not keep gives every term as text)."""
         if fieldname in self._array_fields:
-            return lexicon_parts(self.reader, fieldname)
-        return np.zeros(0, dtype="<u8"), list(self.terms(fieldname))
+            return lexicon_parts(self.reader, fieldname, nbytes)
+        terms = self.terms(fieldname)
+        if nbytes is not None:
+            terms = (t for t in terms if nbytes[0] <= len(t.encode("utf-8")) <= nbytes[1])
+        return np.zeros(0, dtype="<u8"), list(terms)
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """How many documents hold ``term`` in ``fieldname`` (deleted ones too, until a merge)."""

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Words of this many Han characters are what a suggestion can restore.
 WORD_SIZES = (2, 3, 4)
+#: The size of the words too long for a code (kept as text).
+LONG_WORD = WORD_SIZES[-1]
 #: Words fewer documents hold are no suggestion (a typo in the corpus itself).
 MIN_DOCUMENTS = 2
 #: The most the checks of a suggestion's candidates against the index may add to a search.
@@ -108,9 +110,11 @@ class Vocabulary:
         self.storage = storage
         codes, longer = [], set()
         for field in _TERM_FIELDS:
-            coded, others = storage.term_parts(field)
+            # The longer terms a word of the vocabulary can be: four Han characters, three or
+            # four UTF-8 bytes each (the shorter ones are codes).
+            coded, others = storage.term_parts(field, nbytes=(3 * LONG_WORD, 4 * LONG_WORD))
             codes.append(coded)
-            longer.update(w for w in others if len(w) in WORD_SIZES and _HAN_RUN.fullmatch(w))
+            longer.update(w for w in others if len(w) == LONG_WORD and _HAN_RUN.fullmatch(w))
         points = code_points(union(codes))  # rows in code point order
         han = in_ranges(points, _HAN_RANGES)  # as _HAN_RUN takes them
         #: Each size's words as rows of code points (in code point order), and for each blanked
@@ -123,7 +127,7 @@ class Vocabulary:
             self._keys[size] = point_codes(rows)
             self._rows[size] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
         #: The four-character words (as keys), in code point order.
-        self._long: dict[str, None] = dict.fromkeys(sorted(w for w in longer if len(w) == 4))
+        self._long: dict[str, None] = dict.fromkeys(sorted(longer))
         rows = np.frombuffer("".join(self._long).encode("utf-32-le"), dtype="<u4").reshape(-1, 4)
         self._rows[4] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(4)])
         #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
