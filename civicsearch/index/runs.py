@@ -181,17 +181,8 @@ def merge(out: BinaryIO, runs: list[Run], names: dict[str, Callable[[np.ndarray]
     del sections
     plan = _Plan(runs, fields, union, fields_of[order], local, starts_out, pos_starts_out)
     _stream(out, plan.slices("docnums"), header["docnums"], postings)
-    if whole:  # a byte each, the few that do not fit kept apart (as postarrays.write keeps them)
-        at, values, done = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype="<u4")], 0
-        for part in plan.slices("weights"):
-            kept = Escaped.split(part, "<u1", "<i8")
-            out.write(memoryview(kept.main).cast("B"))
-            at.append(kept.at + done)
-            values.append(kept.values)
-            done += len(part)
-        out.write(b"\0" * postarrays.padding(postings))
-        postarrays.write_part(out, np.concatenate(at).astype(header["tables"]))
-        postarrays.write_part(out, np.concatenate(values))
+    if whole:
+        _stream_kept_apart(out, plan.slices("weights"), header["tables"], postings)
     else:
         _stream(out, plan.slices("weights"), header["weights"], postings)
     _stream(out, plan.slices("words"), header["word_positions"], positions)
@@ -216,6 +207,21 @@ def _stream(out: BinaryIO, slices: Any, dtype: str, count: int) -> None:
     for part in slices:
         out.write(memoryview(np.ascontiguousarray(part.astype(dtype))).cast("B"))
     out.write(b"\0" * postarrays.padding(count * np.dtype(dtype).itemsize))
+
+
+def _stream_kept_apart(out: BinaryIO, slices: Any, index_dtype: str, count: int) -> None:
+    """Write frequencies as :func:`postarrays.write` keeps whole ones: a byte each (``count``
+    in all, from their slices), then the indexes and values of those that do not fit."""
+    at, values, done = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype="<u4")], 0
+    for part in slices:
+        kept = Escaped.split(part, "<u1", "<i8")
+        out.write(memoryview(kept.main).cast("B"))
+        at.append(kept.at + done)
+        values.append(kept.values)
+        done += len(part)
+    out.write(b"\0" * postarrays.padding(count))
+    postarrays.write_part(out, np.concatenate(at).astype(index_dtype))
+    postarrays.write_part(out, np.concatenate(values))
 
 
 def _word_starts(runs: list[Run], name: str, doc_count: int) -> WordStarts:
