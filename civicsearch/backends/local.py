@@ -66,7 +66,7 @@ class LocalBackend:
         if self._storage is None:
             gen = self._hold.acquire()  # held until close(): a rebuild leaves it in place
             try:
-                self._storage = Storage(store.open_index(self.index_dir, gen).searcher())
+                self._storage = Storage(store.open_index(self.index_dir, gen).searcher(), folder=gen)
                 self._ranker = Ranker(self._storage, self.params)
             except BaseException:
                 self.close()

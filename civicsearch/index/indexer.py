@@ -19,6 +19,7 @@ import signal
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -30,11 +31,12 @@ from civicsearch.errors import (
     MassDeletionError,
 )
 from civicsearch.fields import registry
-from civicsearch.index import gcfreeze, grampool, parallel, store
+from civicsearch.index import gcfreeze, grampool, parallel, store, wordlist
 from civicsearch.index.budget import OverBudget, seconds_for, time_budget
 from civicsearch.index.codec import CivicCodec
 from civicsearch.index.embeddings import Embeddings
 from civicsearch.index.internals import VECTOR_FIELD, CivicWriter
+from civicsearch.index.postings import lexicon_parts
 from civicsearch.ingest.documents import Document, build_document
 from civicsearch.ingest.fingerprint import sketch
 from civicsearch.ingest.places import gazetteer
@@ -696,6 +698,8 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
         run.report.documents = r.doc_count()
     if not _settle(meta, run, roots, previous, started, fresh, lock.stale_pid):
         return run.report
+    with ix.reader() as r:  # the did-you-mean's words, read once here, not in every search process
+        wordlist.save(gen, wordlist.key_of(r), wordlist.build(partial(lexicon_parts, r)))
     store.write_meta(gen, meta)
     if fresh:
         checkpoint("before-switch")

@@ -13,6 +13,7 @@ the same calls.
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from functools import reduce
 from typing import Any, Callable, Iterator
 
@@ -21,7 +22,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from civicsearch.fields.flags import Filter, Prefix, Term
-from civicsearch.index import grampool, wordpool
+from civicsearch.index import grampool, wordlist, wordpool
 from civicsearch.index.columns import Columns
 from civicsearch.index.postarrays import BYTE_LENGTHS
 from civicsearch.index.postings import (
@@ -59,10 +60,12 @@ class Storage:
     and are left out of every answer (:meth:`live` says which are not deleted).
     """
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, folder: Path | None = None) -> None:
         #: The Whoosh searcher and reader underneath (for the index layer and its oracle tests).
         self.searcher = searcher
         self.reader = searcher.reader()
+        #: The generation's folder (where :meth:`words` finds its file), if known.
+        self.folder = folder
         #: Documents not deleted (at least 1, for idf).
         self.n_docs = max(1, self.reader.doc_count())
         #: Docnums run up to here.
@@ -243,6 +246,15 @@ class Storage:
         if nbytes is not None:
             terms = (t for t in terms if nbytes[0] <= len(t.encode("utf-8")) <= nbytes[1])
         return np.zeros(0, dtype="<u8"), list(terms)
+
+    def words(self) -> wordlist.Words:
+        """The did-you-mean's words (:mod:`civicsearch.index.wordlist`): the file an index run
+        wrote for these segments, or built from the term tables where there is none."""
+        if self.folder is not None:
+            found = wordlist.load(self.folder, wordlist.key_of(self.reader))
+            if found is not None:
+                return found
+        return wordlist.build(self.term_parts)
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """How many documents hold ``term`` in ``fieldname`` (deleted ones too, until a merge)."""

@@ -14,28 +14,24 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from civicsearch.index.postarrays import code_points, point_codes, term_code
-from civicsearch.index.radix import union
+from civicsearch.index.wordlist import HAN_RUN as _HAN_RUN
+from civicsearch.index.wordlist import LONG_WORD, WORD_SIZES, Bucketed
+from civicsearch.index.wordlist import TERM_FIELDS as _TERM_FIELDS
+from civicsearch.index.wordlist import code as _code
+from civicsearch.index.wordlist import texts as _texts
 from civicsearch.text.normalize import fold
-from civicsearch.text.tokens import char_class, in_ranges
 from civicsearch.text.words import get_segmenter, package_file
 
 if TYPE_CHECKING:
     from civicsearch.index.storage import Storage
 
-#: Words of this many Han characters are what a suggestion can restore.
-WORD_SIZES = (2, 3, 4)
-#: The size of the words too long for a code (kept as text).
-LONG_WORD = WORD_SIZES[-1]
 #: Words fewer documents hold are no suggestion (a typo in the corpus itself).
 MIN_DOCUMENTS = 2
 #: The most the checks of a suggestion's candidates against the index may add to a search.
@@ -51,11 +47,6 @@ BREAK_WEIGHT = 0.5
 #: Words on each side of a corrected word that must stand with it in a document: first
 #: one (the strongest evidence), else none (the word alone).
 CONTEXTS = (1, 0)
-#: Han characters, the extensions too (folding maps some traditional forms there: 轇 → 𫐖):
-#: the first and last code point of each range.
-_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
-_HAN_RUN = re.compile(f"[{char_class(_HAN_RANGES)}]+")
-_TERM_FIELDS = ("title", "body")
 #: Words whose document counts a vocabulary keeps (past it, it starts again).
 KNOWN_WORDS = 65536
 
@@ -102,34 +93,21 @@ class Vocabulary:
     index holds a word: the two- and three-character words (nine in ten) by their code
     (bisected), the four-character ones, too long for a code, as a dict's keys. A
     long-running searcher's garbage collector has nothing of it to walk (a set of the words
-    and a list a bucket would be walked at every full collection), and most of it is built
-    in array operations, not a step a word.
+    and a list a bucket would be walked at every full collection). The arrays are the
+    index's (:meth:`Storage.words`: the file an index run wrote, else built at once).
     """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        codes, longer = [], set()
-        for field in _TERM_FIELDS:
-            # The longer terms a word of the vocabulary can be: four Han characters, three or
-            # four UTF-8 bytes each (the shorter ones are codes).
-            coded, others = storage.term_parts(field, nbytes=(3 * LONG_WORD, 4 * LONG_WORD))
-            codes.append(coded)
-            longer.update(w for w in others if len(w) == LONG_WORD and _HAN_RUN.fullmatch(w))
-        points = code_points(union(codes))  # rows in code point order
-        han = in_ranges(points, _HAN_RANGES)  # as _HAN_RUN takes them
+        words = storage.words()
         #: Each size's words as rows of code points (in code point order), and for each blanked
         #: position the rows by the other characters.
-        self._rows: dict[int, tuple[np.ndarray, list[_Bucketed]]] = {}
+        self._rows: dict[int, tuple[np.ndarray, list[Bucketed]]] = {
+            size: (words.rows[size], words.buckets[size]) for size in WORD_SIZES}
         #: The two- and three-character words' codes (sorted).
-        self._keys: dict[int, np.ndarray] = {}
-        for size in (2, 3):
-            rows = points[han[:, 3 - size:].all(axis=1) & (points[:, : 3 - size] == 0).all(axis=1)][:, 3 - size:]
-            self._keys[size] = point_codes(rows)
-            self._rows[size] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(size)])
+        self._keys: dict[int, np.ndarray] = words.keys
         #: The four-character words (as keys), in code point order.
-        self._long: dict[str, None] = dict.fromkeys(sorted(longer))
-        rows = np.frombuffer("".join(self._long).encode("utf-32-le"), dtype="<u4").reshape(-1, 4)
-        self._rows[4] = (rows, [_Bucketed.of(np.delete(rows, i, axis=1)) for i in range(4)])
+        self._long: dict[str, None] = dict.fromkeys(_texts(words.rows[LONG_WORD]))
         #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
         self._documents: dict[str, int] = {}
 
@@ -170,37 +148,6 @@ class Vocabulary:
     def words(self) -> list[str]:
         """Every word, shortest first, each size in code point order."""
         return [w for size in (2, 3) for w in _texts(self._rows[size][0])] + list(self._long)
-
-
-@dataclass
-class _Bucketed:
-    """Rows of code points by their key (the code of their characters): the keys sorted, and
-    the rows in that order (a stable sort: rows of one key keep their order)."""
-
-    keys: np.ndarray
-    order: np.ndarray
-
-    @classmethod
-    def of(cls, columns: np.ndarray) -> "_Bucketed":
-        keys = point_codes(columns)
-        order = np.argsort(keys, kind="stable")
-        return cls(keys[order], order)
-
-    def rows_of(self, chars: str) -> np.ndarray:
-        """The rows whose characters are ``chars``, in their order."""
-        key = _code(chars)
-        return self.order[int(self.keys.searchsorted(key, "left")): int(self.keys.searchsorted(key, "right"))]
-
-
-def _code(chars: str) -> np.uint64:
-    """The short-term code of one to three characters (:func:`~civicsearch.index.postarrays.term_code`)."""
-    return np.uint64(term_code(chars.encode("utf-8")) or 0)
-
-
-def _texts(rows: np.ndarray) -> list[str]:
-    """Rows of code points (none 0) as strings."""
-    size, text = rows.shape[1], rows.astype("<u4").tobytes().decode("utf-32-le")
-    return [text[k: k + size] for k in range(0, len(text), size)]
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
