@@ -13,8 +13,8 @@ the same calls.
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 from functools import reduce
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
