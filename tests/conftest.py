@@ -5,6 +5,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,12 +22,13 @@ def seed(prefix: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
     """An index of the bundled corpus, built once for the read-only tests."""
     engine = SearchEngine(tmp_path_factory.mktemp("seed-index"))
     report = engine.index([CORPUS])
     assert report.added == len(SEEDS) and not report.skipped
-    return engine
+    yield engine
+    engine.close()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -40,7 +41,7 @@ RECORDS = [
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
     root = tmp_path_factory.mktemp("org-corpus")
     (root / "docs.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS) + "\n", "utf-8")
     for seed in sorted(CORPUS.glob("*.txt")):
@@ -49,7 +50,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
     report = eng.index([root])
     assert not report.skipped and report.added == len(RECORDS) + 5
     eng.corpus = root  # type: ignore[attr-defined]
-    return eng
+    yield eng
+    eng.close()  # its files closed now, not whenever the collector gets to them
 
 
 def _orgs(record: dict) -> list[str]:

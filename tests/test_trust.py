@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from typing import Iterator
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
     """The seeds and a few records made for these tests."""
     corpus = tmp_path_factory.mktemp("trust") / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -61,7 +62,8 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
     ])
     engine = SearchEngine(corpus.parent / "ix")
     engine.index([corpus])
-    return engine
+    yield engine
+    engine.close()
 
 
 # -- queries -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -82,12 +83,13 @@ def test_validity_is_decided_on_the_day_of_the_search():
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
     root = tmp_path_factory.mktemp("validity-corpus")
     (root / "v.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS) + "\n", "utf-8")
     eng = SearchEngine(tmp_path_factory.mktemp("validity-index"))
     assert eng.index([root]).added == len(RECORDS)
-    return eng
+    yield eng
+    eng.close()
 
 
 def test_in_force_drops_what_is_known_not_to_be_in_force(engine):
