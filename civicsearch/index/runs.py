@@ -19,19 +19,16 @@ dies leaves them to the next commit's clean-up, like the rest of its segment.
 
 from __future__ import annotations
 
-import json
 import mmap
-import struct
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from civicsearch.index import postarrays, radix
+from civicsearch.index import arrayfile, postarrays, radix
 from civicsearch.index.postarrays import Coded, Escaped, Vectors, WordStarts
 
 MAGIC = b"CSRUN01\n"
-_LENGTH = struct.Struct("<I")
 #: Postings (and, apart, word positions) gathered at a time by the merge: bounds its memory.
 SLICE_POSTINGS = 1 << 21
 
@@ -86,12 +83,8 @@ def write_run(out: BinaryIO, first_doc: int, doc_count: int, fields: dict[str, S
                     "weights_kept": int(np.count_nonzero(f.weights >= 255)),
                     "word_max": int(f.words.max()) if f.words is not None and len(f.words) else 0}
              for name, f in fields.items()}
-    header = {"documents": [first_doc, doc_count], "fields": sorted(fields), "stats": stats,
-              "arrays": [[key, a.dtype.str, len(a)] for key, a in arrays]}
-    encoded = json.dumps(header).encode("utf-8")
-    postarrays.write_part(out, MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-    for _, a in arrays:
-        postarrays.write_part(out, a)
+    arrayfile.write(out, MAGIC, {"documents": [first_doc, doc_count], "fields": sorted(fields), "stats": stats},
+                    arrays)
 
 
 class Run:
@@ -100,19 +93,7 @@ class Run:
     255 and more)."""
 
     def __init__(self, path: str) -> None:
-        with open(path, "rb") as f:
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        if self._map[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{path} is not a run of postings")
-        (size,) = _LENGTH.unpack_from(self._map, len(MAGIC))
-        at = len(MAGIC) + _LENGTH.size
-        header = json.loads(self._map[at: at + size])
-        at += size + postarrays.padding(at + size)
-        found: dict[str, np.ndarray] = {}
-        for key, dtype, count in header["arrays"]:
-            found[key] = np.frombuffer(self._map, dtype=dtype, count=count, offset=at)
-            nbytes = found[key].nbytes
-            at += nbytes + postarrays.padding(nbytes)
+        header, found, self._map = arrayfile.read(path, MAGIC, "a run of postings")
         self.first_doc, self.doc_count = header["documents"]
         self.stats: dict[str, dict[str, int]] = header["stats"]
         self.fields = {}

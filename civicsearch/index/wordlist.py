@@ -15,18 +15,15 @@ older version, a folder it could not write).
 from __future__ import annotations
 
 import hashlib
-import json
-import mmap
 import os
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from civicsearch.index import postarrays
+from civicsearch.index import arrayfile
 from civicsearch.index.postarrays import code_points, point_codes, term_code
 from civicsearch.index.radix import union
 from civicsearch.text.tokens import char_class, in_ranges
@@ -42,7 +39,6 @@ HAN_RUN = re.compile(f"[{char_class(HAN_RANGES)}]+")
 #: The fields whose words count.
 TERM_FIELDS = ("title", "body")
 MAGIC = b"CSWORDS1"
-_LENGTH = struct.Struct("<I")
 _PATTERN = "words-*.arr"
 
 
@@ -128,14 +124,11 @@ def save(folder: Path, key: str, words: Words) -> bool:
             arrays += [(f"keys{size}.{i}", bucket.keys.astype("<u8")), (f"order{size}.{i}", bucket.order.astype("<i8"))]
     for size in sorted(words.keys):
         arrays.append((f"codes{size}", words.keys[size].astype("<u8")))
-    header = json.dumps({"key": key, "arrays": [[name, a.dtype.str, list(a.shape)] for name, a in arrays]})
     name = f"words-{key}.arr"
     tmp = folder / f".{name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as out:
-            postarrays.write_part(out, MAGIC + _LENGTH.pack(len(header)) + header.encode("utf-8"))
-            for _, a in arrays:
-                postarrays.write_part(out, a.reshape(-1))  # the header keeps its shape
+            arrayfile.write(out, MAGIC, {"key": key}, arrays)
             out.flush()
             os.fsync(out.fileno())  # on the disk before its name: a power cut leaves no torn file
         os.replace(tmp, folder / name)
@@ -151,30 +144,14 @@ def save(folder: Path, key: str, words: Words) -> bool:
 
 def load(folder: Path, key: str) -> Words | None:
     """The words written for the segments ``key`` names, memory-mapped (a look-up reads a
-    few pages), or None (no such file, or one cut short)."""
+    few pages), or None (no such file, or one cut short or garbled)."""
     try:
-        with open(folder / f"words-{key}.arr", "rb") as f:
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # ValueError: an empty file
-        return None
-    try:
-        if data[: len(MAGIC)] != MAGIC:
-            return None
-        (size,) = _LENGTH.unpack_from(data, len(MAGIC))
-        at = len(MAGIC) + _LENGTH.size
-        header = json.loads(data[at: at + size])
-        at += size + postarrays.padding(at + size)
-        found = {}
-        for name, dtype, shape in header["arrays"]:
-            count = int(np.prod(shape))
-            found[name] = np.frombuffer(data, dtype=dtype, count=count, offset=at).reshape(shape)
-            nbytes = found[name].nbytes
-            at += nbytes + postarrays.padding(nbytes)
-        if header["key"] != key or at != len(data):
+        header, found, _ = arrayfile.read(folder / f"words-{key}.arr", MAGIC, "the index's words")
+        if header.get("key") != key:
             return None
         rows = {int(n[4:]): a for n, a in found.items() if n.startswith("rows")}
         return Words(rows, {s: [Bucketed(found[f"keys{s}.{i}"], found[f"order{s}.{i}"]) for i in range(s)]
                             for s in rows},
                      {int(n[5:]): a for n, a in found.items() if n.startswith("codes")})
-    except (ValueError, KeyError, struct.error, TypeError):
+    except (OSError, ValueError, KeyError):
         return None
