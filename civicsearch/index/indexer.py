@@ -19,7 +19,6 @@ import signal
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -36,7 +35,6 @@ from civicsearch.index.budget import OverBudget, seconds_for, time_budget
 from civicsearch.index.codec import CivicCodec
 from civicsearch.index.embeddings import Embeddings
 from civicsearch.index.internals import VECTOR_FIELD, CivicWriter
-from civicsearch.index.postings import lexicon_parts
 from civicsearch.ingest.documents import Document, build_document
 from civicsearch.ingest.fingerprint import sketch
 from civicsearch.ingest.places import gazetteer
@@ -696,10 +694,10 @@ def _run(index_dir: Path, gen: Path, ix: Any, roots: list[Path], lock: store.Wri
     _read_all(run, listed, files, roots, progress, max_bytes, allow_deletes)
     with ix.reader() as r:
         run.report.documents = r.doc_count()
-    if not _settle(meta, run, roots, previous, started, fresh, lock.stale_pid):
-        return run.report
-    with ix.reader() as r:  # the did-you-mean's words, read once here, not in every search process
-        wordlist.save(gen, wordlist.key_of(r), wordlist.build(partial(lexicon_parts, r)))
+        if not _settle(meta, run, roots, previous, started, fresh, lock.stale_pid):
+            return run.report
+        # The did-you-mean's words, read from the term tables once here, not in every search process.
+        wordlist.write_for(gen, r)
     store.write_meta(gen, meta)
     if fresh:
         checkpoint("before-switch")

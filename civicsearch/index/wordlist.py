@@ -25,6 +25,7 @@ import numpy as np
 
 from civicsearch.index import arrayfile
 from civicsearch.index.postarrays import code_points, point_codes, term_code
+from civicsearch.index.postings import lexicon_parts
 from civicsearch.index.radix import union
 from civicsearch.text.tokens import char_class, in_ranges
 
@@ -140,6 +141,14 @@ def save(folder: Path, key: str, words: Words) -> bool:
     finally:
         tmp.unlink(missing_ok=True)
     return True
+
+
+def write_for(folder: Path, reader: Any) -> None:
+    """Write the words of ``reader``'s segments into ``folder``, unless they are there already
+    (a run that changed only what the index remembers of its inputs)."""
+    key = key_of(reader)
+    if load(folder, key) is None:
+        save(folder, key, build(lambda field, nbytes: lexicon_parts(reader, field, nbytes)))
 
 
 def load(folder: Path, key: str) -> Words | None:
