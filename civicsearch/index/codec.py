@@ -221,31 +221,30 @@ class ArrayWriter:
             self._write_runs(doc_count)
             return
         fields = self.words.postings()
-        grams, lengths = self.grams.postings()
-        fields[grampool.FIELD] = grams
+        fields[grampool.FIELD] = self.grams.postings()
         out = self.storage.create_file(self.segment.make_filename(CivicCodec.ARRAYS_EXT))
         try:
-            postarrays.write(out, fields, doc_count, lengths={grampool.FIELD: lengths, **self.words.lengths(doc_count)},
+            postarrays.write(out, fields, doc_count, lengths=self._lengths(doc_count),
                              columns=self.columns.coded(doc_count), vectors=self.vectors.matrix(doc_count))
         finally:
             out.close()
+
+    def _lengths(self, doc_count: int) -> dict[str, np.ndarray]:
+        """Each field's length in every document: the bigrams' and the words'."""
+        return {grampool.FIELD: self.grams.document_lengths(), **self.words.lengths(doc_count)}
 
     def _write_runs(self, doc_count: int) -> None:
         """Write the segment's file from its runs (the pool's rest spilled as the last)."""
         if self.pending_bytes or self._first_doc < doc_count:
             self.spill(doc_count)
         opened = [runs.Run(os.path.join(self.storage.folder, name)) for name in self.runs]
-        words = {name: list(field.ids) for name, field in self.words.fields.items()}
         names: dict[str, Callable[[np.ndarray], list[bytes]]] = {
-            name: (lambda codes, terms=terms: [terms[c].encode("utf-8") for c in codes.tolist()])
-            for name, terms in words.items()}
-        grams = list(self.grams.words)
-        names[grampool.FIELD] = lambda codes: grampool.gram_names(codes, grams)
+            name: field.names for name, field in self.words.fields.items()}
+        names[grampool.FIELD] = self.grams.names
         out = self.storage.create_file(self.segment.make_filename(CivicCodec.ARRAYS_EXT))
         try:
-            runs.merge(out, opened, names, doc_count,
-                       {grampool.FIELD: self.grams.document_lengths(), **self.words.lengths(doc_count)},
-                       self.columns.coded(doc_count), self.vectors.matrix(doc_count))
+            runs.merge(out, opened, names, doc_count, self._lengths(doc_count), self.columns.coded(doc_count),
+                       self.vectors.matrix(doc_count))
         finally:
             out.close()
             for run in opened:

@@ -136,11 +136,14 @@ class GramPool:
             self.docs.frombytes(new[live].astype(np.uint32).tobytes())
             self.counts.frombytes(weights[live].astype(np.uint32).tobytes())
 
-    def postings(self) -> tuple[postarrays.Postings, np.ndarray]:
-        """The pooled postings, term by term (docnums sorted), and every document's length."""
+    def postings(self) -> postarrays.Postings:
+        """The pooled postings, term by term (docnums sorted)."""
         codes, starts, docs, counts = self.coded()
-        names = gram_names(codes, list(self.words))
-        return postarrays.Postings(names, starts, docs, counts.astype(np.float64)), self.document_lengths()
+        return postarrays.Postings(self.names(codes), starts, docs, counts.astype(np.float64))
+
+    def names(self, codes: np.ndarray) -> list[bytes]:
+        """The tokens of ``codes`` (sorted; UTF-8), as the file keeps them."""
+        return gram_names(codes, list(self.words))
 
     def coded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The pooled postings by term code (ascending): the codes, where each one's

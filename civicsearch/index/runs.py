@@ -60,8 +60,9 @@ class Spilled:
         if rows is None:
             return cls(codes, starts, docnums, weights)
         counts, gaps = WordStarts.gaps(docnums, weights, rows, doc_count)
+        # Term i's occurrences start where the weights of the postings before it sum to.
         return cls(codes, starts, docnums, weights, np.ascontiguousarray(rows[:, 0]),
-                   _cumulative(_term_sums(weights, starts)), counts[first_doc:], WordStarts.kept(gaps))
+                   _cumulative(weights.astype(np.int64))[starts], counts[first_doc:], WordStarts.kept(gaps))
 
 
 def write_run(out: BinaryIO, first_doc: int, doc_count: int, fields: dict[str, Spilled]) -> None:
@@ -175,12 +176,6 @@ def _cumulative(counts: np.ndarray) -> np.ndarray:
     out = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
-
-
-def _term_sums(weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Each term's sum of its postings' weights (its occurrences, for a positioned field)."""
-    ends = _cumulative(weights.astype(np.int64))
-    return ends[starts[1:]] - ends[starts[:-1]]
 
 
 def _stream(out: BinaryIO, slices: Any, dtype: str, count: int) -> None:

@@ -70,9 +70,12 @@ class _Field:
         postings by docnum, each posting's occurrences in the order they came. It empties
         the pool (a segment's flush: every occurrence is held once, as posting lists)."""
         held, starts, docnums, freqs, positions = self.coded()
+        return postarrays.Postings(self.names(held), starts, docnums, freqs.astype(np.float64), positions)
+
+    def names(self, codes: np.ndarray) -> list[bytes]:
+        """The terms of ``codes`` (UTF-8), as the file keeps them."""
         terms = list(self.ids)
-        names = [terms[c].encode("utf-8") for c in held.tolist()]
-        return postarrays.Postings(names, starts, docnums, freqs.astype(np.float64), positions)
+        return [terms[c].encode("utf-8") for c in codes.tolist()]
 
     def coded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`postings` with each term as its code (ascending) and the frequencies

@@ -19,10 +19,9 @@ import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 
 from civicsearch.index.wordlist import HAN_RUN as _HAN_RUN
-from civicsearch.index.wordlist import LONG_WORD, WORD_SIZES, Bucketed
+from civicsearch.index.wordlist import LONG_WORD, WORD_SIZES
 from civicsearch.index.wordlist import TERM_FIELDS as _TERM_FIELDS
 from civicsearch.index.wordlist import code as _code
 from civicsearch.index.wordlist import texts as _texts
@@ -88,33 +87,27 @@ class Vocabulary:
     them, and every word's one-character-away neighbours (a bucket per word with one
     position blanked, its words in code point order).
 
-    Every word is a row of code points in an array, its size's rows in code point order: a
-    bucket is a run of rows sorted by the other characters, found by bisection. Whether the
-    index holds a word: the two- and three-character words (nine in ten) by their code
-    (bisected), the four-character ones, too long for a code, as a dict's keys. A
-    long-running searcher's garbage collector has nothing of it to walk (a set of the words
-    and a list a bucket would be walked at every full collection). The arrays are the
-    index's (:meth:`Storage.words`: the file an index run wrote, else built at once).
+    The words and their buckets are the index's arrays (:meth:`Storage.words`,
+    :mod:`civicsearch.index.wordlist`). Whether the index holds a word: the two- and
+    three-character words (nine in ten) by their code (bisected), the four-character ones,
+    too long for a code, as a dict's keys. A long-running searcher's garbage collector has
+    nothing of it to walk (a set of the words and a list a bucket would be walked at every
+    full collection).
     """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        words = storage.words()
-        #: Each size's words as rows of code points (in code point order), and for each blanked
-        #: position the rows by the other characters.
-        self._rows: dict[int, tuple[np.ndarray, list[Bucketed]]] = {
-            size: (words.rows[size], words.buckets[size]) for size in WORD_SIZES}
-        #: The two- and three-character words' codes (sorted).
-        self._keys: dict[int, np.ndarray] = words.keys
+        #: Each size's words as rows of code points, their buckets and the shorter ones' codes.
+        self._words = storage.words()
         #: The four-character words (as keys), in code point order.
-        self._long: dict[str, None] = dict.fromkeys(_texts(words.rows[LONG_WORD]))
+        self._long: dict[str, None] = dict.fromkeys(_texts(self._words.rows[LONG_WORD]))
         #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
         self._documents: dict[str, int] = {}
 
     def holds(self, word: str) -> bool:
         """Whether ``word`` is one of the vocabulary's words."""
-        if len(word) in self._keys:
-            keys = self._keys[len(word)]
+        if len(word) in self._words.keys:
+            keys = self._words.keys[len(word)]
             key = _code(word)
             at = int(keys.searchsorted(key))
             return at < len(keys) and int(keys[at]) == key
@@ -139,15 +132,14 @@ class Vocabulary:
 
     def neighbours(self, window: str, i: int) -> list[str]:
         """Words the index holds that differ from ``window`` at position ``i`` only."""
-        if len(window) not in self._rows:
+        if len(window) not in self._words.rows:
             return []
-        rows, buckets = self._rows[len(window)]
-        found = buckets[i].rows_of(window[:i] + window[i + 1:])
-        return _texts(rows[found]) if len(found) else []
+        found = self._words.buckets[len(window)][i].rows_of(window[:i] + window[i + 1:])
+        return _texts(self._words.rows[len(window)][found]) if len(found) else []
 
     def words(self) -> list[str]:
         """Every word, shortest first, each size in code point order."""
-        return [w for size in (2, 3) for w in _texts(self._rows[size][0])] + list(self._long)
+        return [w for size in (2, 3) for w in _texts(self._words.rows[size])] + list(self._long)
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
