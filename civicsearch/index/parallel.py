@@ -254,6 +254,8 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
         writer = None
         with gcfreeze.building(own_process=True) as settle:
             while (batch := _next_batch(inbox, parent)) is not None:
+                # A batch read first and written after: each stage's tables stay in the caches.
+                ready = []
                 for record in batch:
                     settle()
                     prepared = prepare(record)
@@ -261,6 +263,8 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                         skipped.append(prepared)
                         continue
                     uncleaned += prepared.uncleaned
+                    ready.append(prepared)
+                for prepared in ready:
                     if writer is None:
                         writer = CivicWriter(ix, **writer_kwargs)
                     writer.add_document(**prepared.fields)
