@@ -114,11 +114,11 @@ def test_a_document_that_fails_is_skipped_and_the_rest_goes_in(
 
 
 def _writer_fails_on_extra07(real: Any) -> Any:
-    def add_document(self: Any, **fields: Any) -> None:
-        if fields["id"].startswith("extra07"):
+    def add_documents(self: Any, batch: list[dict[str, Any]]) -> None:
+        if any(fields["id"].startswith("extra07") for fields in batch):
             raise ValueError("the writer broke")
-        real(self, **fields)
-    return add_document
+        real(self, batch)
+    return add_documents
 
 
 @pytest.mark.parametrize("fault, message", [
@@ -136,7 +136,7 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
     if fault == "kill":
         monkeypatch.setattr(indexer, "prepare", _on_extra07(_die))
     else:
-        monkeypatch.setattr(CivicWriter, "add_document", _writer_fails_on_extra07(CivicWriter.add_document))
+        monkeypatch.setattr(CivicWriter, "add_documents", _writer_fails_on_extra07(CivicWriter.add_documents))
     with pytest.raises(IndexBuildError, match=message):
         engine.index([corpus], full=True, procs=2)
     assert not multiprocessing.active_children()

@@ -205,15 +205,43 @@ class CivicWriter(SegmentWriter):
         vectors or spelling fields, with the words and bigrams pooled here and a
         keyword field's postings pooled in one call (:meth:`TermPool.add_field`)
         instead of one a posting."""
-        text = fields.pop(grampool.FIELD, None)  # the bigram field is not Whoosh's
-        vector = fields.pop(VECTOR_FIELD, None)  # nor the embedding
-        for name in self.unkept:  # nor a date (its column is)
-            fields.pop(name, None)
+        self.add_documents([fields])
+
+    def add_documents(self, batch: list[dict[str, Any]]) -> None:
+        """:meth:`add_document` for each of ``batch`` (field dicts, emptied of what is not
+        Whoosh's), a stage at a time: every document's words, then each one's other fields,
+        then every one's bigrams and vectors, so that each stage's tables stay in the
+        processor's caches. A document that fails leaves the writer to be cancelled."""
         self._check_state()
+        schema, arrays, first = self.schema, self.arrays, self.docnum
+        docs = []
+        for fields in batch:
+            text = fields.pop(grampool.FIELD, None)  # the bigram field is not Whoosh's
+            vector = fields.pop(VECTOR_FIELD, None)  # nor the embedding
+            for name in self.unkept:  # nor a date (its column is)
+                fields.pop(name, None)
+            fieldnames = sorted(name for name in fields if not name.startswith("_"))
+            self._check_fields(schema, fieldnames)
+            docs.append((fields, fieldnames, text, vector))
+        words = arrays.words
+        lengths = [{name: words.add(name, first + i, fields[name]) for name in fieldnames
+                    if name in arrays.word_fields and fields[name] is not None}
+                   for i, (fields, fieldnames, _, _) in enumerate(docs)]
+        for (fields, fieldnames, _, _), own in zip(docs, lengths):
+            self._add_fields(fields, fieldnames, own)
+        for i, (_, _, text, vector) in enumerate(docs):
+            if isinstance(text, str):
+                arrays.grams.add(first + i, text)
+            if vector is not None:
+                arrays.vectors.add(first + i, *vector)
+        self._added = True
+        self._spill()
+
+    def _add_fields(self, fields: dict[str, Any], fieldnames: list[str], word_lengths: dict[str, int]) -> None:
+        """One document's stored fields, keyword postings and columns (its words pooled
+        already, ``word_lengths`` their number in each word field); the next docnum."""
         perdocwriter, schema, docnum, arrays = self.perdocwriter, self.schema, self.docnum, self.arrays
         docboost = self._doc_boost(fields)
-        fieldnames = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(schema, fieldnames)
         perdocwriter.start_doc(docnum)
         try:
             for fieldname in fieldnames:
@@ -223,7 +251,7 @@ class CivicWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if fieldname in arrays.word_fields:
-                    length = arrays.words.add(fieldname, docnum, value)
+                    length = word_lengths[fieldname]
                 elif field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
                     length = self.pool.add_field(fieldname, docnum, field.index(value), boost)
@@ -242,13 +270,7 @@ class CivicWriter(SegmentWriter):
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
-        if isinstance(text, str):
-            arrays.grams.add(docnum, text)
-        if vector is not None:
-            arrays.vectors.add(docnum, *vector)
-        self._added = True
         self.docnum += 1
-        self._spill()
 
     def _spill(self) -> None:
         """Spill the words and bigrams when the pools have reached the bound and they are

@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 from civicsearch.errors import IndexBuildError
 from civicsearch.index import gcfreeze
@@ -47,6 +47,10 @@ POLL_SECONDS = 1.0
 #: and the merge of a segment's runs for every run it reads (its memory grows with the
 #: runs' terms). The whole bench makes four a worker; three times it, about eleven.
 SEGMENT_RUNS = 16
+#: A worker writes a batch in chunks of about this fraction of the segment's bound in
+#: characters (pooled, a character costs tens of bytes: a chunk holds a whole batch,
+#: and a segment outgrows its bound by a few percent at most).
+WRITE_CHUNK = 1_000
 
 #: Turns a record into an object with ``fields`` (its Whoosh field values) and
 #: ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
@@ -238,6 +242,20 @@ def _next_batch(inbox: Any, parent: int) -> list[RawRecord] | None:
     sys.exit(1)
 
 
+def _chunks(items: list[tuple[Any, int]], chars: int) -> Iterator[list[Any]]:
+    """``items`` (each with its size in characters) in runs of about ``chars`` characters."""
+    chunk: list[Any] = []
+    size = 0
+    for item, n in items:
+        chunk.append(item)
+        size += n
+        if size >= chars:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
 def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepare,
           writer_kwargs: dict[str, Any], segment_bytes: int, lock_fds: tuple[int, ...]) -> None:
     _die_with_parent(parent)
@@ -254,8 +272,9 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
         writer = None
         with gcfreeze.building(own_process=True) as settle:
             while (batch := _next_batch(inbox, parent)) is not None:
-                # A batch read first and written after: each stage's tables stay in the caches.
-                ready = []
+                # A batch read first, then written a stage at a time in chunks, so that each
+                # stage's tables stay in the caches (CivicWriter.add_documents).
+                ready: list[tuple[Any, int]] = []
                 for record in batch:
                     settle()
                     prepared = prepare(record)
@@ -263,11 +282,11 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
                         skipped.append(prepared)
                         continue
                     uncleaned += prepared.uncleaned
-                    ready.append(prepared)
-                for prepared in ready:
+                    ready.append((prepared.fields, len(record.text)))
+                for chunk in _chunks(ready, segment_bytes // WRITE_CHUNK):
                     if writer is None:
                         writer = CivicWriter(ix, **writer_kwargs)
-                    writer.add_document(**prepared.fields)
+                    writer.add_documents(chunk)
                     if writer.pooled_bytes >= segment_bytes or len(writer.arrays.runs) >= SEGMENT_RUNS:
                         segments.append(writer.finalize_segment())
                         writer = None
