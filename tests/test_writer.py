@@ -36,8 +36,10 @@ def prepare_text(doc_id: str, text: str) -> dict[str, Any]:
     return {"id": doc_id, "path": f"{doc_id}.txt", "body": text, "hash": doc_id, "place": f"31,{doc_id}"}
 
 
-def _build(folder: Path, writer_class: type, batches: list[list[dict[str, Any]]], **kwargs: Any) -> Any:
-    """Index ``batches`` (one commit each, the last merging all segments) in a new index."""
+def _build(folder: Path, writer_class: type, batches: list[list[dict[str, Any]]], chunks: int = 0,
+           **kwargs: Any) -> Any:
+    """Index ``batches`` (one commit each, the last merging all segments) in a new index; with
+    ``chunks``, through :meth:`CivicWriter.add_documents`, chunks of 1, 2, ... ``chunks`` documents."""
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), make_schema())
     for n, batch in enumerate(batches, 1):
@@ -47,6 +49,14 @@ def _build(folder: Path, writer_class: type, batches: list[list[dict[str, Any]]]
             codec = W3Codec()
             codec.length_stats = False
         writer = writer_class(ix, compound=False, codec=codec, **kwargs)
+        if chunks:
+            at = size = 0
+            while at < len(batch):
+                size = size % chunks + 1
+                writer.add_documents([dict(fields) for fields in batch[at:at + size]])
+                at += size
+            writer.commit(optimize=n == len(batches) > 1)
+            continue
         for fields in batch:
             if not isinstance(writer, CivicWriter):
                 # The bigrams are CivicWriter's own, and the dates Whoosh keeps nothing of.
@@ -151,6 +161,19 @@ def test_with_whooshs_pickle_protocol_the_files_are_whooshs(tmp_path: Path, case
     assert len(ours[".pst"]) < 0.2 * len(whoosh[".pst"])
     if case == "pool spills to disk":
         assert len(spills) > 3
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_documents_written_a_stage_at_a_time_make_the_same_files(tmp_path: Path, case: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parallel worker writes its batches with add_documents: every document's words, then
+    # each one's other fields, then every one's bigrams; the files are those of one at a time.
+    batches, limitmb, _ = _case(case, monkeypatch)
+    one = _files(_build(tmp_path / "one", CivicWriter, [[dict(f) for f in b] for b in batches], limitmb=limitmb))
+    chunked = _files(_build(tmp_path / "chunked", CivicWriter, batches, chunks=40, limitmb=limitmb))
+    assert sorted(one) == sorted(chunked) and ".csa" in one
+    for ext in one:
+        assert one[ext] == chunked[ext], ext
 
 
 @pytest.mark.parametrize("case", ["one segment", "segments merged"])
