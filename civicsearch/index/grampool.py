@@ -111,7 +111,7 @@ class GramPool:
             return
         self.codes.frombytes(codes.tobytes())
         self.counts.frombytes(counts.astype(np.uint32).tobytes())
-        self.docs.extend(repeat(docnum, len(codes)))
+        self.docs.extend(array("I", (docnum,)) * len(codes))
         self.lengths[docnum] = int(counts.sum())
 
     def add_segment(self, arrays: postarrays.PostingArrays | None, docmap: np.ndarray) -> None:

@@ -16,7 +16,6 @@ old segment's words over from that segment's arrays.
 from __future__ import annotations
 
 from array import array
-from itertools import repeat
 from typing import Any, Iterable
 
 import numpy as np
@@ -62,6 +61,8 @@ class _Field:
                                (self.starts, starts)):
             if isinstance(values, np.ndarray):
                 column.frombytes(values.astype(np.uint32).tobytes())
+            elif isinstance(values, list):
+                column.fromlist(values)  # half the time of extend's item by item
             else:
                 column.extend(values)
 
@@ -132,7 +133,7 @@ class WordPool:
         if not terms:
             return 0
         field = self.fields[fieldname]
-        field.extend(map(field.ids.__getitem__, terms), repeat(docnum, len(terms)), positions, starts)
+        field.extend(map(field.ids.__getitem__, terms), array("I", (docnum,)) * len(terms), positions, starts)
         field.lengths[docnum] = len(terms)
         return len(terms)
 
