@@ -47,9 +47,9 @@ POLL_SECONDS = 1.0
 #: and the merge of a segment's runs for every run it reads (its memory grows with the
 #: runs' terms). The whole bench makes four a worker; three times it, about eleven.
 SEGMENT_RUNS = 16
-#: A worker writes a batch in chunks of about this fraction of the segment's bound in
-#: characters (pooled, a character costs tens of bytes: a chunk holds a whole batch,
-#: and a segment outgrows its bound by a few percent at most).
+#: A worker writes a batch in chunks of text of the segment's bound over this, in
+#: characters: 320,000 at the default bound, a whole batch. Pooled, a character costs
+#: tens of bytes, so a segment outgrows its bound by under a tenth.
 WRITE_CHUNK = 1_000
 
 #: Turns a record into an object with ``fields`` (its Whoosh field values) and
