@@ -19,7 +19,8 @@ from civicsearch.index.analyzers import CivicCharacters, CivicTokenizer
 from civicsearch.index.internals import CivicWriter
 from civicsearch.ingest.readers import RawRecord
 
-real_prepare = indexer.prepare
+real_build_document = indexer.build_document
+real_to_fields = indexer.to_fields
 QUERIES = ["加装电梯", "党群服务中心", '"城市更新"', "社区 服务", "老旧小区加装电梯工作怎么推进"]
 
 
@@ -80,12 +81,12 @@ def test_parallel_build_matches_serial_build(corpus_copy: Path, tmp_path: Path,
 
 
 def _on_extra07(action: Any) -> Any:
-    """``prepare`` that does ``action()`` on the document extra07 (in a worker)."""
-    def prepare(rec: RawRecord) -> Any:
+    """``build_document`` that does ``action()`` on the document extra07 (in a worker)."""
+    def build_document(rec: RawRecord) -> Any:
         if rec.doc_id.startswith("extra07"):
             action()
-        return real_prepare(rec)
-    return prepare
+        return real_build_document(rec)
+    return build_document
 
 
 def _raise() -> None:
@@ -96,13 +97,20 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _fields_fail_on_extra07(doc: Any, raw_hash: str) -> Any:
+    if doc.doc_id.startswith("extra07"):
+        _raise()
+    return real_to_fields(doc, raw_hash)
+
+
 @pytest.mark.parametrize("procs", [1, 2])
+@pytest.mark.parametrize("stage", ["build_document", "to_fields"])  # a batch is read a stage at a time
 def test_a_document_that_fails_is_skipped_and_the_rest_goes_in(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, procs: int
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, procs: int, stage: str
 ) -> None:
     corpus = _with_extra_documents(corpus_copy)
     monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer, "prepare", _on_extra07(_raise))
+    monkeypatch.setattr(indexer, stage, _on_extra07(_raise) if stage == "build_document" else _fields_fail_on_extra07)
     engine = SearchEngine(tmp_path / "index")
     report = engine.index([corpus], procs=procs)
     (skipped,) = report.skipped
@@ -134,7 +142,7 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_live_index(
     corpus = _with_extra_documents(corpus_copy)
     monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
     if fault == "kill":
-        monkeypatch.setattr(indexer, "prepare", _on_extra07(_die))
+        monkeypatch.setattr(indexer, "build_document", _on_extra07(_die))
     else:
         monkeypatch.setattr(CivicWriter, "add_documents", _writer_fails_on_extra07(CivicWriter.add_documents))
     with pytest.raises(IndexBuildError, match=message):

@@ -283,6 +283,30 @@ def test_a_document_over_its_time_budget_is_skipped(tmp_path, corpus, monkeypatc
     assert Path(skip.path).name == "slow.txt" and "budget" in skip.reason and report.added == 1
 
 
+def test_a_documents_budget_covers_both_its_stages(tmp_path, corpus, monkeypatch):
+    # A batch is read a stage at a time (the document, then its fields): the budget is the
+    # record's, whatever stage spends it.
+    (corpus / "slow.txt").write_text("慢文档：需要很久。", "utf-8")
+    real_clean, real_fields = cleaning.clean, indexer.to_fields
+
+    def slow_clean(text: str) -> Any:
+        if "慢文档" in text:
+            time.sleep(0.2)
+        return real_clean(text)
+
+    def slow_fields(doc: Any, raw_hash: str) -> Any:
+        if "慢文档" in doc.title + doc.body:
+            time.sleep(0.2)
+        return real_fields(doc, raw_hash)
+
+    monkeypatch.setattr("civicsearch.ingest.documents.clean", slow_clean)
+    monkeypatch.setattr(indexer, "to_fields", slow_fields)
+    monkeypatch.setattr(budget, "BASE_SECONDS", 0.3)
+    report = SearchEngine(tmp_path / "ix").index([corpus])
+    (skip,) = report.skipped
+    assert Path(skip.path).name == "slow.txt" and "0 s budget" in skip.reason and report.added == 1
+
+
 def test_a_failed_run_exits_2_with_one_line(tmp_path, corpus, monkeypatch):
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the run broke")

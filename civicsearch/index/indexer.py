@@ -152,12 +152,39 @@ def index_record(rec: RawRecord) -> Prepared | Skipped:
     record, foreseen or not, or a record that takes longer than its time budget,
     becomes a :class:`Skipped` naming it, and the run goes on. Its vector, where the
     run keeps vectors, is made outside the budget (the model's time is not the text's)."""
-    budget = seconds_for(len(rec.text))
+    return index_records([rec])[0]
+
+
+def index_records(recs: list[RawRecord]) -> list[Prepared | Skipped]:
+    """:func:`index_record` for each of ``recs``, a stage at a time: every record's
+    document (:func:`build_document`), then every document's fields (:func:`to_fields`),
+    then their vectors, so that each stage's tables stay in the processor's caches (a
+    parallel worker's batch). Each record keeps its own boundary, and one budget for both
+    its stages."""
+    budgets = [seconds_for(len(rec.text)) for rec in recs]
+    docs = []
+    for rec, budget in zip(recs, budgets):
+        started = time.monotonic()
+        doc = _bounded(rec, budget, budget, build_document, rec)
+        docs.append((doc, budget - (time.monotonic() - started)))
+    out: list[Prepared | Skipped] = []
+    for rec, budget, (doc, left) in zip(recs, budgets, docs):
+        fields = doc if isinstance(doc, Skipped) else _bounded(rec, budget, left, to_fields, doc, rec.raw_hash)
+        out.append(fields if isinstance(fields, Skipped) else Prepared(fields, doc.uncleaned))
+    for prepared in out:
+        if isinstance(prepared, Prepared):
+            _embed(prepared)
+    return out
+
+
+def _bounded(rec: RawRecord, budget: float, seconds: float, work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)`` for ``rec`` behind the document boundary, given what is ``seconds``
+    left of its ``budget``; a :class:`Skipped` when anything goes wrong."""
     try:
-        with time_budget(budget):
-            prepared = prepare(rec)
-        _embed(prepared)
-        return prepared
+        if seconds <= 0:
+            raise OverBudget(f"took longer than {budget:.0f} s")
+        with time_budget(seconds):
+            return work(*args)
     except DocumentReadError as e:
         return Skipped(rec.path, e.reason, rec.line)
     except OverBudget:
@@ -257,7 +284,7 @@ class _Run:
     def build(self) -> parallel.ParallelBuild:
         if self._build is None:
             kwargs = dict(compound=False, codec=CivicCodec())
-            self._build = parallel.ParallelBuild(self.ix, self.procs, index_record, kwargs, SEGMENT_BYTES,
+            self._build = parallel.ParallelBuild(self.ix, self.procs, index_records, kwargs, SEGMENT_BYTES,
                                                  lock_fds=(self.lock_fd,) if self.lock_fd is not None else (),
                                                  on_written=self.on_written)
         return self._build

@@ -52,9 +52,9 @@ SEGMENT_RUNS = 16
 #: tens of bytes, so a segment outgrows its bound by under a tenth.
 WRITE_CHUNK = 1_000
 
-#: Turns a record into an object with ``fields`` (its Whoosh field values) and
-#: ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
-Prepare = Callable[[RawRecord], Any]
+#: Turns each of a batch of records into an object with ``fields`` (its Whoosh field
+#: values) and ``uncleaned``, or a :class:`Skipped` saying why it cannot be indexed.
+Prepare = Callable[[list[RawRecord]], list[Any]]
 
 
 class _Result(NamedTuple):
@@ -102,8 +102,8 @@ def available() -> bool:
 class ParallelBuild:
     """Deal records to ``procs`` workers; :meth:`commit` lists their segments in ``ix``.
 
-    ``prepare`` turns a record into Whoosh fields or a :class:`Skipped` (it runs in
-    the workers); after :meth:`commit`, ``skipped`` lists what the workers skipped
+    ``prepare`` turns a batch of records into Whoosh fields or :class:`Skipped` (it runs
+    in the workers); after :meth:`commit`, ``skipped`` lists what the workers skipped
     and ``uncleaned`` counts the documents indexed as read.
     A worker's writer spills its words and bigrams to run files when its pools reach
     ``segment_bytes`` (:mod:`civicsearch.index.runs`); the worker starts a new segment
@@ -272,12 +272,11 @@ def _work(k: int, parent: int, ix: Any, inbox: Any, results: Any, prepare: Prepa
         writer = None
         with gcfreeze.building(own_process=True) as settle:
             while (batch := _next_batch(inbox, parent)) is not None:
-                # A batch read first, then written a stage at a time in chunks, so that each
-                # stage's tables stay in the caches (CivicWriter.add_documents).
+                # A batch read a stage at a time, then written so in chunks: each stage's
+                # tables stay in the caches (indexer.index_records, CivicWriter.add_documents).
                 ready: list[tuple[Any, int]] = []
-                for record in batch:
+                for record, prepared in zip(batch, prepare(batch)):
                     settle()
-                    prepared = prepare(record)
                     if isinstance(prepared, Skipped):
                         skipped.append(prepared)
                         continue
