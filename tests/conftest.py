@@ -5,15 +5,23 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from civicsearch import SearchEngine
+from civicsearch.index.indexer import Prepared, index_record
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 SEEDS = sorted(CORPUS.glob("*.txt"))
+
+
+def fields_of(record: Any) -> dict[str, Any]:
+    """A record's Whoosh field values, as a build gives them."""
+    prepared = index_record(record)
+    assert isinstance(prepared, Prepared), prepared
+    return prepared.fields
 
 
 def seed(prefix: str) -> Path:

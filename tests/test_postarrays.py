@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, fields_of
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from civicsearch import IndexDamagedError, SearchEngine
 from civicsearch.index import postarrays
 from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
-from civicsearch.index.indexer import prepare
 from civicsearch.ingest.readers import read_path
 from civicsearch.text.bigrams import count_grams
 from civicsearch.text.tokens import iter_words
@@ -325,7 +324,7 @@ def _given_columns(folder: Path, reader: object, names: frozenset[str]) -> dict[
     records = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         for rec in read_path(path, folder):
-            fields = prepare(rec).fields
+            fields = fields_of(rec)
             records[fields["id"]] = fields
     out: dict[str, list] = {name: [] for name in names}
     for leaf, _ in reader.leaf_readers():  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, fields_of
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
@@ -18,14 +18,13 @@ from civicsearch.index import postarrays
 from civicsearch.index.codec import CivicCodec
 from civicsearch.index.columns import coded_fields
 from civicsearch.index.grampool import FIELD as GRAMS
-from civicsearch.index.indexer import prepare
 from civicsearch.index.internals import CivicWriter, TermPool
 from civicsearch.index.schema import make_schema, unkept
 from civicsearch.ingest.readers import read_path
 
 
 def _documents() -> list[dict[str, Any]]:
-    docs = [prepare(rec).fields for path in SEEDS for rec in read_path(path, path.parent)]
+    docs = [fields_of(rec) for path in SEEDS for rec in read_path(path, path.parent)]
     # Frequent words fill several 128-posting blocks; rare ones give single postings.
     docs += [prepare_text(f"extra{i:03d}", f"第{i}号通知：老旧小区加装电梯，第{i % 7}批申请受理。" * (1 + i % 5))
              for i in range(300)]

@@ -126,12 +126,6 @@ class Prepared:
     uncleaned: bool = False
 
 
-def prepare(rec: RawRecord) -> Prepared:
-    """Clean a record, extract its metadata and give its Whoosh field values."""
-    doc = build_document(rec)
-    return Prepared(to_fields(doc, rec.raw_hash), doc.uncleaned)
-
-
 #: The run's embeddings when it keeps vectors (set before a parallel build's workers fork).
 _EMBEDDINGS: Embeddings | None = None
 
@@ -148,10 +142,12 @@ def _embed(prepared: Prepared) -> None:
 
 
 def index_record(rec: RawRecord) -> Prepared | Skipped:
-    """:func:`prepare` behind the document boundary: whatever goes wrong with one
-    record, foreseen or not, or a record that takes longer than its time budget,
-    becomes a :class:`Skipped` naming it, and the run goes on. Its vector, where the
-    run keeps vectors, is made outside the budget (the model's time is not the text's)."""
+    """A record cleaned, its metadata read and its Whoosh field values given
+    (:func:`build_document`, :func:`to_fields`) behind the document boundary: whatever
+    goes wrong with one record, foreseen or not, or a record that takes longer than its
+    time budget, becomes a :class:`Skipped` naming it, and the run goes on. Its vector,
+    where the run keeps vectors, is made outside the budget (the model's time is not the
+    text's)."""
     return index_records([rec])[0]
 
 
