@@ -266,7 +266,15 @@ def test_an_error_nobody_foresaw_costs_only_its_document(tmp_path, corpus, monke
     assert report.added == 1
 
 
+def _warmed(tmp_path: Path, corpus: Path) -> None:
+    """Index ``corpus`` once aside: the lexicons and automata a process loads at its first
+    document (a few tenths of a second) are loaded before a test shrinks the budget."""
+    with SearchEngine(tmp_path / "warm") as engine:
+        engine.index([corpus])
+
+
 def test_a_document_over_its_time_budget_is_skipped(tmp_path, corpus, monkeypatch):
+    _warmed(tmp_path, corpus)
     (corpus / "slow.txt").write_text("慢文档：需要很久。", "utf-8")
     real = cleaning.clean
 
@@ -283,9 +291,11 @@ def test_a_document_over_its_time_budget_is_skipped(tmp_path, corpus, monkeypatc
     assert Path(skip.path).name == "slow.txt" and "budget" in skip.reason and report.added == 1
 
 
-def test_a_documents_budget_covers_both_its_stages(tmp_path, corpus, monkeypatch):
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_documents_budget_covers_both_its_stages(tmp_path, corpus, monkeypatch, procs):
     # A batch is read a stage at a time (the document, then its fields): the budget is the
-    # record's, whatever stage spends it.
+    # record's, whatever stage spends it, in a build's worker processes too.
+    _warmed(tmp_path, corpus)
     (corpus / "slow.txt").write_text("慢文档：需要很久。", "utf-8")
     real_clean, real_fields = cleaning.clean, indexer.to_fields
 
@@ -302,7 +312,10 @@ def test_a_documents_budget_covers_both_its_stages(tmp_path, corpus, monkeypatch
     monkeypatch.setattr("civicsearch.ingest.documents.clean", slow_clean)
     monkeypatch.setattr(indexer, "to_fields", slow_fields)
     monkeypatch.setattr(budget, "BASE_SECONDS", 0.3)
-    report = SearchEngine(tmp_path / "ix").index([corpus])
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    with SearchEngine(tmp_path / "ix") as engine:
+        report = engine.index([corpus], procs=procs)
+        assert engine.stats().documents == 1
     (skip,) = report.skipped
     assert Path(skip.path).name == "slow.txt" and "0 s budget" in skip.reason and report.added == 1
 
@@ -315,6 +328,27 @@ def test_a_failed_run_exits_2_with_one_line(tmp_path, corpus, monkeypatch):
     result = CliRunner().invoke(cli, ["--index", str(tmp_path / "ix"), "reindex", str(corpus)])
     assert result.exit_code == 2
     assert result.output == "Error: unexpected RuntimeError: the run broke\n"
+
+
+def test_a_run_that_skips_every_document_leaves_an_empty_index_that_answers(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.md").write_text("   \n", "utf-8")
+    index = tmp_path / "ix"
+    result = CliRunner().invoke(cli, ["--index", str(index), "index", str(corpus)])
+    assert result.exit_code == 1 and "0 added" in result.output and "empty file" in result.output
+    for query in ("加装电梯", "佳装电梯", '"加装电梯"', "关于请求为A7县公安局治安巡防队解决待遇问题的建议"):
+        result = CliRunner().invoke(cli, ["--index", str(index), "search", query])
+        assert result.exit_code == 0 and result.output.startswith(f"0 documents match '{query}'"), result.output
+    with SearchEngine(index) as engine:
+        assert engine.stats().documents == 0
+        found = engine.search("加装电梯", sort="date")
+        assert found.total == 0 and not found.hits
+    (corpus / "good.md").write_text("---\ntitle: 加装电梯\n---\n老旧小区加装电梯工作推进。\n", "utf-8")
+    with SearchEngine(index) as engine:
+        report = engine.index([corpus])
+        assert report.added == 1 and engine.search("加装电梯").total == 1
+    assert list(index.glob("gen-*/words-*.arr"))  # the did-you-mean's words, once there are some
 
 
 # -- nothing silently lost -------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import EmptyReader
 from whoosh.searching import Searcher
 
 from civicsearch.fields.flags import Filter, Prefix, Term
@@ -53,6 +54,14 @@ PAGE_DOCUMENTS = 100
 _UNREAD = object()
 
 
+class _NoSegments(EmptyReader):
+    """Whoosh's reader of an index with no segment (a run whose every document was
+    skipped), with no segment to read either: Whoosh's own counts as a leaf of itself."""
+
+    def leaf_readers(self) -> list[tuple[Any, int]]:
+        return []
+
+
 class Storage:
     """The read side of one open index (reuse it: field lengths and hot postings are cached).
 
@@ -64,6 +73,8 @@ class Storage:
         #: The Whoosh searcher and reader underneath (for the index layer and its oracle tests).
         self.searcher = searcher
         self.reader = searcher.reader()
+        if isinstance(self.reader, EmptyReader):
+            self.reader = _NoSegments(self.reader.schema)
         #: The generation's folder (where :meth:`words` finds its file), if known.
         self.folder = folder
         #: Documents not deleted (at least 1, for idf).

@@ -107,10 +107,15 @@ def build(term_parts: Callable[[str, tuple[int, int]], tuple[np.ndarray, list[st
     return words
 
 
+def segment_ids(reader: Any) -> list[str]:
+    """The ids of ``reader``'s segments, sorted (none for an index with no documents)."""
+    return sorted(segment.segment_id() for leaf, _ in reader.leaf_readers()
+                  if (segment := leaf.segment()) is not None)
+
+
 def key_of(reader: Any) -> str:
     """What names the words of ``reader``'s segments (their ids)."""
-    ids = sorted(leaf.segment().segment_id() for leaf, _ in reader.leaf_readers())
-    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:24]
+    return hashlib.sha256("\n".join(segment_ids(reader)).encode("utf-8")).hexdigest()[:24]
 
 
 def save(folder: Path, key: str, words: Words) -> bool:
@@ -145,7 +150,10 @@ def save(folder: Path, key: str, words: Words) -> bool:
 
 def write_for(folder: Path, reader: Any) -> None:
     """Write the words of ``reader``'s segments into ``folder``, unless they are there already
-    (a run that changed only what the index remembers of its inputs)."""
+    (a run that changed only what the index remembers of its inputs), or when it holds
+    no segment (every document skipped: no words)."""
+    if not segment_ids(reader):
+        return
     key = key_of(reader)
     if load(folder, key) is None:
         save(folder, key, build(lambda field, nbytes: lexicon_parts(reader, field, nbytes)))
