@@ -55,8 +55,9 @@ _UNREAD = object()
 
 
 class _NoSegments(EmptyReader):
-    """Whoosh's reader of an index with no segment (a run whose every document was
-    skipped), with no segment to read either: Whoosh's own counts as a leaf of itself."""
+    """The reader of an index with no segment (a first run whose every document was
+    skipped) that has no leaf either: Whoosh's gives itself as its one leaf, with no
+    segment, hence no posting arrays, to read."""
 
     def leaf_readers(self) -> list[tuple[Any, int]]:
         return []

@@ -115,7 +115,11 @@ def segment_ids(reader: Any) -> list[str]:
 
 def key_of(reader: Any) -> str:
     """What names the words of ``reader``'s segments (their ids)."""
-    return hashlib.sha256("\n".join(segment_ids(reader)).encode("utf-8")).hexdigest()[:24]
+    return _key(segment_ids(reader))
+
+
+def _key(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:24]
 
 
 def save(folder: Path, key: str, words: Words) -> bool:
@@ -152,9 +156,10 @@ def write_for(folder: Path, reader: Any) -> None:
     """Write the words of ``reader``'s segments into ``folder``, unless they are there already
     (a run that changed only what the index remembers of its inputs), or when it holds
     no segment (every document skipped: no words)."""
-    if not segment_ids(reader):
+    ids = segment_ids(reader)
+    if not ids:
         return
-    key = key_of(reader)
+    key = _key(ids)
     if load(folder, key) is None:
         save(folder, key, build(lambda field, nbytes: lexicon_parts(reader, field, nbytes)))
 
