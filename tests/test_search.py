@@ -323,12 +323,13 @@ def test_a_pasted_page_is_cut_to_its_first_words_and_still_finds_its_source(tmp_
 def test_the_did_you_mean_vocabulary_is_the_index_words_and_their_neighbours(seed_index, monkeypatch):
     import gc
 
+    from civicsearch.index import wordlist
     from civicsearch.search import suggest
 
     storage = seed_index.backend.storage()
     vocabulary = suggest.Vocabulary(storage)
     expected = {w for f in ("title", "body") for w in storage.terms(f)
-                if len(w) in suggest.WORD_SIZES and suggest._HAN_RUN.fullmatch(w)}
+                if len(w) in wordlist.WORD_SIZES and wordlist.HAN_RUN.fullmatch(w)}
     assert {len(w) for w in expected} == {2, 3, 4} and len(expected) > 500
     assert sorted(vocabulary.words()) == sorted(expected)
     for f in ("title", "body"):  # the longer terms read are those of the bytes asked for, all of them

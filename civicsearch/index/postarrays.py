@@ -526,12 +526,13 @@ def write(out: BinaryIO, fields: dict[str, Postings], doc_count: int,
     # Frequencies a byte, the few that do not fit kept apart.
     weights_out = Escaped.split(weights, "<u1", header["tables"]) if whole else None
     header["weight_exceptions"] = len(weights_out.at) if weights_out is not None else 0
-    _write_parts(out, [head_bytes(header), *table_parts(sections, starts_out, pos_starts_out, header["tables"]),
-                       docnums.astype(header["docnums"]),
-                       *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
-                         else (weights.astype(header["weights"]),)),
-                       words.astype(header["word_positions"]),
-                       *tail_parts(header, starts_of, lengths, columns, vectors, doc_count)])
+    for part in [head_bytes(header), *table_parts(sections, starts_out, pos_starts_out, header["tables"]),
+                 docnums.astype(header["docnums"]),
+                 *((weights_out.main, weights_out.at, weights_out.values) if weights_out is not None
+                   else (weights.astype(header["weights"]),)),
+                 words.astype(header["word_positions"]),
+                 *tail_parts(header, starts_of, lengths, columns, vectors, doc_count)]:
+        write_part(out, part)
 
 
 def sections_of(names: list[str], field_terms: dict[str, list[bytes]],
@@ -615,11 +616,6 @@ def write_part(out: BinaryIO, part: bytes | np.ndarray) -> None:
     data = memoryview(part).cast("B") if isinstance(part, np.ndarray) else part
     out.write(data)
     out.write(b"\0" * padding(len(data)))
-
-
-def _write_parts(out: BinaryIO, parts: Iterable[bytes | np.ndarray]) -> None:
-    for part in parts:
-        write_part(out, part)
 
 
 def _column_header(name: str, coded: Coded) -> dict:

@@ -19,12 +19,7 @@ import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
-
-from civicsearch.index.wordlist import HAN_RUN as _HAN_RUN
-from civicsearch.index.wordlist import LONG_WORD, WORD_SIZES
-from civicsearch.index.wordlist import TERM_FIELDS as _TERM_FIELDS
-from civicsearch.index.wordlist import code as _code
-from civicsearch.index.wordlist import texts as _texts
+from civicsearch.index import wordlist
 from civicsearch.text.normalize import fold
 from civicsearch.text.words import get_segmenter, package_file
 
@@ -100,7 +95,7 @@ class Vocabulary:
         #: Each size's words as rows of code points, their buckets and the shorter ones' codes.
         self._words = storage.words()
         #: The four-character words (as keys), in code point order.
-        self._long: dict[str, None] = dict.fromkeys(_texts(self._words.rows[LONG_WORD]))
+        self._long: dict[str, None] = dict.fromkeys(wordlist.texts(self._words.rows[wordlist.LONG_WORD]))
         #: How many documents hold a word, for the words asked about so far (at most KNOWN_WORDS).
         self._documents: dict[str, int] = {}
 
@@ -108,7 +103,7 @@ class Vocabulary:
         """Whether ``word`` is one of the vocabulary's words."""
         if len(word) in self._words.keys:
             keys = self._words.keys[len(word)]
-            key = _code(word)
+            key = wordlist.code(word)
             at = int(keys.searchsorted(key))
             return at < len(keys) and int(keys[at]) == key
         return word in self._long
@@ -126,7 +121,7 @@ class Vocabulary:
             if len(known) + len(todo) > KNOWN_WORDS:
                 known.clear()
                 todo = list(dict.fromkeys(words))
-            by_field = zip(*(self.storage.doc_frequencies(f, todo) for f in _TERM_FIELDS))
+            by_field = zip(*(self.storage.doc_frequencies(f, todo) for f in wordlist.TERM_FIELDS))
             known.update(zip(todo, map(max, by_field)))
         return {w: known[w] for w in words}
 
@@ -135,11 +130,11 @@ class Vocabulary:
         if len(window) not in self._words.rows:
             return []
         found = self._words.buckets[len(window)][i].rows_of(window[:i] + window[i + 1:])
-        return _texts(self._words.rows[len(window)][found]) if len(found) else []
+        return wordlist.texts(self._words.rows[len(window)][found]) if len(found) else []
 
     def words(self) -> list[str]:
         """Every word, shortest first, each size in code point order."""
-        return [w for size in (2, 3) for w in _texts(self._words.rows[size])] + list(self._long)
+        return [w for size in (2, 3) for w in wordlist.texts(self._words.rows[size])] + list(self._long)
 
 
 def _positions(run: str, vocabulary: Vocabulary, everywhere: bool) -> dict[int, float]:
@@ -185,13 +180,13 @@ def _candidates(query: str, vocabulary: Vocabulary, everywhere: bool) -> dict[st
     (:func:`_positions`)."""
     text = fold(query)
     out: dict[str, Candidate] = {}
-    for m in _HAN_RUN.finditer(text):
+    for m in wordlist.HAN_RUN.finditer(text):
         run = m.group()
         if len(run) < 2:
             continue
         tried = []  # (position, its penalty, window size and start, window, a word one character away)
         for i, penalty in sorted(_positions(run, vocabulary, everywhere).items()):
-            for size in WORD_SIZES:
+            for size in wordlist.WORD_SIZES:
                 for start in range(max(0, i - size + 1), min(i, len(run) - size) + 1):
                     window = run[start:start + size]
                     if not everywhere and vocabulary.holds(window):
